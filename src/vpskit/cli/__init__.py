@@ -1,0 +1,66 @@
+"""The ``vpskit`` command line: argument parsing and error reporting; the work is in the API."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from ..errors import VpsError
+
+# Each module of this package named here defines ``register(subparsers)``; the parsers it
+# adds set ``func`` to a callable taking the parsed arguments and returning an exit code.
+COMMAND_MODULES = ("synth", "prepare", "evaluate", "demo")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The top-level parser with every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="vpskit",
+        description="Prepare, verify and evaluate the Cityscapes-VPS video panoptic segmentation "
+        "benchmark: build the dataset straight from the public downloads (folders or zips), check "
+        "it, and score predictions with VPQ and STQ.",
+        epilog="Run 'vpskit COMMAND --help' for the options of a command. "
+        "Errors print one line and exit with code 2; add --debug for a traceback.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__name__}.{name}").register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # --debug is accepted anywhere on the line, before or after the command.
+    debug = "--debug" in argv or os.environ.get("VPSKIT_DEBUG") == "1"
+    argv = [a for a in argv if a != "--debug"]
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except VpsError as exc:
+        if debug:
+            raise
+        print(f"vpskit: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if debug:
+            raise
+        where = exc.filename if exc.filename is not None else "I/O"
+        print(f"vpskit: error: {where}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vpskit: interrupted", file=sys.stderr)
+        return 130
+
+
+def entry() -> None:
+    """Console-script entry point."""
+    sys.exit(main())

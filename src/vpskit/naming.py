@@ -1,0 +1,230 @@
+"""Every file-name rule of Cityscapes-VPS: image ids, raw frame names, label and output names.
+
+Nothing else in vpskit builds or parses a file name by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import NamedTuple
+
+from .errors import VpsError
+
+SPLITS = ("train", "val", "test")
+LABELLED_SPLITS = ("train", "val")
+FRAMES_PER_SNIPPET = 30
+ANNOTATED_PER_VIDEO = 6
+ANNOTATED_OFFSETS = (4, 9, 14, 19, 24, 29)
+"""Offsets from the snippet's first frame of the six annotated frames (5th, 10th, … 30th)."""
+GTFINE_OFFSET = 19
+"""Offset of the 20th frame, the one with a Cityscapes fine annotation."""
+GTFINE_POSITION = ANNOTATED_OFFSETS.index(GTFINE_OFFSET)
+"""Position (0-based) of the gtFine frame among a video's six annotated frames."""
+
+_CITY = r"[a-z]+(?:[-_][a-z]+)*"
+_IMAGE_ID_RE = re.compile(rf"^(\d{{4}})_(\d{{4}})_({_CITY})_(\d{{6}})_(\d{{6}})$")
+_FRAME_RE = re.compile(rf"^({_CITY})_(\d{{6}})_(\d{{6}})_leftImg8bit\.png$")
+_GTFINE_RE = re.compile(
+    rf"^({_CITY})_(\d{{6}})_(\d{{6}})_gtFine_(color|instanceIds|labelIds)\.png$|"
+    rf"^({_CITY})_(\d{{6}})_(\d{{6}})_gtFine_polygons\.json$"
+)
+_PREFIXED_RE = re.compile(rf"^(\d{{4}}_\d{{4}}_{_CITY}_\d{{6}}_\d{{6}})_([A-Za-z0-9_]+)\.(png|json)$")
+_PAN_PRED_RE = re.compile(rf"^(\d{{4}}_\d{{4}}_{_CITY}_\d{{6}}_\d{{6}})\.png$")
+
+GTFINE_KINDS = ("color", "instanceIds", "labelIds", "polygons")
+
+
+class FrameKey(NamedTuple):
+    """A raw Cityscapes frame: city, sequence number and frame number."""
+
+    city: str
+    seq: int
+    frame: int
+
+    def __str__(self) -> str:
+        return f"{self.city}_{self.seq:06d}_{self.frame:06d}"
+
+
+class ImageId(NamedTuple):
+    """A Cityscapes-VPS image id ``{video:04d}_{index:04d}_{city}_{seq:06d}_{frame:06d}``."""
+
+    video: int
+    index: int
+    city: str
+    seq: int
+    frame: int
+
+    def __str__(self) -> str:
+        return f"{self.video:04d}_{self.index:04d}_{self.city}_{self.seq:06d}_{self.frame:06d}"
+
+    @property
+    def key(self) -> FrameKey:
+        """The raw Cityscapes frame this image id names."""
+        return FrameKey(self.city, self.seq, self.frame)
+
+    @property
+    def position(self) -> int:
+        """0-based position among the video's six annotated frames (from the index formula)."""
+        return (self.index - 1) - (self.video - 1) * ANNOTATED_PER_VIDEO
+
+    @property
+    def is_gtfine_frame(self) -> bool:
+        """Whether this is the 20th frame of its snippet (labels come from gtFine)."""
+        return self.position == GTFINE_POSITION
+
+    @property
+    def first_frame(self) -> int:
+        """Frame number of the snippet's first frame."""
+        return self.frame - ANNOTATED_OFFSETS[self.position]
+
+
+def parse_image_id(text: str) -> ImageId:
+    """Parse an image id; raise ``VpsError`` when it is malformed."""
+    m = _IMAGE_ID_RE.match(str(text))
+    if m is None:
+        raise VpsError(repr(text), "not a Cityscapes-VPS image id "
+                       "(expected {video:04d}_{index:04d}_{city}_{seq:06d}_{frame:06d})")
+    video, index, city, seq, frame = m.groups()
+    iid = ImageId(int(video), int(index), city, int(seq), int(frame))
+    if iid.video < 1 or not 0 <= iid.position < ANNOTATED_PER_VIDEO:
+        raise VpsError(repr(text), f"index {iid.index} does not belong to video {iid.video} "
+                       f"(expected {(iid.video - 1) * 6 + 1}…{iid.video * 6})")
+    return iid
+
+
+def make_image_id(video: int, position: int, key: FrameKey) -> ImageId:
+    """The image id of the annotated frame at ``position`` (0…5) of ``video``."""
+    return ImageId(video, (video - 1) * ANNOTATED_PER_VIDEO + position + 1, key.city, key.seq, key.frame)
+
+
+def video_of(image_id: str) -> int:
+    """The video number of an image id (its first four characters)."""
+    return parse_image_id(image_id).video
+
+
+def frame_file(key: FrameKey) -> str:
+    """Raw Cityscapes frame name ``{city}_{seq}_{frame}_leftImg8bit.png``."""
+    return f"{key}_leftImg8bit.png"
+
+
+def frame_relpath(key: FrameKey) -> str:
+    """Path of a raw frame relative to the ``leftImg8bit_sequence/val`` folder."""
+    return f"{key.city}/{frame_file(key)}"
+
+
+def parse_frame_file(name: str) -> FrameKey:
+    """Parse ``{city}_{seq}_{frame}_leftImg8bit.png``."""
+    m = _FRAME_RE.match(name)
+    if m is None:
+        raise VpsError(repr(name), "not a Cityscapes frame name ({city}_{seq:06d}_{frame:06d}_leftImg8bit.png)")
+    return FrameKey(m.group(1), int(m.group(2)), int(m.group(3)))
+
+
+def gtfine_file(key: FrameKey, kind: str) -> str:
+    """gtFine file name of ``kind`` (color, instanceIds, labelIds or polygons)."""
+    if kind not in GTFINE_KINDS:
+        raise ValueError(f"unknown gtFine kind {kind!r}")
+    ext = "json" if kind == "polygons" else "png"
+    return f"{key}_gtFine_{kind}.{ext}"
+
+
+def gtfine_relpath(key: FrameKey, kind: str) -> str:
+    """Path of a gtFine file relative to the ``gtFine/val`` folder."""
+    return f"{key.city}/{gtfine_file(key, kind)}"
+
+
+def parse_gtfine_file(name: str) -> tuple[FrameKey, str]:
+    """Parse a gtFine file name into its frame and kind."""
+    m = _GTFINE_RE.match(name)
+    if m is None:
+        raise VpsError(repr(name), "not a gtFine file name")
+    if m.group(1) is not None:
+        return FrameKey(m.group(1), int(m.group(2)), int(m.group(3))), m.group(4)
+    return FrameKey(m.group(5), int(m.group(6)), int(m.group(7))), "polygons"
+
+
+def image_file(iid: ImageId) -> str:
+    """``file_name`` of an annotated frame: ``_leftImg8bit`` for the 20th, ``_newImg8bit`` otherwise."""
+    suffix = "leftImg8bit" if iid.is_gtfine_frame else "newImg8bit"
+    return f"{iid}_{suffix}.png"
+
+
+def cls_file(iid: ImageId) -> str:
+    """Name of the semantic (color) label of an annotated frame in ``{split}/cls``."""
+    suffix = "gtFine_color" if iid.is_gtfine_frame else "final_mask"
+    return f"{iid}_{suffix}.png"
+
+
+def inst_file(iid: ImageId) -> str:
+    """Name of the instance label of an annotated frame in ``{split}/inst``."""
+    suffix = "gtFine_instanceIds" if iid.is_gtfine_frame else "final_mask"
+    return f"{iid}_{suffix}.png"
+
+
+def image_id_of_file(name: str) -> ImageId:
+    """The image id a ``{image_id}_….png`` file name starts with."""
+    m = _PREFIXED_RE.match(name)
+    if m is None:
+        raise VpsError(repr(name), "file name does not start with a Cityscapes-VPS image id")
+    return parse_image_id(m.group(1))
+
+
+def pan_pred_file(image_id: str | ImageId) -> str:
+    """Prediction PNG name ``{image_id}.png``."""
+    return f"{image_id}.png"
+
+
+def parse_pan_pred_file(name: str) -> ImageId:
+    """Parse a prediction PNG name ``{image_id}.png``."""
+    m = _PAN_PRED_RE.match(name)
+    if m is None:
+        raise VpsError(repr(name), "not a prediction PNG name ({image_id}.png)")
+    return parse_image_id(m.group(1))
+
+
+def panoptic_im_json(split: str) -> str:
+    """Release JSON listing the six annotated frames of every video of ``split``."""
+    return f"panoptic_im_{split}_city_vps.json"
+
+
+def im_all_info_json(split: str) -> str:
+    """Release JSON listing all 30 frames of every video of ``split``."""
+    return f"im_all_info_{split}_city_vps.json"
+
+
+def instances_json(split: str) -> str:
+    """Release JSON of COCO instance annotations (RLE) of ``split``."""
+    return f"instances_{split}_city_vps_rle.json"
+
+
+def panoptic_gt_json(split: str) -> str:
+    """Output JSON of stage 4 for ``split``."""
+    return f"panoptic_gt_{split}_city_vps.json"
+
+
+def video_name(video: int) -> str:
+    """Four-digit video name used in reports."""
+    return f"{video:04d}"
+
+
+def safe_relpath(name: object, where: object = "JSON") -> str:
+    """Return ``name`` as a safe relative POSIX path, or raise ``VpsError``.
+
+    Rejects non-strings, empty names, absolute paths (POSIX or Windows), drive letters,
+    backslashes, NUL bytes and any ``..`` component, so that joining it to a folder never
+    leaves that folder.
+    """
+    if not isinstance(name, str) or not name:
+        raise VpsError(where, f"file name {name!r} is not a non-empty string")
+    if "\x00" in name or "\\" in name:
+        raise VpsError(where, f"file name {name!r} contains a forbidden character")
+    if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
+        raise VpsError(where, f"file name {name!r} is an absolute path")
+    parts = PurePosixPath(name).parts
+    if any(p == ".." for p in parts):
+        raise VpsError(where, f"file name {name!r} would leave its folder ('..')")
+    clean = "/".join(p for p in parts if p != ".")
+    if not clean:
+        raise VpsError(where, f"file name {name!r} names no file")
+    return clean

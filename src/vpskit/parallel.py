@@ -1,0 +1,121 @@
+"""One ``map over videos``: in-process, on a local process pool, or on a Dask cluster.
+
+Results come back in the order of the items, whatever the number of workers, so that every
+output built from them is the same for any ``--jobs``.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+from typing import Any, TypeVar
+
+from tqdm import tqdm
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+_CONTEXT: Any = None
+
+
+def default_jobs() -> int:
+    """Number of cores this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _init_worker(context: Any) -> None:
+    global _CONTEXT
+    _CONTEXT = context
+
+
+def _call(fn: Callable[[Any, Any], R], item: Any) -> R:
+    return fn(_CONTEXT, item)
+
+
+def _mp_context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("forkserver")
+    return multiprocessing.get_context("spawn")
+
+
+def progress_bar(total: int, desc: str, enabled: bool | None = None) -> tqdm:
+    """A progress bar on stderr; by default shown only when stderr is a terminal."""
+    return tqdm(total=total, desc=desc, unit="video", disable=(not enabled) if enabled is not None else None,
+                leave=False, dynamic_ncols=True)
+
+
+def map_videos(
+    fn: Callable[[Any, T], R],
+    items: Sequence[T] | Iterable[T],
+    *,
+    context: Any = None,
+    jobs: int | None = None,
+    desc: str = "",
+    progress: bool | None = None,
+    scheduler: str | None = None,
+) -> list[R]:
+    """Return ``[fn(context, item) for item in items]``, computed on ``jobs`` processes.
+
+    ``fn`` must be a module-level function. ``context`` is sent once to each worker.
+    ``scheduler`` is the address of a Dask distributed scheduler (``pip install vpskit[dask]``);
+    when given, the work runs there instead of on local processes.
+    The first exception raised by any item stops the run and is re-raised here.
+    """
+    items = list(items)
+    if not items:
+        return []
+    jobs = default_jobs() if jobs is None or jobs <= 0 else jobs
+    jobs = min(jobs, len(items))
+    bar = progress_bar(len(items), desc, progress)
+    try:
+        if scheduler:
+            return _map_dask(fn, items, context, scheduler, bar)
+        if jobs == 1:
+            out = []
+            for item in items:
+                out.append(fn(context, item))
+                bar.update(1)
+            return out
+        results: list[Any] = [None] * len(items)
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(),
+                                 initializer=_init_worker, initargs=(context,)) as pool:
+            futures = {pool.submit(_call, fn, item): i for i, item in enumerate(items)}
+            pending = set(futures)
+            try:
+                while pending:
+                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
+                    for fut in sorted(done, key=futures.__getitem__):
+                        results[futures[fut]] = fut.result()
+                        bar.update(1)
+            except BaseException:
+                for fut in pending:
+                    fut.cancel()
+                pool.shutdown(wait=True, cancel_futures=True)
+                raise
+        return results
+    finally:
+        bar.close()
+
+
+def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler: str, bar: tqdm) -> list[R]:
+    try:
+        from dask.distributed import Client, as_completed
+    except ImportError:  # pragma: no cover - optional extra
+        from .errors import VpsError
+
+        raise VpsError("--scheduler", "needs Dask: install vpskit[dask]") from None
+    with Client(scheduler) as client:
+        ctx = client.scatter(context, broadcast=True) if context is not None else None
+        futures = [client.submit(fn, ctx, item, pure=False) for item in items]
+        index = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(items)
+        for fut in as_completed(futures):
+            results[index[fut.key]] = fut.result()
+            bar.update(1)
+        return results

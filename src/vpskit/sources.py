@@ -1,0 +1,207 @@
+"""Read members of a Cityscapes download given as a folder or a zip, by relative path.
+
+A zip's central directory is indexed once; a member is read without extracting anything
+else. A :class:`Source` can be pickled to worker processes: each process opens its own
+file handle on first use, and the index travels with the object.
+"""
+
+from __future__ import annotations
+
+import os
+import zipfile
+import zlib
+from pathlib import Path
+
+from .errors import VpsError
+from .naming import safe_relpath
+
+
+def _anchor_parts(anchor: str) -> tuple[str, ...]:
+    return tuple(p for p in anchor.strip("/").split("/") if p)
+
+
+class Source:
+    """Files below an *anchor* folder (e.g. ``leftImg8bit_sequence/val``) of a folder or a zip.
+
+    The anchor may sit at any depth; the path given may also be the anchor folder itself
+    (or a folder ending in its last components, such as ``…/val``).
+    """
+
+    def __init__(self, path: str | os.PathLike, anchor: str) -> None:
+        self.path = Path(path)
+        self.anchor = anchor
+        self._zip_index: dict[str, zipfile.ZipInfo] | None = None
+        self._base: Path | None = None
+        self._zip: zipfile.ZipFile | None = None
+        self._zip_pid: int | None = None
+        parts = _anchor_parts(anchor)
+        if self.path.is_dir():
+            self._base = self._find_dir(self.path, parts)
+        elif self.path.is_file():
+            self._zip_index = self._index_zip(parts)
+        else:
+            raise VpsError(self.path, "no such file or folder")
+
+    # -- locating the anchor -------------------------------------------------------------
+    def _find_dir(self, root: Path, parts: tuple[str, ...]) -> Path:
+        # The path itself ends with the anchor (or its last components, e.g. ".../val").
+        resolved = root.resolve().parts
+        for n in range(len(parts), 0, -1):
+            if resolved[-n:] == parts[-n:]:
+                return root
+        found: list[Path] = []
+        for dirpath, dirnames, _ in os.walk(root):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(root)
+            if len(rel.parts) > 6:
+                dirnames[:] = []
+                continue
+            if Path(dirpath).parts[-len(parts):] == parts:
+                found.append(Path(dirpath))
+                dirnames[:] = []
+        if not found:
+            raise VpsError(root, f"no '{self.anchor}' folder inside")
+        if len(found) > 1:
+            raise VpsError(root, f"several '{self.anchor}' folders inside: "
+                           + ", ".join(str(f) for f in found[:3]))
+        return found[0]
+
+    def _index_zip(self, parts: tuple[str, ...]) -> dict[str, zipfile.ZipInfo]:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                infos = zf.infolist()
+        except (zipfile.BadZipFile, OSError) as exc:
+            raise VpsError(self.path, f"not a readable zip ({exc})") from None
+        prefixes: set[str] = set()
+        names = []
+        for info in infos:
+            if info.is_dir():
+                continue
+            names.append(info)
+        # Find the anchor as a run of path components of some member.
+        for n in range(len(parts), 0, -1):
+            tail = parts[-n:]
+            for info in names:
+                comps = info.filename.split("/")
+                for i in range(len(comps) - n):
+                    if tuple(comps[i:i + n]) == tail:
+                        prefixes.add("/".join(comps[: i + n]) + "/")
+                        break
+            if prefixes:
+                break
+        if not prefixes:
+            raise VpsError(self.path, f"no '{self.anchor}' folder inside the zip")
+        if len(prefixes) > 1:
+            raise VpsError(self.path, "several '{}' folders inside the zip: {}".format(self.anchor, ", ".join(sorted(prefixes)[:3])))
+        prefix = prefixes.pop()
+        index: dict[str, zipfile.ZipInfo] = {}
+        for info in names:
+            if not info.filename.startswith(prefix):
+                continue
+            rel = info.filename[len(prefix):]
+            try:
+                rel = safe_relpath(rel, self.path)
+            except VpsError:
+                continue  # never expose a member that could escape
+            index[rel] = info
+        return index
+
+    # -- pickling: drop the open handle, keep the index -----------------------------------
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_zip"] = None
+        state["_zip_pid"] = None
+        return state
+
+    @property
+    def is_zip(self) -> bool:
+        """Whether this source is a zip file."""
+        return self._zip_index is not None
+
+    def _zipfile(self) -> zipfile.ZipFile:
+        pid = os.getpid()
+        if self._zip is None or self._zip_pid != pid:
+            self._zip = zipfile.ZipFile(self.path)
+            self._zip_pid = pid
+        return self._zip
+
+    def describe(self, rel: str) -> str:
+        """A human-readable location of member ``rel`` for messages."""
+        if self._zip_index is not None:
+            info = self._zip_index.get(rel)
+            member = info.filename if info is not None else f"{self.anchor}/{rel}"
+            return f"{self.path}:{member}"
+        assert self._base is not None
+        return str(self._base / rel)
+
+    def names(self) -> list[str]:
+        """Every member below the anchor, as sorted relative POSIX paths."""
+        if self._zip_index is not None:
+            return sorted(self._zip_index)
+        assert self._base is not None
+        out = []
+        for dirpath, dirnames, filenames in os.walk(self._base):
+            dirnames.sort()
+            rel = Path(dirpath).relative_to(self._base).as_posix()
+            for f in filenames:
+                out.append(f if rel == "." else f"{rel}/{f}")
+        return sorted(out)
+
+    def exists(self, rel: str) -> bool:
+        """Whether member ``rel`` exists."""
+        rel = safe_relpath(rel, self.path)
+        if self._zip_index is not None:
+            return rel in self._zip_index
+        assert self._base is not None
+        return (self._base / rel).is_file()
+
+    def read(self, rel: str) -> bytes:
+        """Bytes of member ``rel``; ``VpsError`` when missing, unsafe or unreadable."""
+        rel = safe_relpath(rel, self.path)
+        if self._zip_index is not None:
+            info = self._zip_index.get(rel)
+            if info is None:
+                raise VpsError(self.describe(rel), "missing from the zip")
+            try:
+                return self._zipfile().read(info)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+                raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
+        assert self._base is not None
+        path = self._base / rel
+        try:
+            return path.read_bytes()
+        except FileNotFoundError:
+            raise VpsError(path, "file not found") from None
+        except OSError as exc:
+            raise VpsError(path, f"cannot read ({exc.strerror})") from None
+
+    def local_path(self, rel: str) -> Path | None:
+        """The file's path on disk for a folder source (``None`` for a zip)."""
+        if self._zip_index is not None:
+            return None
+        assert self._base is not None
+        return self._base / safe_relpath(rel, self.path)
+
+    def __repr__(self) -> str:
+        kind = "zip" if self.is_zip else "folder"
+        return f"Source({kind} {str(self.path)!r}, anchor={self.anchor!r})"
+
+
+IMAGES_ANCHOR = "leftImg8bit_sequence/val"
+GTFINE_ANCHOR = "gtFine/val"
+RELEASE_ANCHOR = "cityscapes_vps"
+
+
+def open_images(path: str | os.PathLike) -> Source:
+    """The ``leftImg8bit_sequence/val`` frames of a Cityscapes download (folder or zip)."""
+    return Source(path, IMAGES_ANCHOR)
+
+
+def open_gtfine(path: str | os.PathLike) -> Source:
+    """The ``gtFine/val`` labels of a Cityscapes download (folder or zip)."""
+    return Source(path, GTFINE_ANCHOR)
+
+
+def open_release(path: str | os.PathLike) -> Source:
+    """The ``cityscapes_vps`` folder of the Cityscapes-VPS release (folder or zip)."""
+    return Source(path, RELEASE_ANCHOR)
