@@ -23,8 +23,8 @@ def _anchor_parts(anchor: str) -> tuple[str, ...]:
 class Source:
     """Files below an *anchor* folder (e.g. ``leftImg8bit_sequence/val``) of a folder or a zip.
 
-    The anchor may sit at any depth; the path given may also be the anchor folder itself
-    (or a folder ending in its last components, such as ``…/val``).
+    The anchor may sit at any depth inside the folder or zip. A folder given may also be the
+    anchor folder itself, or end in its last components (such as ``…/val``).
     """
 
     def __init__(self, path: str | os.PathLike, anchor: str) -> None:
@@ -78,17 +78,14 @@ class Source:
             if info.is_dir():
                 continue
             names.append(info)
-        # Find the anchor as a run of path components of some member.
-        for n in range(len(parts), 0, -1):
-            tail = parts[-n:]
-            for info in names:
-                comps = info.filename.split("/")
-                for i in range(len(comps) - n):
-                    if tuple(comps[i:i + n]) == tail:
-                        prefixes.add("/".join(comps[: i + n]) + "/")
-                        break
-            if prefixes:
-                break
+        # The anchor must appear whole as a run of path components of the members.
+        n = len(parts)
+        for info in names:
+            comps = info.filename.split("/")
+            for i in range(len(comps) - n):
+                if tuple(comps[i:i + n]) == parts:
+                    prefixes.add("/".join(comps[: i + n]) + "/")
+                    break
         if not prefixes:
             raise VpsError(self.path, f"no '{self.anchor}' folder inside the zip")
         if len(prefixes) > 1:
