@@ -1,0 +1,286 @@
+"""vpskit's VPQ and STQ agree with the public reference implementations.
+
+``fixtures/reference_metrics.json`` holds the numbers that mcahny/vps ``tools/eval_vpq.py`` (VPQ)
+and google-research/deeplab2 ``evaluation/numpy/segmentation_and_tracking_quality.py`` (STQ)
+computed on the cases of ``evalcases.py`` (commits and label-map encoding are recorded in the
+file). Each case is regenerated here, checked against the digest stored with its numbers, and
+scored by :func:`vpskit.evaluate.evaluate`.
+
+One known difference is asserted rather than hidden: deeplab2 cannot express SPEC §4's rule that a
+predicted-void pixel on labelled ground truth is only a miss of the GT category. Its confusion
+matrix gives the void prediction a column of its own, and that column is then averaged as an extra
+class with IoU 0. Where a sequence has such pixels, the SPEC value is the reference's mean rescaled
+from n + 1 to n classes (the per-class IoUs are the same).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from evalcases import (
+    CASES,
+    GT_DIR,
+    GT_JSON,
+    PAN_PRED_DIR,
+    PRED_DIR,
+    PRED_JSON,
+    Frame,
+    case_digest,
+    write_case,
+    write_frames,
+)
+from vpskit import naming, pngio
+
+FIXTURE = Path(__file__).parent / "fixtures" / "reference_metrics.json"
+REFERENCE = json.loads(FIXTURE.read_text())
+VPQ_TOL = 1e-9
+STQ_TOL = 1e-6
+SPANS = ("0", "5", "10", "15")
+GROUPS = ("all", "things", "stuff")
+
+
+def _evaluate(root: Path) -> dict:
+    """Score the prediction written under ``root`` with vpskit (VPQ and STQ)."""
+    from vpskit.evaluate import evaluate
+
+    return evaluate(root / PRED_DIR, gt_json=root / GT_JSON, gt_dir=root / GT_DIR,
+                    metrics=("vpq", "stq"))
+
+
+@pytest.fixture(scope="module")
+def case_dirs(tmp_path_factory) -> dict[str, Path]:
+    """Every case, generated once for the module."""
+    base = tmp_path_factory.mktemp("evalcases")
+    return {name: write_case(spec, base / name) for name, spec in sorted(CASES.items())}
+
+
+@pytest.fixture(scope="module")
+def scored(case_dirs):
+    """A function giving vpskit's results for a case, each computed once."""
+    cache: dict[str, dict] = {}
+
+    def get(name: str) -> dict:
+        if name not in cache:
+            cache[name] = _evaluate(case_dirs[name])
+        return cache[name]
+
+    return get
+
+
+def _close(actual: object, expected: float, tol: float, what: str) -> None:
+    assert isinstance(actual, (int, float, np.floating, np.integer)), f"{what}: not a number: {actual!r}"
+    assert math.isfinite(float(actual)), f"{what}: {actual!r}"
+    assert abs(float(actual) - expected) <= tol, f"{what}: vpskit {float(actual)!r} != reference {expected!r}"
+
+
+# --------------------------------------------------------------------------- the fixture itself
+
+
+def test_fixture_covers_every_case():
+    assert sorted(REFERENCE["cases"]) == sorted(CASES)
+    for ref in REFERENCE["references"].values():
+        assert len(ref["commit"]) == 40
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_fixture_matches_generator(name, case_dirs):
+    """The stored numbers were computed on exactly the data the generator writes today."""
+    ref = REFERENCE["cases"][name]
+    assert ref["params"] == CASES[name].to_json()
+    assert case_digest(case_dirs[name]) == ref["digest"], (
+        f"case {name!r} no longer generates the data its reference numbers were computed on; "
+        "recompute the reference numbers"
+    )
+
+
+def test_generator_is_deterministic(tmp_path):
+    spec = CASES["mixed"]
+    a = case_digest(write_case(spec, tmp_path / "a"))
+    b = case_digest(write_case(spec, tmp_path / "b"))
+    assert a == b
+
+
+def test_perfect_case_reference_is_all_ones():
+    ref = REFERENCE["cases"]["perfect"]
+    for k in SPANS:
+        for g in GROUPS:
+            assert ref["vpq"][k][g]["pq"] == ref["vpq"][k][g]["sq"] == ref["vpq"][k][g]["rq"] == 1.0
+        assert all(c["fp"] == c["fn"] == 0 for c in ref["vpq"][k]["per_class"].values())
+    assert ref["stq"]["stq"] == ref["stq"]["aq"] == ref["stq"]["sq"] == 1.0
+
+
+def test_cases_exercise_the_rules():
+    """Across the cases the reference saw matches, misses, false positives and crowd."""
+    totals = {"tp": 0, "fp": 0, "fn": 0}
+    for name, ref in REFERENCE["cases"].items():
+        for k in SPANS:
+            for c in ref["vpq"][k]["per_class"].values():
+                for key in totals:
+                    totals[key] += c[key]
+            assert ref["vpq"][k]["things"]["n"] > 0 and ref["vpq"][k]["stuff"]["n"] > 0, name
+    assert min(totals.values()) > 100
+    assert any(spec.crowd for spec in CASES.values())
+    assert any(spec.pred_void == "anywhere" for spec in CASES.values())
+
+
+# --------------------------------------------------------------------------- VPQ
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_vpq_agrees_with_reference(name, scored):
+    ref = REFERENCE["cases"][name]["vpq"]
+    got = scored(name)["vpq"]
+    for k in SPANS:
+        for g in GROUPS:
+            for m in ("pq", "sq", "rq"):
+                _close(got[k][g][m], ref[k][g][m], VPQ_TOL, f"{name} k={k} {g} {m}")
+            assert got[k][g]["n"] == ref[k][g]["n"], f"{name} k={k} {g} n"
+        got_pc = {str(c): v for c, v in got[k]["per_class"].items()}
+        for cat, rc in ref[k]["per_class"].items():
+            counted = rc["tp"] + rc["fp"] + rc["fn"] > 0
+            if not counted:
+                if cat in got_pc:
+                    assert (got_pc[cat]["tp"], got_pc[cat]["fp"], got_pc[cat]["fn"]) == (0, 0, 0)
+                continue
+            assert cat in got_pc, f"{name} k={k}: category {cat} missing"
+            gc = got_pc[cat]
+            for m in ("tp", "fp", "fn"):
+                assert gc[m] == rc[m], f"{name} k={k} category {cat} {m}: {gc[m]} != {rc[m]}"
+            for m in ("pq", "sq", "rq", "iou"):
+                _close(gc[m], rc[m], VPQ_TOL, f"{name} k={k} category {cat} {m}")
+        extra = {c for c, v in got_pc.items() if v["tp"] + v["fp"] + v["fn"] > 0} - set(ref[k]["per_class"])
+        assert not extra, f"{name} k={k}: categories the reference does not count: {extra}"
+    for g in GROUPS:
+        final = got["final"][g]
+        if isinstance(final, dict):
+            final = final["pq"]
+        _close(final, ref["final"][g], VPQ_TOL, f"{name} final {g}")
+
+
+# --------------------------------------------------------------------------- STQ
+
+
+def _semantic_maps(root: Path) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per video: (GT category, predicted category) maps of every frame, 255 = void."""
+    gt = json.loads((root / GT_JSON).read_text())
+    pred = {a["image_id"]: a for a in json.loads((root / PRED_DIR / PRED_JSON).read_text())["annotations"]}
+    out: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for ann in gt["annotations"]:
+        iid = ann["image_id"]
+        maps = []
+        for path, segs in (
+            (root / GT_DIR / ann["file_name"], ann["segments_info"]),
+            (root / PRED_DIR / PAN_PRED_DIR / naming.pan_pred_file(iid), pred[iid]["segments_info"]),
+        ):
+            ids = pngio.rgb2id(pngio.read_png(path))
+            uniq, inv = np.unique(ids, return_inverse=True)
+            cat = {s["id"]: s["category_id"] for s in segs}
+            maps.append(np.array([cat.get(int(u), 255) for u in uniq])[inv.reshape(ids.shape)])
+        out.setdefault(naming.video_name(naming.video_of(iid)), []).append((maps[0], maps[1]))
+    return out
+
+
+def _spec_rescale(frames: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Factor from the reference's SQ to SPEC's: (n+1)/n if void predictions hit labelled GT, else 1.
+
+    n = number of categories whose union (GT non-void pixels of it, or predicted as it on GT
+    non-void pixels) is not empty.
+    """
+    present: set[int] = set()
+    void_hits = 0
+    for g, p in frames:
+        labelled = g != 255
+        present |= set(np.unique(g[labelled]).tolist()) | set(np.unique(p[labelled]).tolist())
+        void_hits += int(np.count_nonzero(labelled & (p == 255)))
+    present.discard(255)
+    n = len(present)
+    return (n + 1) / n if void_hits else 1.0
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_stq_agrees_with_reference(name, case_dirs, scored):
+    ref = REFERENCE["cases"][name]["stq"]
+    got = scored(name)["stq"]
+    videos = _semantic_maps(case_dirs[name])
+    assert sorted(str(v) for v in got["per_sequence"]) == sorted(ref["per_sequence"]) == sorted(videos)
+    all_frames = [f for v in sorted(videos) for f in videos[v]]
+    overall = _spec_rescale(all_frames)
+    if CASES[name].pred_void != "anywhere":
+        assert overall == 1.0, f"{name}: predicted void on labelled GT; not comparable as is"
+    sq = ref["sq"] * overall
+    _close(got["aq"], ref["aq"], STQ_TOL, f"{name} aq")
+    _close(got["sq"], sq, STQ_TOL, f"{name} sq")
+    _close(got["stq"], math.sqrt(ref["aq"] * sq), STQ_TOL, f"{name} stq")
+    for vid in sorted(videos):
+        r = ref["per_sequence"][vid]
+        gs = got["per_sequence"][vid]
+        seq_sq = r["sq"] * _spec_rescale(videos[vid])
+        _close(gs["aq"], r["aq"], STQ_TOL, f"{name} {vid} aq")
+        _close(gs["sq"], seq_sq, STQ_TOL, f"{name} {vid} sq")
+        _close(gs["stq"], math.sqrt(r["aq"] * seq_sq), STQ_TOL, f"{name} {vid} stq")
+
+
+def test_void_prediction_case_differs_from_reference_as_documented(case_dirs):
+    """The ``void_pred`` case really has void predictions on labelled GT in every video."""
+    videos = _semantic_maps(case_dirs["void_pred"])
+    assert all(_spec_rescale(frames) > 1.0 for frames in videos.values())
+
+
+# --------------------------------------------------------------------------- SPEC rule, by hand
+
+
+def _tiny_split(root: Path) -> Path:
+    """One video of six identical 4x4 frames: road on top, sidewalk and a car below.
+
+    GT (r = road 0, s = sidewalk 1, c = car 13)   prediction (. = void)
+        r r r r                                       . r r r
+        r r r r                                       r r r r
+        c c s s                                       c c s s
+        c c s s                                       c c s s
+    """
+    road, sidewalk, car = 0, 1, 13
+    gt_road, gt_side, gt_car = 0x804080, 0xE823F4, 0x8E0005
+    gt = np.array([[gt_road] * 4, [gt_road] * 4, [gt_car, gt_car, gt_side, gt_side],
+                   [gt_car, gt_car, gt_side, gt_side]], dtype=np.uint32)
+    pred = np.array([[0, 7, 7, 7], [7, 7, 7, 7], [9, 9, 8, 8], [9, 9, 8, 8]], dtype=np.uint32)
+    gt_info = [{"id": gt_road, "category_id": road, "iscrowd": 0, "area": 8},
+               {"id": gt_side, "category_id": sidewalk, "iscrowd": 0, "area": 4},
+               {"id": gt_car, "category_id": car, "iscrowd": 0, "area": 4}]
+    pred_info = [{"id": 7, "category_id": road}, {"id": 8, "category_id": sidewalk},
+                 {"id": 9, "category_id": car}]
+    frames = []
+    for j in range(naming.ANNOTATED_PER_VIDEO):
+        key = naming.FrameKey("frankfurt", 3, naming.ANNOTATED_OFFSETS[j])
+        frames.append(Frame(naming.make_image_id(1, j, key), gt, gt_info, pred, pred_info))
+    return write_frames(frames, root)
+
+
+def test_void_prediction_is_a_miss_of_the_gt_category(tmp_path):
+    """SPEC §4: road IoU 42/48 (6 of its 48 pixels predicted void), sidewalk 1, car 1.
+
+    SQ = (7/8 + 1 + 1) / 3 = 23/24 (deeplab2 would average a fourth, void class: 23/32);
+    AQ = 1 (the car track is perfect); STQ = sqrt(23/24).
+    VPQ: every window matches every segment, road tube IoU 7/8 -> PQ = SQ = 23/24, RQ = 1.
+    """
+    res = _evaluate(_tiny_split(tmp_path))
+    stq = res["stq"]
+    _close(stq["sq"], 23 / 24, 1e-12, "sq")
+    _close(stq["aq"], 1.0, 1e-12, "aq")
+    _close(stq["stq"], math.sqrt(23 / 24), 1e-12, "stq")
+    seq = stq["per_sequence"]["0001"]
+    _close(seq["sq"], 23 / 24, 1e-12, "sequence sq")
+    for k in SPANS:
+        vpq = res["vpq"][k]
+        _close(vpq["all"]["pq"], 23 / 24, 1e-12, f"k={k} pq")
+        _close(vpq["all"]["rq"], 1.0, 1e-12, f"k={k} rq")
+        _close(vpq["stuff"]["pq"], 15 / 16, 1e-12, f"k={k} stuff pq")
+        _close(vpq["things"]["pq"], 1.0, 1e-12, f"k={k} things pq")
+        windows = 6 - int(k) // 5
+        road = {str(c): v for c, v in vpq["per_class"].items()}["0"]
+        assert (road["tp"], road["fp"], road["fn"]) == (windows, 0, 0)
+        _close(road["iou"], windows * 7 / 8, 1e-12, f"k={k} road iou sum")
