@@ -1,0 +1,257 @@
+"""Shared pieces of the preparation stages: release JSON reading, PNG structure checks, output
+folders, stale temporary files and file placement (copy or link)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import zlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import VpsError
+from ..naming import (
+    FrameKey,
+    ImageId,
+    image_id_of_file,
+    parse_frame_file,
+    safe_relpath,
+)
+from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+LINK_MODES = ("copy", "hardlink", "symlink")
+
+
+# -- JSON --------------------------------------------------------------------------------
+def load_json(path: str | os.PathLike) -> object:
+    """Parse a JSON file; ``VpsError`` naming the file when it is missing or unreadable."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise VpsError(path, "file not found") from None
+    except OSError as exc:
+        raise VpsError(path, f"cannot read ({exc.strerror})") from None
+    try:
+        return json.loads(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise VpsError(path, f"unreadable JSON ({exc})") from None
+
+
+def _size_field(entry: dict, key: str, where: str) -> int | None:
+    value = entry.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise VpsError(where, f"'{key}' is {value!r}, not a positive integer")
+    return value
+
+
+def json_images(path: str | os.PathLike) -> list[dict]:
+    """The ``images`` list of a release JSON, each entry checked to be an object."""
+    path = Path(path)
+    doc = load_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
+        raise VpsError(path, "no 'images' list in this JSON")
+    images = doc["images"]
+    for i, entry in enumerate(images):
+        if not isinstance(entry, dict):
+            raise VpsError(path, f"images[{i}] is not an object")
+    return images
+
+
+@dataclass(frozen=True)
+class AnnotatedFrame:
+    """One annotated frame listed in ``panoptic_im_{split}_city_vps.json``."""
+
+    iid: ImageId
+    file_name: str
+    width: int | None
+    height: int | None
+
+    @property
+    def image_id(self) -> str:
+        """The image id as text."""
+        return str(self.iid)
+
+
+@dataclass(frozen=True)
+class RawFrame:
+    """One frame listed in ``im_all_info_{split}_city_vps.json``."""
+
+    key: FrameKey
+    file_name: str
+    width: int | None
+    height: int | None
+
+
+def _safe_bare_name(entry: dict, where: str) -> str:
+    name = safe_relpath(entry.get("file_name"), where)
+    if "/" in name:
+        raise VpsError(where, f"file name {name!r} must be a plain file name, not a path")
+    return name
+
+
+def annotated_frames(path: str | os.PathLike) -> list[AnnotatedFrame]:
+    """The annotated frames of a ``panoptic_im`` JSON, in image-id order.
+
+    Every ``file_name`` is checked (safe, a Cityscapes-VPS image id) before anything is written.
+    """
+    path = Path(path)
+    out: dict[ImageId, AnnotatedFrame] = {}
+    for i, entry in enumerate(json_images(path)):
+        where = f"{path}: images[{i}]"
+        name = _safe_bare_name(entry, where)
+        try:
+            iid = image_id_of_file(name)
+        except VpsError as exc:
+            raise VpsError(where, str(exc)) from None
+        if iid in out:
+            raise VpsError(where, f"image id {iid} is listed twice")
+        out[iid] = AnnotatedFrame(iid, name, _size_field(entry, "width", where),
+                                  _size_field(entry, "height", where))
+    return [out[k] for k in sorted(out)]
+
+
+def raw_frames(path: str | os.PathLike) -> list[RawFrame]:
+    """The frames of an ``im_all_info`` JSON, sorted by city, sequence and frame."""
+    path = Path(path)
+    out: dict[FrameKey, RawFrame] = {}
+    for i, entry in enumerate(json_images(path)):
+        where = f"{path}: images[{i}]"
+        name = _safe_bare_name(entry, where)
+        try:
+            key = parse_frame_file(name)
+        except VpsError as exc:
+            raise VpsError(where, str(exc)) from None
+        if key in out:
+            raise VpsError(where, f"frame {key} is listed twice")
+        out[key] = RawFrame(key, name, _size_field(entry, "width", where),
+                            _size_field(entry, "height", where))
+    return [out[k] for k in sorted(out)]
+
+
+def group_by_video(frames: Iterable[AnnotatedFrame]) -> dict[int, list[AnnotatedFrame]]:
+    """Annotated frames grouped by video (sorted videos, frames in image-id order)."""
+    groups: dict[int, list[AnnotatedFrame]] = {}
+    for f in sorted(frames, key=lambda f: f.iid):
+        groups.setdefault(f.iid.video, []).append(f)
+    return dict(sorted(groups.items()))
+
+
+def files_by_image_id(folder: Path) -> dict[ImageId, list[str]]:
+    """Files of ``folder`` whose names start with an image id, grouped by that id.
+
+    Hidden files (such as temporary ``.part`` files) and names without an image id are ignored.
+    """
+    out: dict[ImageId, list[str]] = {}
+    try:
+        names = sorted(os.listdir(folder))
+    except FileNotFoundError:
+        return out
+    for name in names:
+        if name.startswith("."):
+            continue
+        try:
+            iid = image_id_of_file(name)
+        except VpsError:
+            continue
+        out.setdefault(iid, []).append(name)
+    return out
+
+
+# -- PNG structure -----------------------------------------------------------------------
+def png_size(data: bytes, where: object) -> tuple[int, int]:
+    """``(width, height)`` of PNG bytes after checking their structure.
+
+    Checks the signature, that IHDR comes first, every chunk's length and CRC, and that IEND
+    closes the file, without decompressing the pixels: a truncated or damaged file raises
+    ``VpsError`` naming ``where``.
+    """
+    view = memoryview(data)
+    n = len(view)
+    if bytes(view[:8]) != PNG_SIGNATURE:
+        raise VpsError(where, "not a PNG file" if n else "empty file")
+    pos = 8
+    size: tuple[int, int] | None = None
+    while True:
+        if pos + 12 > n:
+            raise VpsError(where, "corrupt or truncated PNG (ends before IEND)")
+        length = int.from_bytes(view[pos:pos + 4], "big")
+        kind = bytes(view[pos + 4:pos + 8])
+        end = pos + 12 + length
+        if end > n:
+            raise VpsError(where, "corrupt or truncated PNG (a chunk runs past the end)")
+        crc = int.from_bytes(view[end - 4:end], "big")
+        if zlib.crc32(view[pos + 4:end - 4]) != crc:
+            raise VpsError(where, f"corrupt PNG (bad CRC in a {kind.decode('latin-1')!r} chunk)")
+        if size is None:
+            if kind != b"IHDR" or length < 8:
+                raise VpsError(where, "corrupt PNG (no IHDR header)")
+            size = (int.from_bytes(view[pos + 8:pos + 12], "big"),
+                    int.from_bytes(view[pos + 12:pos + 16], "big"))
+        if kind == b"IEND":
+            return size
+        pos = end
+
+
+def check_size(size: tuple[int, int], width: int | None, height: int | None, where: object) -> None:
+    """Raise ``VpsError`` when a PNG's size differs from the size its JSON entry gives."""
+    w, h = size
+    if (width is not None and width != w) or (height is not None and height != h):
+        raise VpsError(where, f"image is {w}x{h} but the JSON says {width}x{height}")
+
+
+# -- output folders ----------------------------------------------------------------------
+def output_dir(root: Path, split: str, name: str) -> Path:
+    """``ROOT/{split}/{name}``."""
+    return Path(root) / split / name
+
+
+def clean_parts(folders: Iterable[Path]) -> int:
+    """Delete stale ``.*.part`` files (left by an interrupted run) in ``folders``; return how many."""
+    removed = 0
+    for folder in folders:
+        try:
+            names = os.listdir(folder)
+        except FileNotFoundError:
+            continue
+        for name in names:
+            if name.startswith(".") and name.endswith(PART_SUFFIX):
+                try:
+                    os.unlink(Path(folder) / name)
+                    removed += 1
+                except FileNotFoundError:
+                    pass
+    return removed
+
+
+def place_file(dst: Path, data: bytes | None, src_path: Path | None, link: str) -> None:
+    """Put a source file at ``dst`` atomically: copy ``data``, or hard/soft link ``src_path``.
+
+    Linking needs a file on disk (``src_path``); for a zip member, or when a hard link is not
+    possible (another file system), the bytes are copied.
+    """
+    if link != "copy" and src_path is not None:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        tmp = part_path(dst)
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        try:
+            if link == "symlink":
+                os.symlink(os.path.abspath(src_path), tmp)
+            else:
+                os.link(src_path, tmp)
+            os.replace(tmp, dst)
+            return
+        except OSError:
+            with contextlib.suppress(FileNotFoundError):
+                tmp.unlink()
+            if link == "symlink":
+                raise
+    if data is None:
+        raise ValueError("no bytes to copy")
+    atomic_write_bytes(dst, data)

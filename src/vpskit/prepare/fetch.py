@@ -1,0 +1,93 @@
+"""Stage 1 (SPEC §2): copy (or link) the Cityscapes frames of a split into ``img/`` and ``img_all/``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..naming import (
+    FRAMES_PER_SNIPPET,
+    FrameKey,
+    frame_relpath,
+    im_all_info_json,
+    panoptic_im_json,
+)
+from ..sources import Source
+from .common import (
+    annotated_frames,
+    check_size,
+    group_by_video,
+    output_dir,
+    place_file,
+    png_size,
+    raw_frames,
+)
+
+ALL_FRAMES_SPLITS = ("val", "test")
+"""Splits that also get every frame of every snippet in ``img_all/``."""
+
+
+@dataclass(frozen=True)
+class CopyTask:
+    """One frame to place: source member, output folder name and file name, expected size."""
+
+    src: str
+    folder: str
+    file_name: str
+    width: int | None
+    height: int | None
+
+
+@dataclass(frozen=True)
+class FetchContext:
+    """What every stage-1 worker needs."""
+
+    root: Path
+    split: str
+    source: Source
+    link: str
+
+
+def plan(root: Path, split: str) -> dict[int, list[CopyTask]]:
+    """Every frame of the split to place, grouped per video (video 0: frames of no video).
+
+    Annotated frames come from ``panoptic_im``; for val and test, all frames from
+    ``im_all_info``, assigned to the video whose snippet contains them.
+    """
+    root = Path(root)
+    frames = annotated_frames(root / panoptic_im_json(split))
+    out: dict[int, list[CopyTask]] = {}
+    owner: dict[FrameKey, int] = {}
+    for video, group in group_by_video(frames).items():
+        for f in group:
+            out.setdefault(video, []).append(
+                CopyTask(frame_relpath(f.iid.key), "img", f.file_name, f.width, f.height))
+            first = f.iid.first_frame
+            for n in range(first, first + FRAMES_PER_SNIPPET):
+                owner.setdefault(FrameKey(f.iid.city, f.iid.seq, n), video)
+    if split in ALL_FRAMES_SPLITS:
+        for r in raw_frames(root / im_all_info_json(split)):
+            out.setdefault(owner.get(r.key, 0), []).append(
+                CopyTask(frame_relpath(r.key), "img_all", r.file_name, r.width, r.height))
+    return dict(sorted(out.items()))
+
+
+def is_done(root: Path, split: str, task: CopyTask) -> bool:
+    """Whether the frame is already in place (files appear only whole, by atomic rename)."""
+    return (output_dir(root, split, task.folder) / task.file_name).exists()
+
+
+def run_video(ctx: FetchContext, unit: tuple[int, tuple[CopyTask, ...]]) -> int:
+    """Place the frames of one video; return how many were written."""
+    _, tasks = unit
+    written = 0
+    for t in tasks:
+        dst = output_dir(ctx.root, ctx.split, t.folder) / t.file_name
+        if dst.exists():
+            continue
+        data = ctx.source.read(t.src)
+        where = ctx.source.describe(t.src)
+        check_size(png_size(data, where), t.width, t.height, where)
+        place_file(dst, data, ctx.source.local_path(t.src), ctx.link)
+        written += 1
+    return written

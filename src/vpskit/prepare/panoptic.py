@@ -1,0 +1,209 @@
+"""Stage 3 (SPEC §2): per frame, ``labelmap`` and ``panoptic_inst`` from a ``cls``/``inst`` pair."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from ..categories import IS_STUFF_LUT, IS_THING_LUT, PACKED_COLOR_TO_CATEGORY, VOID
+from ..errors import VpsError
+from ..naming import ImageId, panoptic_im_json
+from ..pngio import decode_png, rgb2id, write_png
+from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
+
+_COLOR_LUT: np.ndarray | None = None
+
+
+def color_category_lut() -> np.ndarray:
+    """Packed RGB colour (0 … 2**24-1) -> category id (255 for any other colour)."""
+    global _COLOR_LUT
+    if _COLOR_LUT is None:
+        lut = np.full(1 << 24, VOID, dtype=np.uint8)
+        for packed, cat in PACKED_COLOR_TO_CATEGORY.items():
+            lut[packed] = cat
+        _COLOR_LUT = lut
+    return _COLOR_LUT
+
+
+def semantic_from_colors(cls_rgb: np.ndarray) -> np.ndarray:
+    """Category id of each pixel's RGB colour (alpha ignored); any other colour -> 255."""
+    return color_category_lut()[rgb2id(cls_rgb)]
+
+
+def majority_colors(inst: np.ndarray, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every instance value ``v >= 1000`` of ``inst``: its majority packed colour.
+
+    Returns ``(values, colors)`` sorted by value. Ties go to the smallest packed colour; every
+    distinct colour is its own candidate.
+    """
+    flat = inst.ravel()
+    obj = np.flatnonzero(flat >= 1000)
+    if obj.size == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty
+    keys, counts = np.unique((flat[obj].astype(np.uint64) << np.uint64(24))
+                             | packed.ravel()[obj].astype(np.uint64), return_counts=True)
+    kv = (keys >> np.uint64(24)).astype(np.int64)
+    kc = (keys & np.uint64(0xFFFFFF)).astype(np.int64)
+    # Sorted by value, then by count (largest first), then by colour (smallest first).
+    order = np.lexsort((kc, -counts, kv))
+    kv, kc = kv[order], kc[order]
+    first = np.ones(kv.size, dtype=bool)
+    first[1:] = kv[1:] != kv[:-1]
+    return kv[first], kc[first]
+
+
+def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stage-3 rule: ``(labelmap, pan)`` of one frame from its colour and instance labels.
+
+    ``cls_rgb`` is (H, W, 3 or 4) uint8 (alpha ignored), ``inst`` (H, W) integer instance ids.
+    ``labelmap`` (uint8) is the category of each colour (255 void). ``pan`` (uint16) is 255,
+    overwritten by the category of stuff-coloured pixels, then by ``category*1000 + v % 1000``
+    on all pixels of every object ``v >= 1000`` whose majority raw colour is a thing colour.
+    """
+    cls_rgb = np.asarray(cls_rgb)
+    inst = np.asarray(inst)
+    if cls_rgb.ndim != 3 or cls_rgb.shape[2] not in (3, 4) or cls_rgb.dtype != np.uint8:
+        raise ValueError(f"cls must be an (H, W, 3|4) uint8 array, got {cls_rgb.dtype} {cls_rgb.shape}")
+    if inst.shape != cls_rgb.shape[:2]:
+        raise ValueError(f"cls is {cls_rgb.shape[:2]} but inst is {inst.shape}")
+    if inst.size and (inst.min() < 0 or inst.max() > 0xFFFF):
+        raise ValueError("instance ids must lie in 0 … 65535")
+    inst = inst.astype(np.uint16, copy=False)
+    packed = rgb2id(cls_rgb)
+    lut = color_category_lut()
+    sem = lut[packed]
+    pan = np.where(IS_STUFF_LUT[sem], sem, np.uint8(VOID)).astype(np.uint16)
+    values, colors = majority_colors(inst, packed)
+    if values.size:
+        cats = lut[colors]
+        keep = IS_THING_LUT[cats]
+        if keep.any():
+            new = np.zeros(1 << 16, dtype=np.uint16)
+            use = np.zeros(1 << 16, dtype=bool)
+            kept = values[keep]
+            new[kept] = cats[keep].astype(np.uint16) * 1000 + (kept % 1000).astype(np.uint16)
+            use[kept] = True
+            flat_inst = inst.ravel()
+            flat_pan = pan.ravel()
+            hit = np.flatnonzero(use[flat_inst])
+            flat_pan[hit] = new[flat_inst[hit]]
+    return sem, pan
+
+
+def decode_cls(data: bytes, where: object) -> np.ndarray:
+    """Decode a colour label PNG as (H, W, 3|4) uint8 (palette images are expanded to RGB)."""
+    arr = decode_png(data, where)
+    if arr.ndim == 3:
+        return arr
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.mode == "P":
+                return np.array(img.convert("RGB"))
+    except (OSError, ValueError):
+        pass
+    raise VpsError(where, "not a colour (RGB or RGBA) label image")
+
+
+def decode_inst(data: bytes, where: object) -> np.ndarray:
+    """Decode an instance-id PNG as (H, W) uint16."""
+    arr = decode_png(data, where)
+    if arr.ndim != 2:
+        raise VpsError(where, "not a single-channel instance-id image")
+    return arr.astype(np.uint16, copy=False)
+
+
+@dataclass(frozen=True)
+class PanopticTask:
+    """The label pair of one annotated frame and where its outputs go (names only)."""
+
+    image_id: str
+    cls_name: str
+    inst_name: str
+
+
+@dataclass(frozen=True)
+class PanopticContext:
+    """What every stage-3 worker needs."""
+
+    root: Path
+    split: str
+
+
+def read_bytes(path: Path) -> bytes:
+    """Bytes of a file; ``VpsError`` naming it when missing or unreadable."""
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise VpsError(path, "file not found") from None
+    except OSError as exc:
+        raise VpsError(path, f"cannot read ({exc.strerror})") from None
+
+
+def frame_values(pan: np.ndarray) -> np.ndarray:
+    """Distinct values of a ``pan`` frame, sorted (int64)."""
+    counts = np.bincount(pan.ravel(), minlength=1)
+    return np.flatnonzero(counts)
+
+
+def run_frame(root: Path, split: str, task: PanopticTask) -> np.ndarray:
+    """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its pan values."""
+    cls_path = output_dir(root, split, "cls") / task.cls_name
+    inst_path = output_dir(root, split, "inst") / task.inst_name
+    cls_rgb = decode_cls(read_bytes(cls_path), cls_path)
+    inst = decode_inst(read_bytes(inst_path), inst_path)
+    if cls_rgb.shape[:2] != inst.shape:
+        h, w = cls_rgb.shape[:2]
+        raise VpsError(inst_path, f"size {inst.shape[1]}x{inst.shape[0]} differs from its cls "
+                       f"label {cls_path.name} ({w}x{h})")
+    sem, pan = panoptic_from_labels(cls_rgb, inst)
+    lab_path = output_dir(root, split, "labelmap") / task.cls_name
+    pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
+    if not lab_path.exists():
+        write_png(lab_path, sem)
+    if not pan_path.exists():
+        write_png(pan_path, pan)
+    return frame_values(pan)
+
+
+def run_video(ctx: PanopticContext, unit: tuple[int, tuple[PanopticTask, ...]]) -> dict[str, list[int]]:
+    """Stage 3 for the frames of one video; return the pan values of each written frame."""
+    _, tasks = unit
+    return {t.cls_name: run_frame(ctx.root, ctx.split, t).tolist() for t in tasks}
+
+
+def plan(root: Path, split: str) -> dict[int, list[PanopticTask]]:
+    """Pair ``cls``/``inst`` labels of every annotated frame by image id, grouped per video.
+
+    A frame whose label is missing, or has several candidates, raises ``VpsError``.
+    """
+    frames = annotated_frames(Path(root) / panoptic_im_json(split))
+    cls_dir, inst_dir = output_dir(root, split, "cls"), output_dir(root, split, "inst")
+    cls_files, inst_files = files_by_image_id(cls_dir), files_by_image_id(inst_dir)
+    out: dict[int, list[PanopticTask]] = {}
+    for video, group in group_by_video(frames).items():
+        out[video] = [_pair(f, cls_dir, inst_dir, cls_files, inst_files) for f in group]
+    return out
+
+
+def _pair(frame: AnnotatedFrame, cls_dir: Path, inst_dir: Path,
+          cls_files: dict[ImageId, list[str]], inst_files: dict[ImageId, list[str]]) -> PanopticTask:
+    names = []
+    for folder, files in ((cls_dir, cls_files), (inst_dir, inst_files)):
+        found = files.get(frame.iid, [])
+        if not found:
+            raise VpsError(folder, f"no label file for image {frame.iid}")
+        if len(found) > 1:
+            raise VpsError(folder, f"several label files for image {frame.iid}: {', '.join(found)}")
+        names.append(found[0])
+    return PanopticTask(frame.image_id, names[0], names[1])
+
+
+def is_done(root: Path, split: str, task: PanopticTask) -> bool:
+    """Whether both outputs of a frame exist (files appear only whole, by atomic rename)."""
+    return ((output_dir(root, split, "labelmap") / task.cls_name).exists()
+            and (output_dir(root, split, "panoptic_inst") / task.cls_name).exists())

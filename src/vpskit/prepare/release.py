@@ -1,0 +1,59 @@
+"""``--release``: unpack the Cityscapes-VPS release's JSON files and label folders into ROOT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import VpsError
+from ..naming import SPLITS, image_id_of_file
+from ..pngio import atomic_write_bytes
+from ..sources import Source
+
+LABEL_FOLDERS = ("cls", "inst")
+
+
+@dataclass(frozen=True)
+class ReleaseContext:
+    """What every unpacking worker needs."""
+
+    root: Path
+    source: Source
+
+
+def wanted(rel: str) -> bool:
+    """Whether a release member is unpacked: a JSON at its root or a ``{split}/{cls,inst}/`` PNG."""
+    parts = rel.split("/")
+    if len(parts) == 1:
+        return rel.endswith(".json") and not rel.startswith(".")
+    return (len(parts) == 3 and parts[0] in SPLITS and parts[1] in LABEL_FOLDERS
+            and parts[2].endswith(".png") and not parts[2].startswith("."))
+
+
+def plan(source: Source) -> dict[int, list[str]]:
+    """Members to unpack, grouped per video (video 0: the JSON files and unnamed members)."""
+    out: dict[int, list[str]] = {}
+    for rel in source.names():
+        if not wanted(rel):
+            continue
+        video = 0
+        if "/" in rel:
+            try:
+                video = image_id_of_file(rel.rsplit("/", 1)[1]).video
+            except VpsError:
+                video = 0
+        out.setdefault(video, []).append(rel)
+    return dict(sorted(out.items()))
+
+
+def run_video(ctx: ReleaseContext, unit: tuple[int, tuple[str, ...]]) -> int:
+    """Copy the members of one unit that are not in ROOT yet; return how many were written."""
+    _, members = unit
+    written = 0
+    for rel in members:
+        dst = ctx.root / rel
+        if dst.exists():
+            continue
+        atomic_write_bytes(dst, ctx.source.read(rel))
+        written += 1
+    return written

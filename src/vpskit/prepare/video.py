@@ -1,0 +1,214 @@
+"""Stage 4 (SPEC §2): per video, ``panoptic_video`` colours (one id per track) and the JSON.
+
+Colours are chosen in a cheap pass over the distinct ``(video, value)`` pairs of the whole split,
+before any PNG is written: a thing segment's first candidate comes from a hash of
+``(split, video, value)``; a candidate already taken (or a stuff colour, or black) is replaced by
+the next hash candidate; pairs are visited in sorted ``(video, value)`` order. The result depends
+only on the split's set of pairs, so it is the same for any number of workers and after a
+resumed run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..categories import (
+    CATEGORY_BY_ID,
+    IS_THING_LUT,
+    STUFF_IDS,
+    categories_json,
+    pack_color,
+)
+from ..errors import VpsError
+from ..naming import panoptic_gt_json, panoptic_im_json
+from ..pngio import atomic_write_bytes, decode_png, encode_png
+from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
+
+COLOR_SPREAD = 30
+"""Each channel of a thing colour lies within ± this of its category colour."""
+
+_HASH_TRIES = 64
+
+FORBIDDEN_IDS = frozenset({0} | {pack_color(CATEGORY_BY_ID[c].color) for c in STUFF_IDS})
+"""Segment ids a thing may never take: black (void) and the stuff colours."""
+
+
+def category_of_value(value: int) -> int:
+    """Category of a ``pan`` value: ``v`` below 1000, ``v // 1000`` otherwise; 255 if none."""
+    c = value if value < 1000 else value // 1000
+    return c if c in CATEGORY_BY_ID else 255
+
+
+def iscrowd_of_value(value: int) -> int:
+    """1 for a value below 1000 whose category is a thing (a crowd region), else 0."""
+    c = category_of_value(value)
+    return int(value < 1000 and c != 255 and bool(IS_THING_LUT[c]))
+
+
+def _hash_candidate(split: str, video: int, value: int, attempt: int, base: tuple[int, int, int]) -> int:
+    digest = hashlib.blake2b(f"{split}/{video}/{value}/{attempt}".encode(), digest_size=6).digest()
+    span = 2 * COLOR_SPREAD + 1
+    rgb = []
+    for channel, b in zip(base, (digest[0:2], digest[2:4], digest[4:6]), strict=True):
+        offset = int.from_bytes(b, "big") % span - COLOR_SPREAD
+        rgb.append(min(255, max(0, channel + offset)))
+    return pack_color(rgb)
+
+
+def _box(base: tuple[int, int, int]) -> Iterable[int]:
+    ranges = [range(max(0, c - COLOR_SPREAD), min(255, c + COLOR_SPREAD) + 1) for c in base]
+    for b in ranges[2]:
+        for g in ranges[1]:
+            for r in ranges[0]:
+                yield r + 256 * g + 65536 * b
+
+
+def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Segment id (packed RGB) of every ``(video, value)`` pair of a split.
+
+    Void -> 0; stuff -> its category colour; a thing segment (crowd or not) -> a colour within
+    ±30 per channel of its category colour, unique in the split, never a stuff colour or black.
+    """
+    out: dict[tuple[int, int], int] = {}
+    taken: set[int] = set(FORBIDDEN_IDS)
+    for video, value in sorted(set(pairs)):
+        c = category_of_value(value)
+        if c == 255:
+            out[video, value] = 0
+            continue
+        cat = CATEGORY_BY_ID[c]
+        if not cat.isthing:
+            out[video, value] = pack_color(cat.color)
+            continue
+        chosen = None
+        for attempt in range(_HASH_TRIES):
+            cand = _hash_candidate(split, video, value, attempt, cat.color)
+            if cand not in taken:
+                chosen = cand
+                break
+        if chosen is None:  # crowded box: the first free colour in a fixed order
+            chosen = next((cand for cand in _box(cat.color) if cand not in taken), None)
+        if chosen is None:
+            raise VpsError(f"split {split}", f"too many '{cat.name}' segments for unique colours")
+        taken.add(chosen)
+        out[video, value] = chosen
+    return out
+
+
+def colorize(pan: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8 ``panoptic_video`` image of a ``pan`` frame, given value -> segment id."""
+    lut = np.zeros((1 << 16, 3), dtype=np.uint8)
+    for value, sid in colors.items():
+        lut[value] = (sid & 0xFF, (sid >> 8) & 0xFF, (sid >> 16) & 0xFF)
+    return lut[pan]
+
+
+def segments_info(pan: np.ndarray, colors: Mapping[int, int]) -> list[dict]:
+    """``segments_info`` of a frame: one record per non-void value, sorted by segment id."""
+    counts = np.bincount(pan.ravel(), minlength=1)
+    out = []
+    for value in np.flatnonzero(counts).tolist():
+        c = category_of_value(value)
+        if c == 255:
+            continue
+        out.append({"id": int(colors[value]), "category_id": c,
+                    "iscrowd": iscrowd_of_value(value), "area": int(counts[value])})
+    out.sort(key=lambda s: s["id"])
+    return out
+
+
+@dataclass(frozen=True)
+class VideoTask:
+    """One annotated frame of stage 4: its image entry and its ``panoptic_inst`` file name."""
+
+    frame: AnnotatedFrame
+    pan_name: str
+
+
+@dataclass(frozen=True)
+class VideoContext:
+    """What every stage-4 worker needs."""
+
+    root: Path
+    split: str
+
+
+def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
+    path = output_dir(root, split, "panoptic_inst") / name
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise VpsError(path, "file not found") from None
+    except OSError as exc:
+        raise VpsError(path, f"cannot read ({exc.strerror})") from None
+    arr = decode_png(data, path)
+    if arr.ndim != 2:
+        raise VpsError(path, "not a single-channel panoptic image")
+    return arr.astype(np.uint16, copy=False)
+
+
+def collect_values(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...]]) -> list[int]:
+    """Distinct ``pan`` values over the frames of one video (sorted)."""
+    _, tasks = unit
+    seen: set[int] = set()
+    for t in tasks:
+        pan = _read_pan(ctx.root, ctx.split, t.pan_name)
+        seen.update(np.flatnonzero(np.bincount(pan.ravel(), minlength=1)).tolist())
+    return sorted(seen)
+
+
+def write_video(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...], dict[int, int]]) -> list[dict]:
+    """Write the ``panoptic_video`` frames of one video; return each frame's annotation record."""
+    _, tasks, colors = unit
+    out = []
+    for t in tasks:
+        pan = _read_pan(ctx.root, ctx.split, t.pan_name)
+        dst = output_dir(ctx.root, ctx.split, "panoptic_video") / t.pan_name
+        if not dst.exists():
+            atomic_write_bytes(dst, encode_png(colorize(pan, colors)))
+        h, w = pan.shape
+        out.append({"image": {"id": t.frame.image_id, "file_name": t.frame.file_name,
+                              "width": int(w), "height": int(h)},
+                    "annotation": {"image_id": t.frame.image_id, "file_name": t.pan_name,
+                                   "segments_info": segments_info(pan, colors)}})
+    return out
+
+
+def plan(root: Path, split: str) -> dict[int, list[VideoTask]]:
+    """The ``panoptic_inst`` frame of every annotated frame, by image id, grouped per video."""
+    frames = annotated_frames(Path(root) / panoptic_im_json(split))
+    folder = output_dir(root, split, "panoptic_inst")
+    files = files_by_image_id(folder)
+    out: dict[int, list[VideoTask]] = {}
+    for video, group in group_by_video(frames).items():
+        tasks = []
+        for f in group:
+            found = files.get(f.iid, [])
+            if len(found) != 1:
+                problem = "no panoptic file" if not found else "several panoptic files"
+                raise VpsError(folder, f"{problem} for image {f.iid} (run the panoptic stage first)")
+            tasks.append(VideoTask(f, found[0]))
+        out[video] = tasks
+    return out
+
+
+def gt_json_bytes(records: Iterable[dict]) -> bytes:
+    """The ``panoptic_gt_{split}_city_vps.json`` document (records in image-id order)."""
+    records = sorted(records, key=lambda r: r["image"]["id"])
+    doc = {"images": [r["image"] for r in records],
+           "annotations": [r["annotation"] for r in records],
+           "categories": categories_json()}
+    return (json.dumps(doc, separators=(",", ":")) + "\n").encode()
+
+
+def write_gt_json(root: Path, split: str, records: Iterable[dict]) -> Path:
+    """Write the stage-4 JSON atomically; return its path."""
+    path = Path(root) / panoptic_gt_json(split)
+    atomic_write_bytes(path, gt_json_bytes(records))
+    return path
