@@ -1,9 +1,150 @@
-"""`vpskit prepare` (not yet built)."""
+"""`vpskit prepare`, the four stage commands (`fetch`, `merge`, `panoptic`, `video`) and `vpskit verify`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
+
+from ..naming import LABELLED_SPLITS, SPLITS
+
+
+def _jobs(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                        help="worker processes (default: all cores)")
+    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False,
+                        default=None, help="hide the progress bars")
+
+
+def _root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("root", metavar="ROOT", help="the Cityscapes-VPS folder (cityscapes_vps/)")
+
+
+def _split(parser: argparse.ArgumentParser, choices: tuple[str, ...]) -> None:
+    parser.add_argument("--split", required=True, choices=choices, help="the split to process")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the parser(s) of this module."""
+    """Add the parsers of ``prepare``, ``fetch``, ``merge``, ``panoptic``, ``video`` and ``verify``."""
+    p = sub.add_parser(
+        "prepare", help="build Cityscapes-VPS from the downloads (all four stages)",
+        description="Build Cityscapes-VPS in ROOT from the Cityscapes downloads (each a folder or a "
+        "zip, read without extracting): fetch the frames, merge the gtFine labels, make the "
+        "panoptic labels and the video panoptic labels. Complete outputs are skipped, so an "
+        "interrupted run is finished by running it again.")
+    _root(p)
+    p.add_argument("images", metavar="IMAGES", help="leftImg8bit_sequence folder or zip")
+    p.add_argument("gtfine", metavar="GTFINE", help="gtFine folder or zip")
+    p.add_argument("--release", metavar="ZIP", default=None,
+                   help="cityscapes-vps-dataset-1.0.zip (or its folder): unpack its JSON files and "
+                   "label folders into ROOT first")
+    p.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
+                   help="comma-separated splits (default: train,val,test)")
+    p.add_argument("--link", choices=("copy", "hardlink", "symlink"), default="copy",
+                   help="how frames are placed in img/ and img_all/ (default: copy; zips are always copied)")
+    _jobs(p)
+    p.set_defaults(func=_cmd_prepare)
+
+    p = sub.add_parser("fetch", help="stage 1: frames into SPLIT/img and SPLIT/img_all",
+                       description="Copy (or link) the annotated frames of a split into SPLIT/img/ "
+                       "and, for val and test, all frames into SPLIT/img_all/.")
+    _root(p)
+    p.add_argument("images", metavar="IMAGES", help="leftImg8bit_sequence folder or zip")
+    _split(p, SPLITS)
+    p.add_argument("--link", choices=("copy", "hardlink", "symlink"), default="copy",
+                   help="how frames are placed (default: copy)")
+    _jobs(p)
+    p.set_defaults(func=_cmd_fetch)
+
+    p = sub.add_parser("merge", help="stage 2: gtFine labels of the 20th frames into SPLIT/cls, SPLIT/inst",
+                       description="Copy the gtFine colour and instance labels of every 20th frame "
+                       "into SPLIT/cls/ and SPLIT/inst/.")
+    _root(p)
+    p.add_argument("gtfine", metavar="GTFINE", help="gtFine folder or zip")
+    _split(p, LABELLED_SPLITS)
+    _jobs(p)
+    p.set_defaults(func=_cmd_merge)
+
+    p = sub.add_parser("panoptic", help="stage 3: SPLIT/labelmap and SPLIT/panoptic_inst",
+                       description="Make the semantic label maps and the panoptic labels of every "
+                       "annotated frame from its cls/inst pair.")
+    _root(p)
+    _split(p, LABELLED_SPLITS)
+    _jobs(p)
+    p.set_defaults(func=_cmd_panoptic)
+
+    p = sub.add_parser("video", help="stage 4: SPLIT/panoptic_video and panoptic_gt_SPLIT_city_vps.json",
+                       description="Colour the panoptic labels with one id per track (unique within "
+                       "the split) and write the ground-truth JSON.")
+    _root(p)
+    _split(p, LABELLED_SPLITS)
+    _jobs(p)
+    p.set_defaults(func=_cmd_video)
+
+    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder",
+                       description="Check file counts, JSON file names, image sizes, panoptic_video "
+                       "against its JSON, and unique thing colours; print a summary table. Exits 1 "
+                       "and lists the problems when something is wrong.")
+    _root(p)
+    p.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
+                   help="comma-separated splits (default: train,val,test)")
+    _jobs(p)
+    p.set_defaults(func=_cmd_verify)
+
+
+def _print_report(report) -> None:
+    print(f"{report.stage} {report.split}: {report.frames} files in {report.videos} videos, "
+          f"{report.written} written, {report.skipped} videos already complete ({report.seconds:.1f} s)")
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from ..prepare import prepare
+
+    summary = prepare(args.root, args.images, args.gtfine, release=args.release, splits=args.splits,
+                      jobs=args.jobs, link=args.link, progress=args.progress)
+    print(summary.table())
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from ..prepare import fetch
+
+    _print_report(fetch(args.root, args.images, args.split, jobs=args.jobs, link=args.link,
+                        progress=args.progress))
+    return 0
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from ..prepare import merge
+
+    _print_report(merge(args.root, args.gtfine, args.split, jobs=args.jobs, progress=args.progress))
+    return 0
+
+
+def _cmd_panoptic(args: argparse.Namespace) -> int:
+    from ..prepare import panoptic
+
+    _print_report(panoptic(args.root, args.split, jobs=args.jobs, progress=args.progress))
+    return 0
+
+
+def _cmd_video(args: argparse.Namespace) -> int:
+    from ..prepare import video
+
+    _print_report(video(args.root, args.split, jobs=args.jobs, progress=args.progress))
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from ..verify import MAX_LISTED, verify
+
+    report = verify(args.root, splits=args.splits, jobs=args.jobs, progress=args.progress)
+    print(report.table)
+    if report.ok:
+        print("verify: OK")
+        return 0
+    print(f"verify: {len(report.problems)} problem(s):", file=sys.stderr)
+    for problem in report.problems[:MAX_LISTED]:
+        print(f"  {problem}", file=sys.stderr)
+    if len(report.problems) > MAX_LISTED:
+        print(f"  … and {len(report.problems) - MAX_LISTED} more", file=sys.stderr)
+    return 1

@@ -1,0 +1,382 @@
+"""Check a prepared Cityscapes-VPS folder against what the procedure promises (SPEC §2).
+
+Per split: 6 annotated frames per video in ``img/``, all 30 in ``img_all/`` (val, test); for
+train and val the ``cls``/``inst`` pair, ``labelmap``, ``panoptic_inst`` and ``panoptic_video``
+of every annotated frame; every JSON ``file_name`` present, a whole PNG, of the size its JSON
+gives; ``panoptic_video`` against ``panoptic_gt_{split}_city_vps.json`` (ids, areas,
+categories, colours); thing colours unique within the split.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from .categories import CATEGORY_BY_ID, categories_json, pack_color
+from .errors import VpsError
+from .naming import (
+    ANNOTATED_PER_VIDEO,
+    FRAMES_PER_SNIPPET,
+    LABELLED_SPLITS,
+    SPLITS,
+    FrameKey,
+    im_all_info_json,
+    panoptic_gt_json,
+    panoptic_im_json,
+    safe_relpath,
+)
+from .parallel import map_videos
+from .pngio import decode_png, rgb2id
+from .prepare.common import (
+    AnnotatedFrame,
+    RawFrame,
+    annotated_frames,
+    files_by_image_id,
+    group_by_video,
+    load_json,
+    png_size,
+    raw_frames,
+)
+from .prepare.video import COLOR_SPREAD, FORBIDDEN_IDS
+
+MAX_LISTED = 50
+"""How many problems the command line lists before summarising the rest."""
+
+COLUMNS = ("videos", "img", "img_all", "cls", "inst", "labelmap", "panoptic_inst",
+           "panoptic_video", "segments", "problems")
+
+
+@dataclass
+class VerifyReport:
+    """The result of :func:`verify`: ``ok``, the ``problems`` (one line each) and a summary table."""
+
+    root: Path
+    problems: list[str] = field(default_factory=list)
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        """Whether no problem was found."""
+        return not self.problems
+
+    @property
+    def table(self) -> str:
+        """Counts per split as a text table (``-`` where a folder does not apply)."""
+        head = f"{'split':<6}" + "".join(f" {c:>{max(7, len(c))}}" for c in COLUMNS)
+        rows = [head, "-" * len(head)]
+        for split, counts in self.counts.items():
+            rows.append(f"{split:<6}" + "".join(
+                f" {counts.get(c, '-'):>{max(7, len(c))}}" for c in COLUMNS))
+        return "\n".join(rows)
+
+    def __str__(self) -> str:
+        lines = [self.table]
+        lines += self.problems[:MAX_LISTED]
+        if len(self.problems) > MAX_LISTED:
+            lines.append(f"… and {len(self.problems) - MAX_LISTED} more problems")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class _Unit:
+    split: str
+    video: int
+    frames: tuple[AnnotatedFrame, ...]
+    raw: tuple[RawFrame, ...]
+    labels: tuple[tuple[str | None, str | None], ...]
+    """(cls name, inst name) per frame; empty for an unlabelled split."""
+    anns: tuple[dict | None, ...]
+    """(annotation record of the GT JSON or None) per frame; empty when not checked."""
+
+
+@dataclass
+class _Result:
+    counts: dict[str, int] = field(default_factory=dict)
+    problems: list[str] = field(default_factory=list)
+    things: dict[int, int] = field(default_factory=dict)
+    """Thing segment id -> category, over the video."""
+
+
+def _png(path: Path, res: _Result) -> tuple[int, int] | None:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        res.problems.append(f"{path}: missing")
+        return None
+    except OSError as exc:
+        res.problems.append(f"{path}: cannot read ({exc.strerror})")
+        return None
+    try:
+        return png_size(data, path)
+    except VpsError as exc:
+        res.problems.append(str(exc))
+        return None
+
+
+def _count(res: _Result, key: str) -> None:
+    res.counts[key] = res.counts.get(key, 0) + 1
+
+
+def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | None]) -> tuple[int, int] | None:
+    size = _png(path, res)
+    if size is None:
+        return None
+    w, h = want
+    if (w is not None and w != size[0]) or (h is not None and h != size[1]):
+        res.problems.append(f"{path}: image is {size[0]}x{size[1]}, expected {w}x{h}")
+        return size
+    _count(res, key)
+    return size
+
+
+def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame, ann: dict,
+                      size: tuple[int | None, int | None], res: _Result) -> None:
+    where = f"{root / panoptic_gt_json(split)}: annotation of {frame.image_id}"
+    try:
+        name = safe_relpath(ann.get("file_name"), where)
+    except VpsError as exc:
+        res.problems.append(str(exc))
+        return
+    path = root / split / "panoptic_video" / name
+    try:
+        arr = decode_png(path.read_bytes(), path)
+    except FileNotFoundError:
+        res.problems.append(f"{path}: missing")
+        return
+    except VpsError as exc:
+        res.problems.append(str(exc))
+        return
+    if arr.ndim != 3 or arr.shape[2] != 3:
+        res.problems.append(f"{path}: not an RGB image")
+        return
+    h, w = arr.shape[:2]
+    if (size[0] is not None and size[0] != w) or (size[1] is not None and size[1] != h):
+        res.problems.append(f"{path}: image is {w}x{h}, expected {size[0]}x{size[1]}")
+        return
+    _count(res, "panoptic_video")
+    ids, areas = np.unique(rgb2id(arr), return_counts=True)
+    in_png = {int(i): int(a) for i, a in zip(ids.tolist(), areas.tolist(), strict=True) if i != 0}
+    segments = ann.get("segments_info")
+    if not isinstance(segments, list):
+        res.problems.append(f"{where}: no 'segments_info' list")
+        return
+    seen: set[int] = set()
+    for seg in segments:
+        if not isinstance(seg, dict) or not all(isinstance(seg.get(k), int) for k in
+                                                ("id", "category_id", "iscrowd", "area")):
+            res.problems.append(f"{where}: malformed segment {seg!r}")
+            continue
+        sid, cat = seg["id"], seg["category_id"]
+        if sid in seen:
+            res.problems.append(f"{where}: segment {sid} listed twice")
+            continue
+        seen.add(sid)
+        _count(res, "segments")
+        if sid == 0:
+            res.problems.append(f"{where}: segment id 0 is void")
+        if cat not in CATEGORY_BY_ID:
+            res.problems.append(f"{where}: segment {sid} has unknown category {cat}")
+            continue
+        if sid not in in_png:
+            res.problems.append(f"{path}: segment {sid} of the JSON is not in the image")
+        elif in_png[sid] != seg["area"]:
+            res.problems.append(f"{path}: segment {sid} covers {in_png[sid]} pixels, the JSON says {seg['area']}")
+        category = CATEGORY_BY_ID[cat]
+        base = category.color
+        rgb = (sid & 0xFF, (sid >> 8) & 0xFF, (sid >> 16) & 0xFF)
+        if category.isthing:
+            if sid in FORBIDDEN_IDS or any(abs(a - b) > COLOR_SPREAD for a, b in zip(rgb, base, strict=True)):
+                res.problems.append(f"{where}: thing segment {sid} colour {rgb} is not near "
+                                    f"'{category.name}' {base}")
+            prev = res.things.setdefault(sid, cat)
+            if prev != cat:
+                res.problems.append(f"{where}: segment {sid} changes category ({prev} -> {cat}) in video {video}")
+        else:
+            if sid != pack_color(base):
+                res.problems.append(f"{where}: stuff segment {sid} is not the '{category.name}' colour {base}")
+            if seg["iscrowd"] != 0:
+                res.problems.append(f"{where}: stuff segment {sid} is marked iscrowd")
+    for sid in sorted(set(in_png) - seen):
+        res.problems.append(f"{path}: segment {sid} is in the image but not in the JSON")
+
+
+def _check_unit(root: Path, unit: _Unit) -> _Result:
+    res = _Result()
+    split = unit.split
+    if len(unit.frames) != ANNOTATED_PER_VIDEO:
+        res.problems.append(f"{root / panoptic_im_json(split)}: video {unit.video} has "
+                            f"{len(unit.frames)} annotated frames, expected {ANNOTATED_PER_VIDEO}")
+    for i, f in enumerate(unit.frames):
+        want = (f.width, f.height)
+        size = _sized(root / split / "img" / f.file_name, res, "img", want)
+        want = size if size is not None else want
+        if unit.labels:
+            cls_name, inst_name = unit.labels[i]
+            if cls_name is None:
+                res.problems.append(f"{root / split / 'cls'}: no label for image {f.image_id}")
+            else:
+                _sized(root / split / "cls" / cls_name, res, "cls", want)
+                _sized(root / split / "labelmap" / cls_name, res, "labelmap", want)
+                _sized(root / split / "panoptic_inst" / cls_name, res, "panoptic_inst", want)
+            if inst_name is None:
+                res.problems.append(f"{root / split / 'inst'}: no label for image {f.image_id}")
+            else:
+                _sized(root / split / "inst" / inst_name, res, "inst", want)
+        if unit.anns:
+            ann = unit.anns[i]
+            if ann is not None:
+                _check_annotation(root, split, unit.video, f, ann, want, res)
+    if split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
+        res.problems.append(f"{root / im_all_info_json(split)}: video {unit.video} has "
+                            f"{len(unit.raw)} frames, expected {FRAMES_PER_SNIPPET}")
+    for r in unit.raw:
+        _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height))
+    return res
+
+
+def _check_unit_worker(root: Path, unit: _Unit) -> _Result:
+    return _check_unit(root, unit)
+
+
+def _load(problems: list[str], fn, path: Path):
+    try:
+        return fn(path)
+    except VpsError as exc:
+        problems.append(str(exc))
+        return None
+
+
+def _gt_annotations(root: Path, split: str, frames: list[AnnotatedFrame],
+                    problems: list[str]) -> dict[str, dict] | None:
+    path = root / panoptic_gt_json(split)
+    doc = _load(problems, load_json, path)
+    if doc is None:
+        return None
+    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list)
+                                            for k in ("images", "annotations", "categories")):
+        problems.append(f"{path}: needs 'images', 'annotations' and 'categories' lists")
+        return None
+    if doc["categories"] != categories_json():
+        problems.append(f"{path}: 'categories' differs from the Cityscapes-VPS category table")
+    expected = [(f.image_id, f.file_name) for f in frames]
+    images = [(im.get("id"), im.get("file_name")) if isinstance(im, dict) else None for im in doc["images"]]
+    if images != expected:
+        problems.append(f"{path}: 'images' does not list the annotated frames of "
+                        f"{panoptic_im_json(split)} in image-id order")
+    anns: dict[str, dict] = {}
+    order = []
+    for i, ann in enumerate(doc["annotations"]):
+        if not isinstance(ann, dict) or not isinstance(ann.get("image_id"), str):
+            problems.append(f"{path}: annotations[{i}] has no image_id")
+            continue
+        order.append(ann["image_id"])
+        anns[ann["image_id"]] = ann
+    if order != [f.image_id for f in frames]:
+        problems.append(f"{path}: 'annotations' are not the annotated frames in image-id order")
+    for f in frames:
+        if f.image_id not in anns:
+            problems.append(f"{path}: no annotation for image {f.image_id}")
+    return anns
+
+
+def _extra_files(folder: Path, expected: set[str], problems: list[str]) -> None:
+    try:
+        names = {n for n in os.listdir(folder) if not n.startswith(".")}
+    except FileNotFoundError:
+        return
+    extra = sorted(names - expected)
+    if extra:
+        problems.append(f"{folder}: {len(extra)} file(s) not listed in the JSON (first: {extra[0]})")
+
+
+def _check_split(root: Path, split: str, jobs: int | None, progress: bool | None,
+                 report: VerifyReport) -> None:
+    problems = report.problems
+    counts: dict[str, int] = {"problems": 0}
+    report.counts[split] = counts
+    before = len(problems)
+    frames = _load(problems, annotated_frames, root / panoptic_im_json(split))
+    if frames is None:
+        counts["problems"] = len(problems) - before
+        return
+    groups = group_by_video(frames)
+    counts["videos"] = len(groups)
+    raw_by_video: dict[int, list[RawFrame]] = {}
+    if split in ("val", "test"):
+        raw = _load(problems, raw_frames, root / im_all_info_json(split)) or []
+        owner: dict[FrameKey, int] = {}
+        for video, group in groups.items():
+            for f in group:
+                first = f.iid.first_frame
+                for n in range(first, first + FRAMES_PER_SNIPPET):
+                    owner.setdefault(FrameKey(f.iid.city, f.iid.seq, n), video)
+        for r in raw:
+            video = owner.get(r.key)
+            if video is None:
+                problems.append(f"{root / im_all_info_json(split)}: frame {r.file_name} belongs to no video")
+                video = 0
+            raw_by_video.setdefault(video, []).append(r)
+        _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
+        counts["img_all"] = 0
+    _extra_files(root / split / "img", {f.file_name for f in frames}, problems)
+    labelled = split in LABELLED_SPLITS
+    anns: dict[str, dict] | None = None
+    cls_files = inst_files = {}
+    if labelled:
+        cls_files = files_by_image_id(root / split / "cls")
+        inst_files = files_by_image_id(root / split / "inst")
+        anns = _gt_annotations(root, split, frames, problems)
+        for key in ("cls", "inst", "labelmap", "panoptic_inst", "panoptic_video", "segments"):
+            counts[key] = 0
+
+    def one(files: dict, f: AnnotatedFrame, folder: str) -> str | None:
+        found = files.get(f.iid, [])
+        if len(found) > 1:
+            problems.append(f"{root / split / folder}: several labels for image {f.iid}: {', '.join(found)}")
+        return found[0] if found else None
+
+    units = []
+    for video in sorted(set(groups) | set(raw_by_video)):
+        group = groups.get(video, [])
+        labels = tuple((one(cls_files, f, "cls"), one(inst_files, f, "inst")) for f in group) if labelled else ()
+        unit_anns = tuple(anns.get(f.image_id) for f in group) if anns is not None else ()
+        units.append(_Unit(split, video, tuple(group), tuple(raw_by_video.get(video, [])), labels, unit_anns))
+    counts["img"] = 0
+    results = map_videos(_check_unit_worker, units, context=root, jobs=jobs,
+                         desc=f"verify {split}", progress=progress)
+    owners: dict[int, int] = {}
+    for unit, res in zip(units, results, strict=True):
+        problems.extend(res.problems)
+        for key, n in res.counts.items():
+            counts[key] = counts.get(key, 0) + n
+        for sid in sorted(res.things):
+            prev = owners.setdefault(sid, unit.video)
+            if prev != unit.video:
+                problems.append(f"{root / panoptic_gt_json(split)}: thing segment {sid} is used in "
+                                f"videos {prev} and {unit.video} (colours must be unique in a split)")
+    counts["problems"] = len(problems) - before
+
+
+def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, jobs: int | None = None,
+           progress: bool | None = None) -> VerifyReport:
+    """Check the prepared splits of ``root``; return a report (``.ok``, ``.problems``, ``.table``)."""
+    root = Path(root)
+    if not root.is_dir():
+        raise VpsError(root, "no such folder")
+    items = splits.split(",") if isinstance(splits, str) else list(splits)
+    wanted = []
+    for s in (x.strip() for x in items):
+        if not s:
+            continue
+        if s not in SPLITS:
+            raise VpsError(f"split {s!r}", f"unknown (expected one of {', '.join(SPLITS)})")
+        if s not in wanted:
+            wanted.append(s)
+    report = VerifyReport(root)
+    for split in (s for s in SPLITS if s in wanted):
+        _check_split(root, split, jobs, progress, report)
+    return report
