@@ -89,11 +89,12 @@ def read_png(path: str | os.PathLike) -> np.ndarray:
     return decode_png(data, path)
 
 
-def encode_png(arr: np.ndarray) -> bytes:
+def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
     """Encode an array as PNG bytes with fixed settings.
 
     (H, W, 3) uint8 -> RGB; (H, W, 4) uint8 -> RGBA; (H, W) uint8 -> 8-bit gray;
     (H, W) uint16 -> 16-bit gray. Other dtypes are refused (cast explicitly first).
+    ``compress_level`` is the zlib level (0…9; the default is :data:`PNG_COMPRESS_LEVEL`).
     """
     arr = np.ascontiguousarray(arr)
     if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] in (3, 4):
@@ -105,7 +106,7 @@ def encode_png(arr: np.ndarray) -> bytes:
     else:
         raise ValueError(f"cannot encode an array of dtype {arr.dtype} and shape {arr.shape} as PNG")
     buf = io.BytesIO()
-    img.save(buf, format="PNG", compress_level=PNG_COMPRESS_LEVEL)
+    img.save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()
 
 
@@ -124,6 +125,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_png(path: str | os.PathLike, arr: np.ndarray) -> None:
+def write_png(path: str | os.PathLike, arr: np.ndarray,
+              compress_level: int = PNG_COMPRESS_LEVEL) -> None:
     """Encode ``arr`` (see :func:`encode_png`) and write it atomically."""
-    atomic_write_bytes(path, encode_png(arr))
+    atomic_write_bytes(path, encode_png(arr, compress_level=compress_level))
