@@ -33,7 +33,7 @@ from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_b
 COLOR_SPREAD = 30
 """Each channel of a thing colour lies within ± this of its category colour."""
 
-_HASH_TRIES = 64
+_HASH_TRIES = 8
 
 FORBIDDEN_IDS = frozenset({0} | {pack_color(CATEGORY_BY_ID[c].color) for c in STUFF_IDS})
 """Segment ids a thing may never take: black (void) and the stuff colours."""
@@ -61,12 +61,10 @@ def _hash_candidate(split: str, video: int, value: int, attempt: int, base: tupl
     return pack_color(rgb)
 
 
-def _box(base: tuple[int, int, int]) -> Iterable[int]:
+def _box(base: tuple[int, int, int]) -> list[int]:
+    """Every colour within ±COLOR_SPREAD per channel of ``base``, in a fixed order."""
     ranges = [range(max(0, c - COLOR_SPREAD), min(255, c + COLOR_SPREAD) + 1) for c in base]
-    for b in ranges[2]:
-        for g in ranges[1]:
-            for r in ranges[0]:
-                yield r + 256 * g + 65536 * b
+    return [r + 256 * g + 65536 * b for b in ranges[2] for g in ranges[1] for r in ranges[0]]
 
 
 def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
@@ -77,6 +75,8 @@ def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[in
     """
     out: dict[tuple[int, int], int] = {}
     taken: set[int] = set(FORBIDDEN_IDS)
+    boxes: dict[int, list[int]] = {}
+    cursors: dict[int, int] = {}
     for video, value in sorted(set(pairs)):
         c = category_of_value(value)
         if c == 255:
@@ -93,7 +93,14 @@ def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[in
                 chosen = cand
                 break
         if chosen is None:  # crowded box: the first free colour in a fixed order
-            chosen = next((cand for cand in _box(cat.color) if cand not in taken), None)
+            if c not in boxes:
+                boxes[c] = _box(cat.color)
+            box = boxes[c]
+            i = cursors.get(c, 0)
+            while i < len(box) and box[i] in taken:
+                i += 1
+            cursors[c] = i
+            chosen = box[i] if i < len(box) else None
         if chosen is None:
             raise VpsError(f"split {split}", f"too many '{cat.name}' segments for unique colours")
         taken.add(chosen)
