@@ -1,9 +1,45 @@
-"""`vpskit evaluate` (not yet built)."""
+"""`vpskit eval`: score a video panoptic prediction with VPQ and STQ."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the parser(s) of this module."""
+    """Add the ``eval`` parser."""
+    p = sub.add_parser(
+        "eval",
+        help="score a prediction with VPQ and STQ",
+        description="Score a video panoptic prediction against the ground truth of a prepared "
+        "split: VPQ for windows of k = 0, 5, 10, 15 frames and the final VPQ, and STQ (AQ, SQ). "
+        "PRED is a folder with pred.json and pan_pred/, a zip of such a folder, or a test-server "
+        "submission.zip (pred.json + pan_pred.zip). Writes vpq-{0,5,10,15}.txt, vpq-final.txt and "
+        "results.json.",
+    )
+    p.add_argument("pred", metavar="PRED", help="prediction folder, zip or submission.zip")
+    p.add_argument("--root", help="prepared cityscapes_vps folder (ground truth of --split)")
+    p.add_argument("--split", default="val", help="split to evaluate against (default: val)")
+    p.add_argument("--gt-json", help="ground-truth JSON (instead of --root), with --gt-dir")
+    p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
+    p.add_argument("--out", help="folder for the reports (default: PRED's folder)")
+    p.add_argument("--metrics", default="vpq,stq", help="comma-separated: vpq, stq (default: both)")
+    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="show a progress bar (default: when stderr is a terminal)")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluate, write the reports and print the table."""
+    from ..evaluate import evaluate
+    from ..evaluate.report import format_table
+
+    pred = Path(args.pred)
+    out = Path(args.out) if args.out else (pred if pred.is_dir() else pred.parent)
+    results = evaluate(args.pred, root=args.root, split=args.split, gt_json=args.gt_json,
+                       gt_dir=args.gt_dir, out=out, metrics=args.metrics, jobs=args.jobs,
+                       progress=args.progress)
+    print(format_table(results))
+    print(f"\nreports written to {out}")
+    return 0

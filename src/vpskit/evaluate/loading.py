@@ -1,0 +1,423 @@
+"""Ground truth and predictions, read per video: JSON, PNGs (folders, zips, submission.zip).
+
+Ground truth is what stage 4 of prepare writes: ``panoptic_gt_{split}_city_vps.json`` and
+``{split}/panoptic_video/{file_name}``. A prediction is a folder holding ``pred.json`` and
+``pan_pred/{image_id}.png``, a zip of such a folder, or a test-server ``submission.zip``
+holding ``pred.json`` and ``pan_pred.zip``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+import zipfile
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import numpy as np
+from PIL import Image
+
+from .. import naming
+from ..errors import VpsError
+from ..pngio import rgb2id
+from .metrics.categories import CategorySet
+from .tables import FrameTable, Segments, build_frame_table
+
+PRED_JSON = "pred.json"
+PAN_PRED_DIR = "pan_pred"
+PAN_PRED_ZIP = "pan_pred.zip"
+PANOPTIC_VIDEO_DIR = "panoptic_video"
+
+
+# --------------------------------------------------------------------------- PNG decoding
+
+
+def decode_ids(data: bytes, where: object) -> np.ndarray:
+    """Segment ids (H, W) uint32 of a panoptic PNG (RGB or RGBA; id = R + 256 G + 256² B)."""
+    try:
+        with Image.open(io.BytesIO(data)) as img:
+            if img.format != "PNG":
+                raise VpsError(where, f"not a PNG file ({img.format})")
+            img.load()
+            if img.mode == "RGB":
+                w, h = img.size
+                raw = img.tobytes("raw", "RGBX")
+                ids = np.frombuffer(raw, dtype="<u4").reshape(h, w)
+                return np.bitwise_and(ids, np.uint32(0xFFFFFF))
+            if img.mode == "RGBA":
+                return rgb2id(np.asarray(img))
+            raise VpsError(where, f"expected an RGB panoptic PNG, found mode {img.mode}")
+    except VpsError:
+        raise
+    except (OSError, SyntaxError, ValueError, zlib.error, Image.DecompressionBombError) as exc:
+        raise VpsError(where, f"corrupt or truncated PNG ({exc})") from None
+
+
+def _load_json(data: bytes, where: object) -> object:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise VpsError(where, f"unreadable JSON ({exc})") from None
+
+
+# --------------------------------------------------------------------------- ground truth
+
+
+@dataclass(frozen=True)
+class GtFrame:
+    """One annotated frame of the ground truth."""
+
+    image_id: str
+    video: str
+    file_name: str
+    segments: Segments
+    keys: tuple[str, ...] = ()
+    """Names a prediction may use for this frame (image id and file names)."""
+
+
+@dataclass
+class GroundTruth:
+    """A split's ground truth: categories and frames grouped by video, in image-id order."""
+
+    json_path: Path
+    png_dir: Path
+    categories: CategorySet
+    category_records: list[dict]
+    videos: dict[str, list[GtFrame]] = field(default_factory=dict)
+
+    @property
+    def frames(self) -> list[GtFrame]:
+        """Every frame, in video then image-id order."""
+        return [f for v in sorted(self.videos) for f in self.videos[v]]
+
+    def png_path(self, frame: GtFrame) -> Path:
+        """The panoptic PNG of a frame."""
+        return self.png_dir / naming.safe_relpath(frame.file_name, self.json_path)
+
+
+def gt_paths(root: str | os.PathLike | None, split: str, gt_json: str | os.PathLike | None,
+             gt_dir: str | os.PathLike | None) -> tuple[Path, Path]:
+    """The GT JSON and PNG folder from ``root``/``split`` or from explicit paths."""
+    if gt_json is not None or gt_dir is not None:
+        if gt_json is None or gt_dir is None:
+            raise VpsError("ground truth", "give both --gt-json and --gt-dir (or --root and --split)")
+        return Path(gt_json), Path(gt_dir)
+    if root is None:
+        raise VpsError("ground truth", "give --root (and --split) or --gt-json and --gt-dir")
+    if split not in naming.LABELLED_SPLITS:
+        raise VpsError("--split", f"{split!r} has no public labels (use one of {', '.join(naming.LABELLED_SPLITS)})")
+    root = Path(root)
+    return root / naming.panoptic_gt_json(split), root / split / PANOPTIC_VIDEO_DIR
+
+
+def load_ground_truth(json_path: Path, png_dir: Path) -> GroundTruth:
+    """Read and check the GT JSON; group its annotations by video (first four characters)."""
+    try:
+        data = json_path.read_bytes()
+    except FileNotFoundError:
+        raise VpsError(json_path, "file not found") from None
+    except OSError as exc:
+        raise VpsError(json_path, f"cannot read ({exc.strerror})") from None
+    gt = _load_json(data, json_path)
+    if not isinstance(gt, dict) or not isinstance(gt.get("annotations"), list):
+        raise VpsError(json_path, "not a panoptic ground-truth JSON (no 'annotations' list)")
+    if not png_dir.is_dir():
+        raise VpsError(png_dir, "ground-truth PNG folder not found")
+    cats = gt.get("categories")
+    if not isinstance(cats, list) or not cats:
+        raise VpsError(json_path, "no 'categories' list")
+    try:
+        categories = CategorySet.from_json(cats)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VpsError(json_path, f"bad 'categories' ({exc})") from None
+    image_names: dict[str, str] = {}
+    for img in gt.get("images") or []:
+        if isinstance(img, dict) and "id" in img and isinstance(img.get("file_name"), str):
+            image_names[str(img["id"])] = img["file_name"]
+    frames: dict[str, GtFrame] = {}
+    for pos, ann in enumerate(gt["annotations"]):
+        if not isinstance(ann, dict) or "image_id" not in ann or not isinstance(ann.get("segments_info"), list):
+            raise VpsError(json_path, f"annotations[{pos}] lacks 'image_id' or 'segments_info'")
+        image_id = str(ann["image_id"])
+        if image_id in frames:
+            raise VpsError(json_path, f"image {image_id} has two annotations")
+        video = naming.video_name(naming.parse_image_id(image_id).video)
+        file_name = naming.safe_relpath(ann.get("file_name"), f"{json_path}: {image_id}")
+        where = f"{json_path}: {image_id}"
+        segs = Segments.from_records(ann["segments_info"], where, with_crowd=True)
+        unknown = categories.positions(segs.category) < 0
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
+        keys = {image_id, naming.pan_pred_file(image_id), PurePosixPath(file_name).name}
+        if image_id in image_names:
+            keys.add(PurePosixPath(image_names[image_id]).name)
+        frames[image_id] = GtFrame(image_id, video, file_name, segs, tuple(sorted(keys)))
+    gt_obj = GroundTruth(json_path, png_dir, categories, cats)
+    for image_id in sorted(frames):
+        f = frames[image_id]
+        gt_obj.videos.setdefault(f.video, []).append(f)
+    if not gt_obj.videos:
+        raise VpsError(json_path, "no annotated frames")
+    return gt_obj
+
+
+# --------------------------------------------------------------------------- predictions
+
+
+class PredictionSource:
+    """``pred.json`` and the ``pan_pred`` PNGs of a prediction folder, zip or submission.zip.
+
+    Picklable: each process opens its own zip handle on first use.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._tmpdir: str | None = None
+        self._zip: zipfile.ZipFile | None = None
+        self._zip_pid: int | None = None
+        self.zip_path: Path | None = None  # zip holding the PNGs (None for a folder)
+        self.png_prefix = ""  # prefix of the PNG members inside that zip
+        self.json_member: str | None = None  # pred.json member of self.path (zips)
+        if self.path.is_dir():
+            self.kind = "folder"
+            if not (self.path / PRED_JSON).is_file():
+                raise VpsError(self.path, f"no {PRED_JSON} in the prediction folder")
+            if not (self.path / PAN_PRED_DIR).is_dir():
+                raise VpsError(self.path, f"no {PAN_PRED_DIR}/ folder in the prediction folder")
+        elif self.path.is_file():
+            self._open_zip_layout()
+        else:
+            raise VpsError(self.path, "no such file or folder")
+
+    def _open_zip_layout(self) -> None:
+        try:
+            with zipfile.ZipFile(self.path) as zf:
+                names = [i.filename for i in zf.infolist() if not i.is_dir()]
+                jsons = sorted((n for n in names if PurePosixPath(n).name == PRED_JSON),
+                               key=lambda n: (n.count("/"), n))
+                if not jsons:
+                    raise VpsError(self.path, f"no {PRED_JSON} inside the zip")
+                if len(jsons) > 1 and jsons[0].count("/") == jsons[1].count("/"):
+                    raise VpsError(self.path, f"several {PRED_JSON} inside the zip: {jsons[0]}, {jsons[1]}")
+                self.json_member = jsons[0]
+                base = self.json_member[: -len(PRED_JSON)]
+                png_dir = f"{base}{PAN_PRED_DIR}/"
+                if any(n.startswith(png_dir) for n in names):
+                    self.kind = "zip"
+                    self.zip_path = self.path
+                    self.png_prefix = png_dir
+                    return
+                inner = f"{base}{PAN_PRED_ZIP}"
+                if inner not in names:
+                    raise VpsError(self.path, f"neither {png_dir} nor {inner} inside the zip")
+                self.kind = "submission"
+                self._tmpdir = tempfile.mkdtemp(prefix="vpskit-eval-")
+                target = Path(self._tmpdir) / PAN_PRED_ZIP
+                with zf.open(inner) as src, open(target, "wb") as dst:
+                    shutil.copyfileobj(src, dst, 1 << 20)
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            self.close()
+            raise VpsError(self.path, f"not a readable zip ({exc})") from None
+        try:
+            with zipfile.ZipFile(target) as zf:
+                pngs = [i.filename for i in zf.infolist() if not i.is_dir() and i.filename.endswith(".png")]
+        except (zipfile.BadZipFile, OSError) as exc:
+            self.close()
+            raise VpsError(f"{self.path}:{inner}", f"not a readable zip ({exc})") from None
+        self.zip_path = target
+        dirs = {str(PurePosixPath(n).parent) for n in pngs}
+        if len(dirs) == 1:
+            d = dirs.pop()
+            self.png_prefix = "" if d == "." else d + "/"
+        else:
+            self.png_prefix = f"{PAN_PRED_DIR}/" if any(n.startswith(f"{PAN_PRED_DIR}/") for n in pngs) else ""
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_zip"] = None
+        state["_zip_pid"] = None
+        return state
+
+    def close(self) -> None:
+        """Remove the temporary copy of a submission's ``pan_pred.zip``."""
+        if self._zip is not None and self._zip_pid == os.getpid():
+            self._zip.close()
+        self._zip = None
+        if self._tmpdir is not None:
+            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            self._tmpdir = None
+
+    @property
+    def folder(self) -> Path:
+        """The folder reports go to by default: the prediction folder, or the zip's folder."""
+        return self.path if self.kind == "folder" else self.path.parent
+
+    def describe(self, rel: str | None = None) -> str:
+        """Human-readable location of ``pred.json`` (``rel`` None) or of PNG ``rel``."""
+        if rel is None:
+            if self.kind == "folder":
+                return str(self.path / PRED_JSON)
+            return f"{self.path}:{self.json_member}"
+        if self.kind == "folder":
+            return str(self.path / PAN_PRED_DIR / rel)
+        if self.kind == "zip":
+            return f"{self.path}:{self.png_prefix}{rel}"
+        return f"{self.path}:{PAN_PRED_ZIP}:{self.png_prefix}{rel}"
+
+    def read_json(self) -> dict:
+        """The parsed ``pred.json``."""
+        if self.kind == "folder":
+            path = self.path / PRED_JSON
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise VpsError(path, f"cannot read ({exc.strerror})") from None
+        else:
+            assert self.json_member is not None
+            try:
+                with zipfile.ZipFile(self.path) as zf:
+                    data = zf.read(self.json_member)
+            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+                raise VpsError(self.describe(), f"cannot read zip member ({exc})") from None
+        obj = _load_json(data, self.describe())
+        if not isinstance(obj, dict) or not isinstance(obj.get("annotations"), list):
+            raise VpsError(self.describe(), "no 'annotations' list")
+        return obj
+
+    def _zipfile(self) -> zipfile.ZipFile:
+        pid = os.getpid()
+        if self._zip is None or self._zip_pid != pid:
+            assert self.zip_path is not None
+            self._zip = zipfile.ZipFile(self.zip_path)
+            self._zip_pid = pid
+        return self._zip
+
+    def exists(self, rel: str) -> bool:
+        """Whether PNG ``rel`` (relative to ``pan_pred``) exists."""
+        rel = naming.safe_relpath(rel, self.describe())
+        if self.kind == "folder":
+            return (self.path / PAN_PRED_DIR / rel).is_file()
+        try:
+            self._zipfile().getinfo(self.png_prefix + rel)
+        except KeyError:
+            return False
+        return True
+
+    def read_png(self, rel: str) -> bytes:
+        """Bytes of PNG ``rel`` (relative to ``pan_pred``)."""
+        rel = naming.safe_relpath(rel, self.describe())
+        if self.kind == "folder":
+            path = self.path / PAN_PRED_DIR / rel
+            try:
+                return path.read_bytes()
+            except FileNotFoundError:
+                raise VpsError(path, "missing: no prediction PNG for this ground-truth frame") from None
+            except OSError as exc:
+                raise VpsError(path, f"cannot read ({exc.strerror})") from None
+        try:
+            return self._zipfile().read(self.png_prefix + rel)
+        except KeyError:
+            raise VpsError(self.describe(rel), "missing: no prediction PNG for this ground-truth frame") from None
+        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+            raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
+
+
+@dataclass(frozen=True)
+class PredFrame:
+    """The prediction of one GT frame: its segment records and its PNG (relative to pan_pred)."""
+
+    records: list
+    png: str
+    label: str
+    """How the annotation is named in messages."""
+
+
+def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource) -> dict[str, PredFrame]:
+    """The prediction annotation of every GT frame, by ``image_id``/``file_name`` or by position.
+
+    Annotations that name no frame at all are matched by position in GT image-id order (how
+    existing models write them). Annotations naming frames not in the ground truth are ignored.
+    """
+    where = source.describe()
+    anns = pred_json["annotations"]
+    frames = gt.frames
+    keyed = [isinstance(a, dict) and ("image_id" in a or "file_name" in a) for a in anns]
+    out: dict[str, PredFrame] = {}
+    if anns and not any(keyed):
+        if len(anns) != len(frames):
+            raise VpsError(where, f"{len(anns)} annotations without image_id or file_name, but the "
+                           f"ground truth has {len(frames)} frames (matching by position needs one per frame)")
+        for pos, (frame, ann) in enumerate(zip(frames, anns, strict=True)):
+            out[frame.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"),
+                                            naming.pan_pred_file(frame.image_id),
+                                            f"annotations[{pos}] ({frame.image_id})")
+        return out
+    by_key: dict[str, GtFrame] = {}
+    for frame in frames:
+        for key in frame.keys:
+            by_key.setdefault(key, frame)
+    for pos, ann in enumerate(anns):
+        if not keyed[pos]:
+            raise VpsError(where, f"annotations[{pos}] has neither image_id nor file_name "
+                           "(others have; give every annotation one, or none)")
+        frame = None
+        if "image_id" in ann:
+            frame = by_key.get(str(ann["image_id"]))
+        if frame is None and isinstance(ann.get("file_name"), str):
+            frame = by_key.get(PurePosixPath(ann["file_name"]).name)
+        if frame is None:
+            continue
+        if frame.image_id in out:
+            raise VpsError(where, f"annotations[{pos}]: a second annotation for image {frame.image_id}")
+        png = naming.pan_pred_file(frame.image_id)
+        fname = ann.get("file_name")
+        if isinstance(fname, str) and PurePosixPath(fname).name != png and not source.exists(png):
+            png = naming.safe_relpath(PurePosixPath(fname).name, where)
+        out[frame.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"), png, frame.image_id)
+    for frame in frames:
+        if frame.image_id not in out:
+            raise VpsError(where, f"missing frame: no annotation for ground-truth image {frame.image_id}")
+    return out
+
+
+def _records(ann: object, where: str) -> list:
+    if not isinstance(ann, dict) or not isinstance(ann.get("segments_info"), list):
+        raise VpsError(where, "no 'segments_info' list")
+    return ann["segments_info"]
+
+
+# --------------------------------------------------------------------------- one video
+
+
+def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[str, PredFrame],
+                      source: PredictionSource) -> list[FrameTable]:
+    """Decode each frame's two PNGs once and reduce them to :class:`FrameTable` (frames in order)."""
+    tables = []
+    json_where = source.describe()
+    for frame in frames:
+        pred = preds[frame.image_id]
+        where = f"{json_where}: {pred.label}"
+        segs = Segments.from_records(pred.records, where, with_crowd=False)
+        unknown = gt.categories.positions(segs.category) < 0
+        if unknown.any():
+            i = int(np.flatnonzero(unknown)[0])
+            raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
+        gt_path = gt.png_path(frame)
+        try:
+            gt_bytes = gt_path.read_bytes()
+        except FileNotFoundError:
+            raise VpsError(gt_path, "ground-truth PNG not found") from None
+        except OSError as exc:
+            raise VpsError(gt_path, f"cannot read ({exc.strerror})") from None
+        gt_ids = decode_ids(gt_bytes, gt_path)
+        pred_where = source.describe(pred.png)
+        pred_ids = decode_ids(source.read_png(pred.png), pred_where)
+        tables.append(build_frame_table(gt_ids, pred_ids, frame.segments, segs, gt_where=gt_path,
+                                        pred_where=pred_where, pred_json_where=where))
+    return tables

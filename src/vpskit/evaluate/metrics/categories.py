@@ -1,0 +1,57 @@
+"""The category list a metric is computed over (from the ground-truth JSON)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ...categories import CATEGORIES
+
+
+@dataclass(frozen=True)
+class CategorySet:
+    """Category ids in report order with their thing flags; maps ids to positions."""
+
+    ids: tuple[int, ...]
+    isthing: tuple[bool, ...]
+
+    def __post_init__(self) -> None:
+        if len(set(self.ids)) != len(self.ids):
+            raise ValueError("duplicate category ids")
+
+    @classmethod
+    def from_json(cls, records: Iterable[dict]) -> CategorySet:
+        """From the ``categories`` records of a Cityscapes-VPS JSON (``id``, ``isthing``)."""
+        recs = list(records)
+        return cls(tuple(int(r["id"]) for r in recs), tuple(bool(int(r.get("isthing", 0))) for r in recs))
+
+    @classmethod
+    def default(cls) -> CategorySet:
+        """The 19 Cityscapes-VPS categories."""
+        return cls(tuple(c.id for c in CATEGORIES), tuple(c.isthing for c in CATEGORIES))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @property
+    def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
+        ids = np.asarray(self.ids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        return ids[order], order
+
+    def positions(self, category_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        """Position of each category id in :attr:`ids`, -1 for ids not in the set."""
+        cats = np.asarray(category_ids, dtype=np.int64)
+        sorted_ids, order = self._sorted
+        if sorted_ids.size == 0:
+            return np.full(cats.shape, -1, dtype=np.int64)
+        idx = np.clip(np.searchsorted(sorted_ids, cats), 0, sorted_ids.size - 1)
+        found = sorted_ids[idx] == cats
+        return np.where(found, order[idx], -1).astype(np.int64)
+
+    @property
+    def thing_mask(self) -> np.ndarray:
+        """Boolean array over positions: thing categories."""
+        return np.asarray(self.isthing, dtype=bool)

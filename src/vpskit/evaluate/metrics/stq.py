@@ -1,0 +1,181 @@
+"""Segmentation and Tracking Quality (STQ, Weber et al. 2021, "STEP: Segmenting and Tracking
+Every Pixel") as an accumulator.
+
+Over the annotated frames of each video (a sequence): ``STQ = sqrt(AQ × SQ)``.
+
+SQ is the mean IoU over the categories, from the semantic confusion matrix (GT category ×
+predicted category): pixels whose GT is void are dropped, a pixel predicted void is a miss of its
+GT category, and categories whose union is 0 are left out of the mean::
+
+    IoU_c = M[c, c] / (Σ_j M[c, j] + Σ_i M[i, c] − M[c, c])        (j includes the void column)
+
+AQ uses thing pixels only. A GT track is (category, id) of a non-crowd thing segment; a predicted
+track is (category, id) of a predicted segment of a thing category; predicted pixels on GT crowd
+regions (crowd segments of a thing category) are dropped. Over a whole sequence, with |g|, |p| the
+track areas and TPA(p, g) the pixels in both::
+
+    AQ(g) = (1/|g|) Σ_p TPA(p, g) · TPA(p, g) / (|p| + |g| − TPA(p, g))
+    AQ    = Σ_g AQ(g) / (number of GT tracks)            (over all sequences, or per sequence)
+
+Overall SQ uses the confusion matrix summed over all sequences. Areas are counted in int64 and
+the sums formed in float64. A sequence with no GT track has AQ 0; with no counted category, SQ 0.
+The state is kept per video and :meth:`STQAccumulator.merge` joins accumulators of disjoint videos.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tables import ID_BITS, FrameTable
+from .categories import CategorySet
+
+
+@dataclass
+class STQVideoState:
+    """One sequence: AQ numerator (Σ_g AQ(g)), number of GT tracks, confusion matrix (C+1)×(C+1).
+
+    The last row and column of the matrix are void.
+    """
+
+    aq_sum: float
+    tracks: int
+    confusion: np.ndarray
+
+
+def _frame_arrays(frame: FrameTable, categories: CategorySet) -> tuple[np.ndarray, ...]:
+    """Per pair of a frame: GT and predicted category positions (C = void) and crowd/track flags."""
+    n = len(categories)
+    thing = categories.thing_mask
+    g_idx = _lookup(frame.gt.ids, frame.pair_gt)
+    p_idx = _lookup(frame.pred.ids, frame.pair_pred)
+    g_cat = np.full(frame.pair_gt.shape, n, dtype=np.int64)
+    has_g = g_idx >= 0
+    g_cat[has_g] = categories.positions(frame.gt.category[g_idx[has_g]])
+    p_cat = np.full(frame.pair_pred.shape, n, dtype=np.int64)
+    has_p = p_idx >= 0
+    p_cat[has_p] = categories.positions(frame.pred.category[p_idx[has_p]])
+    if (g_cat < 0).any() or (p_cat < 0).any():
+        raise ValueError("a segment has a category outside the category set")
+    g_crowd = np.zeros(frame.pair_gt.shape, dtype=bool)
+    g_crowd[has_g] = frame.gt.crowd[g_idx[has_g]]
+    thing_ext = np.append(thing, False)
+    g_thing = thing_ext[g_cat]
+    crowd_region = g_thing & g_crowd
+    gt_track = g_thing & ~g_crowd
+    pred_track = thing_ext[p_cat] & ~crowd_region
+    return g_cat, p_cat, gt_track, pred_track
+
+
+def _lookup(ids: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Index of each value in the (unsorted) id list ``ids``; -1 where absent or void."""
+    if ids.size == 0:
+        return np.full(values.shape, -1, dtype=np.int64)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    pos = np.clip(np.searchsorted(sorted_ids, values), 0, ids.size - 1)
+    found = (sorted_ids[pos] == values) & (values != 0)
+    return np.where(found, order[pos], -1).astype(np.int64)
+
+
+def video_state(frames: Sequence[FrameTable], categories: CategorySet) -> STQVideoState:
+    """The STQ statistics of one sequence (its annotated frames)."""
+    n = len(categories)
+    confusion = np.zeros((n + 1, n + 1), dtype=np.int64)
+    g_keys, p_keys, counts, gt_track, pred_track = [], [], [], [], []
+    for frame in frames:
+        g_cat, p_cat, g_tr, p_tr = _frame_arrays(frame, categories)
+        confusion += np.bincount(g_cat * (n + 1) + p_cat, weights=frame.pair_count,
+                                 minlength=(n + 1) ** 2).astype(np.int64).reshape(n + 1, n + 1)
+        g_keys.append((g_cat.astype(np.uint64) << np.uint64(ID_BITS)) | frame.pair_gt.astype(np.uint64))
+        p_keys.append((p_cat.astype(np.uint64) << np.uint64(ID_BITS)) | frame.pair_pred.astype(np.uint64))
+        counts.append(frame.pair_count)
+        gt_track.append(g_tr)
+        pred_track.append(p_tr)
+    confusion[n, :] = 0  # GT void is not evaluated
+    if not frames:
+        return STQVideoState(0.0, 0, confusion)
+    gk = np.concatenate(g_keys)
+    pk = np.concatenate(p_keys)
+    cnt = np.concatenate(counts)
+    gtr = np.concatenate(gt_track)
+    ptr = np.concatenate(pred_track)
+
+    g_u, g_inv = np.unique(gk[gtr], return_inverse=True)
+    g_area = np.bincount(g_inv.ravel(), weights=cnt[gtr], minlength=g_u.size)
+    p_u, p_inv = np.unique(pk[ptr], return_inverse=True)
+    p_area = np.bincount(p_inv.ravel(), weights=cnt[ptr], minlength=p_u.size)
+    both = gtr & ptr
+    gi = np.searchsorted(g_u, gk[both])
+    pi = np.searchsorted(p_u, pk[both])
+    pair = gi.astype(np.int64) * max(p_u.size, 1) + pi
+    pair_u, pair_inv = np.unique(pair, return_inverse=True)
+    tpa = np.bincount(pair_inv.ravel(), weights=cnt[both], minlength=pair_u.size)
+    pg = pair_u // max(p_u.size, 1)
+    pp = pair_u % max(p_u.size, 1)
+    term = tpa * (tpa / (p_area[pp] + g_area[pg] - tpa))
+    per_gt = np.bincount(pg, weights=term, minlength=g_u.size)
+    aq_sum = float(np.sum(per_gt / g_area)) if g_u.size else 0.0
+    return STQVideoState(aq_sum, int(g_u.size), confusion)
+
+
+def mean_iou(confusion: np.ndarray) -> float:
+    """Mean IoU over the categories with a non-empty union (last row/column = void)."""
+    n = confusion.shape[0] - 1
+    m = confusion.astype(np.int64)
+    inter = np.diagonal(m)[:n]
+    gt_total = m[:n, :].sum(axis=1)  # includes pixels predicted void
+    pred_total = m[:n, :n].sum(axis=0)  # GT void rows are excluded
+    union = gt_total + pred_total - inter
+    counted = union > 0
+    if not counted.any():
+        return 0.0
+    return float(np.sum(inter[counted] / union[counted]) / np.count_nonzero(counted))
+
+
+class STQAccumulator:
+    """STQ over sequences: ``update`` per video, ``merge`` across accumulators, ``result``."""
+
+    def __init__(self, categories: CategorySet) -> None:
+        self.categories = categories
+        self.videos: dict[str, STQVideoState] = {}
+
+    def update(self, video: str, frames: Sequence[FrameTable]) -> None:
+        """Add one sequence (the annotated frames of a video, in order)."""
+        self.add_state(video, video_state(frames, self.categories))
+
+    def add_state(self, video: str, state: STQVideoState) -> None:
+        """Add a sequence's precomputed state."""
+        if video in self.videos:
+            raise ValueError(f"video {video} was already added")
+        self.videos[video] = state
+
+    def merge(self, other: STQAccumulator) -> STQAccumulator:
+        """Take in the sequences of ``other`` (disjoint from this one's); returns ``self``."""
+        if other.categories != self.categories:
+            raise ValueError("cannot merge STQ accumulators over different categories")
+        for video in sorted(other.videos):
+            self.add_state(video, other.videos[video])
+        return self
+
+    def result(self) -> dict:
+        """``{"stq", "aq", "sq", "per_sequence": {video: {"stq", "aq", "sq"}}}``, fractions in [0, 1]."""
+        n = len(self.categories)
+        total = np.zeros((n + 1, n + 1), dtype=np.int64)
+        aq_sum = 0.0
+        tracks = 0
+        per_seq: dict[str, dict] = {}
+        for video in sorted(self.videos):
+            st = self.videos[video]
+            total += st.confusion
+            aq_sum += st.aq_sum
+            tracks += st.tracks
+            aq = st.aq_sum / st.tracks if st.tracks else 0.0
+            sq = mean_iou(st.confusion)
+            per_seq[video] = {"stq": math.sqrt(aq * sq), "aq": aq, "sq": sq}
+        aq = aq_sum / tracks if tracks else 0.0
+        sq = mean_iou(total)
+        return {"stq": math.sqrt(aq * sq), "aq": aq, "sq": sq, "per_sequence": per_seq}

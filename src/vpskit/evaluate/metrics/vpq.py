@@ -1,0 +1,214 @@
+"""Video Panoptic Quality (VPQ, Kim et al. 2020, "Video Panoptic Segmentation") as an accumulator.
+
+For a window span ``k`` in {0, 5, 10, 15} frames, every run of ``n = k/5 + 1`` consecutive
+annotated frames of one video is a window (windows never cross videos). In a window a *tube* is
+all pixels of one segment id over the window's frames; its category and crowd flag are those of
+the id's first record in the window. A GT tube ``g`` and a predicted tube ``p`` match when they
+have the same category, ``g`` is not crowd and
+
+    IoU(g, p) = |g ∩ p| / (|p| + |g| − |g ∩ p| − |void ∩ p|) > 0.5        (strictly)
+
+Each match adds 1 to TP and IoU to the IoU sum of the category. Every unmatched non-crowd GT tube
+is a FN. An unmatched predicted tube is a FP unless ``(|void ∩ p| + |crowd_c ∩ p|) / |p| > 0.5``,
+where ``crowd_c`` is the crowd tube of p's category that comes last in the window's segment
+lists. Statistics are summed over all windows of all videos; per category with TP+FP+FN > 0:
+
+    PQ = IoU_sum / (TP + FP/2 + FN/2),  SQ = IoU_sum / TP (0 if TP = 0),  RQ = TP / (TP + FP/2 + FN/2)
+
+VPQ^k (All, Things, Stuff) is the mean over the counted categories; the final VPQ is the mean of
+VPQ^k over the four spans. With ``k = 0`` this is image-level panoptic quality (PQ).
+
+The state is kept per video; :meth:`VPQAccumulator.merge` joins accumulators of disjoint videos,
+and :meth:`VPQAccumulator.result` adds the videos in sorted order, so the numbers do not depend on
+how the videos were split between processes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..tables import FrameTable, first_occurrence, sum_pairs
+from .categories import CategorySet
+
+SPANS: tuple[int, ...] = (0, 5, 10, 15)
+"""Window spans k, in frames; a window holds k/5 + 1 annotated frames."""
+GROUPS: tuple[tuple[str, bool | None], ...] = (("all", None), ("things", True), ("stuff", False))
+
+
+@dataclass
+class VPQVideoState:
+    """Per-span, per-category sums of one video: IoU sum, TP, FP, FN (arrays of shape (4, C))."""
+
+    iou: np.ndarray
+    tp: np.ndarray
+    fp: np.ndarray
+    fn: np.ndarray
+
+    @classmethod
+    def zeros(cls, n_categories: int) -> VPQVideoState:
+        """An empty state."""
+        shape = (len(SPANS), n_categories)
+        return cls(np.zeros(shape, np.float64), np.zeros(shape, np.int64), np.zeros(shape, np.int64),
+                   np.zeros(shape, np.int64))
+
+
+def window_stats(frames: Sequence[FrameTable], categories: CategorySet, iou_sum: np.ndarray,
+                 tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> None:
+    """Add one window's matches to the per-category arrays ``iou_sum``, ``tp``, ``fp``, ``fn``.
+
+    IoUs are added in (GT id, predicted id) order, one after the other.
+    """
+    pg, pp, pc = sum_pairs(frames)
+    g_ids, g_cat, g_crowd, g_order = first_occurrence([f.gt for f in frames])
+    p_ids, p_cat, _, _ = first_occurrence([f.pred for f in frames])
+    g_pos = categories.positions(g_cat)
+    p_pos = categories.positions(p_cat)
+    if (g_pos < 0).any() or (p_pos < 0).any():
+        raise ValueError("a segment has a category outside the category set")
+
+    # Tube of each pair (index into g_ids / p_ids, -1 for void or an id not listed).
+    gi = _index_of(g_ids, pg)
+    pi = _index_of(p_ids, pp)
+    g_area = np.bincount(gi[gi >= 0], weights=pc[gi >= 0], minlength=g_ids.size).astype(np.int64)
+    p_area = np.bincount(pi[pi >= 0], weights=pc[pi >= 0], minlength=p_ids.size).astype(np.int64)
+    on_void = (pg == 0) & (pi >= 0)
+    p_void = np.bincount(pi[on_void], weights=pc[on_void], minlength=p_ids.size).astype(np.int64)
+
+    # Matches, in (GT id, predicted id) order.
+    cand = (gi >= 0) & (pi >= 0)
+    cg, cp, cc = gi[cand], pi[cand], pc[cand]
+    ok = (~g_crowd[cg]) & (g_pos[cg] == p_pos[cp])
+    cg, cp, cc = cg[ok], cp[ok], cc[ok]
+    union = p_area[cp] + g_area[cg] - cc - p_void[cp]
+    iou = cc / union
+    hit = iou > 0.5
+    cg, cp, iou = cg[hit], cp[hit], iou[hit]
+    np.add.at(iou_sum, g_pos[cg], iou)
+    tp += np.bincount(g_pos[cg], minlength=tp.size)
+    g_matched = np.zeros(g_ids.size, dtype=bool)
+    g_matched[cg] = True
+    p_matched = np.zeros(p_ids.size, dtype=bool)
+    p_matched[cp] = True
+
+    # False negatives: unmatched non-crowd GT tubes.
+    missed = ~g_matched & ~g_crowd
+    fn += np.bincount(g_pos[missed], minlength=fn.size)
+
+    # The crowd tube of each category: the last one in the window's segment lists.
+    crowd_of = np.full(len(categories), -1, dtype=np.int64)
+    crowd_idx = np.flatnonzero(g_crowd)
+    if crowd_idx.size:
+        crowd_idx = crowd_idx[np.argsort(g_order[crowd_idx], kind="stable")]
+        crowd_of[g_pos[crowd_idx]] = crowd_idx  # later assignments win
+    # Pixels of each predicted tube on the crowd tube of its own category.
+    on_crowd = (gi >= 0) & (pi >= 0)
+    on_crowd[on_crowd] = crowd_of[p_pos[pi[on_crowd]]] == gi[on_crowd]
+    p_crowd = np.bincount(pi[on_crowd], weights=pc[on_crowd], minlength=p_ids.size).astype(np.int64)
+
+    # False positives: unmatched predicted tubes not mostly on void or crowd.
+    unmatched = ~p_matched
+    ignored = np.zeros(p_ids.size, dtype=bool)
+    nz = p_area > 0
+    ignored[nz] = (p_void[nz] + p_crowd[nz]) / p_area[nz] > 0.5
+    false_pos = unmatched & ~ignored & nz
+    fp += np.bincount(p_pos[false_pos], minlength=fp.size)
+
+
+def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Index of each of ``ids`` in ``sorted_ids``, -1 where absent or 0 (void)."""
+    if sorted_ids.size == 0:
+        return np.full(ids.shape, -1, dtype=np.int64)
+    idx = np.clip(np.searchsorted(sorted_ids, ids), 0, sorted_ids.size - 1)
+    found = (sorted_ids[idx] == ids) & (ids != 0)
+    return np.where(found, idx, -1).astype(np.int64)
+
+
+def video_state(frames: Sequence[FrameTable], categories: CategorySet) -> VPQVideoState:
+    """The VPQ sums of one video (its frames in order) for every span."""
+    state = VPQVideoState.zeros(len(categories))
+    for s, k in enumerate(SPANS):
+        n = k // 5 + 1
+        for start in range(len(frames) - n + 1):
+            window_stats(frames[start:start + n], categories, state.iou[s], state.tp[s], state.fp[s],
+                         state.fn[s])
+    return state
+
+
+class VPQAccumulator:
+    """VPQ over videos: ``update`` per video, ``merge`` across accumulators, ``result`` at the end."""
+
+    def __init__(self, categories: CategorySet) -> None:
+        self.categories = categories
+        self.videos: dict[str, VPQVideoState] = {}
+
+    def update(self, video: str, frames: Sequence[FrameTable]) -> None:
+        """Add one video (its annotated frames in order)."""
+        self.add_state(video, video_state(frames, self.categories))
+
+    def add_state(self, video: str, state: VPQVideoState) -> None:
+        """Add a video's precomputed state."""
+        if video in self.videos:
+            raise ValueError(f"video {video} was already added")
+        self.videos[video] = state
+
+    def merge(self, other: VPQAccumulator) -> VPQAccumulator:
+        """Take in the videos of ``other`` (disjoint from this one's); returns ``self``."""
+        if other.categories != self.categories:
+            raise ValueError("cannot merge VPQ accumulators over different categories")
+        for video in sorted(other.videos):
+            self.add_state(video, other.videos[video])
+        return self
+
+    def totals(self) -> VPQVideoState:
+        """Sums over all videos, added in sorted video order."""
+        total = VPQVideoState.zeros(len(self.categories))
+        for video in sorted(self.videos):
+            st = self.videos[video]
+            total.iou += st.iou
+            total.tp += st.tp
+            total.fp += st.fp
+            total.fn += st.fn
+        return total
+
+    def result(self) -> dict:
+        """``{"0"|"5"|"10"|"15": {"all"|"things"|"stuff": {pq, sq, rq, n}, "per_class": …}, "final": …}``.
+
+        Fractions in [0, 1]; ``per_class`` has every category (zeros where TP+FP+FN = 0);
+        a group with no counted category has pq = sq = rq = 0 and n = 0.
+        """
+        total = self.totals()
+        out: dict = {}
+        for s, k in enumerate(SPANS):
+            per_class: dict[str, dict] = {}
+            for c, cid in enumerate(self.categories.ids):
+                iou = float(total.iou[s, c])
+                tp, fp, fn = int(total.tp[s, c]), int(total.fp[s, c]), int(total.fn[s, c])
+                if tp + fp + fn == 0:
+                    per_class[str(cid)] = {"pq": 0.0, "sq": 0.0, "rq": 0.0, "iou": 0.0, "tp": 0, "fp": 0, "fn": 0}
+                    continue
+                denom = tp + 0.5 * fp + 0.5 * fn
+                per_class[str(cid)] = {"pq": iou / denom, "sq": iou / tp if tp != 0 else 0.0,
+                                       "rq": tp / denom, "iou": iou, "tp": tp, "fp": fp, "fn": fn}
+            entry: dict = {}
+            for name, isthing in GROUPS:
+                pq = sq = rq = 0.0
+                n = 0
+                for c, cid in enumerate(self.categories.ids):
+                    if isthing is not None and self.categories.isthing[c] != isthing:
+                        continue
+                    pc = per_class[str(cid)]
+                    if pc["tp"] + pc["fp"] + pc["fn"] == 0:
+                        continue
+                    n += 1
+                    pq += pc["pq"]
+                    sq += pc["sq"]
+                    rq += pc["rq"]
+                entry[name] = ({"pq": pq / n, "sq": sq / n, "rq": rq / n, "n": n} if n
+                               else {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0})
+            entry["per_class"] = per_class
+            out[str(k)] = entry
+        out["final"] = {name: sum(out[str(k)][name]["pq"] for k in SPANS) / len(SPANS) for name, _ in GROUPS}
+        return out
