@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..naming import LABELLED_SPLITS, SPLITS
+from ..naming import SPLITS
 
 
 def _jobs(parser: argparse.ArgumentParser) -> None:
@@ -60,7 +60,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        "into SPLIT/cls/ and SPLIT/inst/.")
     _root(p)
     p.add_argument("gtfine", metavar="GTFINE", help="gtFine folder or zip")
-    _split(p, LABELLED_SPLITS)
+    _split(p, SPLITS)
     _jobs(p)
     p.set_defaults(func=_cmd_merge)
 
@@ -68,7 +68,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Make the semantic label maps and the panoptic labels of every "
                        "annotated frame from its cls/inst pair.")
     _root(p)
-    _split(p, LABELLED_SPLITS)
+    _split(p, SPLITS)
     _jobs(p)
     p.set_defaults(func=_cmd_panoptic)
 
@@ -76,7 +76,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                        description="Colour the panoptic labels with one id per track (unique within "
                        "the split) and write the ground-truth JSON.")
     _root(p)
-    _split(p, LABELLED_SPLITS)
+    _split(p, SPLITS)
     _jobs(p)
     p.set_defaults(func=_cmd_video)
 
