@@ -1,0 +1,276 @@
+"""End-to-end evaluation: `vpskit eval` and `vpskit.evaluate.evaluate` on small generated splits."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from vpskit import naming, pngio
+from vpskit.categories import categories_json, pack_color
+from vpskit.cli import main
+from vpskit.evaluate import evaluate, evaluate_videos
+from vpskit.evaluate.noisy import write_noisy_prediction
+
+H, W = 16, 32
+ROAD, SIDEWALK, CAR, PERSON = 0, 1, 13, 11
+ROAD_ID, SIDE_ID = pack_color((128, 64, 128)), pack_color((244, 35, 232))
+
+
+def write_split(root: Path, videos=(1, 2), frames=naming.ANNOTATED_PER_VIDEO, seed=0) -> None:
+    """A small prepared split under ``root``: sky-free street with two moving cars and a crowd."""
+    rng = np.random.default_rng(seed)
+    images, annotations = [], []
+    gt_dir = root / "val" / "panoptic_video"
+    for v in videos:
+        car_ids = [pack_color((10 + v, 0, 142)), pack_color((20 + v, 0, 142))]
+        person_crowd = pack_color((220, 20 + v, 60))
+        for j in range(frames):
+            iid = naming.make_image_id(v, j, naming.FrameKey("frankfurt", v, naming.ANNOTATED_OFFSETS[j]))
+            ids = np.full((H, W), ROAD_ID, np.uint32)
+            ids[: H // 2] = SIDE_ID
+            x = 2 + 3 * j + int(rng.integers(0, 2))
+            ids[4:10, x:x + 6] = car_ids[0]
+            ids[9:14, 20:26 - j % 2] = car_ids[1]
+            ids[0:3, 26:31] = person_crowd
+            ids[14:, :3] = 0  # void
+            segs = []
+            for sid, cat, crowd in ((SIDE_ID, SIDEWALK, 0), (ROAD_ID, ROAD, 0), (car_ids[0], CAR, 0),
+                                    (car_ids[1], CAR, 0), (person_crowd, PERSON, 1)):
+                segs.append({"id": int(sid), "category_id": cat, "iscrowd": crowd,
+                             "area": int(np.count_nonzero(ids == sid))})
+            name = naming.cls_file(iid)
+            pngio.write_png(gt_dir / name, pngio.id2rgb(ids))
+            images.append({"id": str(iid), "file_name": naming.image_file(iid), "width": W, "height": H})
+            annotations.append({"image_id": str(iid), "file_name": name, "segments_info": segs})
+    gt = {"images": images, "annotations": annotations, "categories": categories_json()}
+    (root / naming.panoptic_gt_json("val")).write_text(json.dumps(gt))
+
+
+def gt_args(root: Path) -> list[str]:
+    return ["--gt-json", str(root / naming.panoptic_gt_json("val")), "--gt-dir", str(root / "val" / "panoptic_video")]
+
+
+def write_perfect(root: Path, pred: Path, *, keyed: str = "image_id") -> None:
+    """The GT copied as a prediction (crowd regions become ordinary segments)."""
+    gt = json.loads((root / naming.panoptic_gt_json("val")).read_text())
+    anns = []
+    for ann in gt["annotations"]:
+        shutil.copy(root / "val" / "panoptic_video" / ann["file_name"],
+                    _mkdir(pred / "pan_pred") / naming.pan_pred_file(ann["image_id"]))
+        a = {"segments_info": [{"id": s["id"], "category_id": s["category_id"]} for s in ann["segments_info"]]}
+        if keyed == "image_id":
+            a["image_id"] = ann["image_id"]
+        elif keyed == "file_name":
+            a["file_name"] = naming.pan_pred_file(ann["image_id"])
+        anns.append(a)
+    (pred / "pred.json").write_text(json.dumps({"annotations": anns}))
+
+
+def _mkdir(p: Path) -> Path:
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+@pytest.fixture()
+def split(tmp_path) -> Path:
+    root = tmp_path / "cityscapes_vps"
+    write_split(root)
+    return root
+
+
+def all_ones(res: dict) -> bool:
+    vpq = res["vpq"]
+    ok = all(vpq[k][g][m] == 1.0 for k in ("0", "5", "10", "15") for g in ("all", "things", "stuff")
+             for m in ("pq", "sq", "rq"))
+    ok &= all(v == 1.0 for v in vpq["final"].values())
+    s = res["stq"]
+    return ok and s["stq"] == s["aq"] == s["sq"] == 1.0
+
+
+def test_cli_perfect_prediction_scores_one_and_writes_reports(split, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    assert main(["eval", str(pred), *gt_args(split)]) == 0
+    out = capsys.readouterr().out
+    assert "VPQ" in out and "STQ" in out and "100.0" in out
+    res = json.loads((pred / "results.json").read_text())
+    assert all_ones(res)
+    # road, sidewalk, car; person has only a crowd region, and the person predicted on it is ignored
+    assert res["vpq"]["0"]["all"]["n"] == 3
+    assert sorted(res["stq"]["per_sequence"]) == ["0001", "0002"]
+    assert (pred / "vpq-final.txt").read_text() == "vpq_all:100.0000\nvpq_thing:100.0000\nvpq_stuff:100.0000\n"
+    text = (pred / "vpq-5.txt").read_text().splitlines()
+    assert text[:6] == [
+        "=" * 48,
+        "          |    PQ     SQ     RQ    N",
+        "-" * 38,
+        "All       | 100.0  100.0  100.0     3",
+        "Things    | 100.0  100.0  100.0     1",
+        "Stuff     | 100.0  100.0  100.0     2",
+    ]
+    assert text[6] == "IDX |    PQ    SQ    RQ    IoU      TP      FP      FN"
+    # road: 5 windows per video x 2 videos, IoU sum 10
+    assert text[7] == "   0 | 100.0 100.0 100.0   10.0      10       0       0"
+    assert text[7 + 13] == "  13 | 100.0 100.0 100.0   20.0      20       0       0"
+    assert text[7 + 2] == "   2 |   0.0   0.0   0.0    0.0       0       0       0"
+    assert text[7 + 11] == "  11 |   0.0   0.0   0.0    0.0       0       0       0"
+    assert len(text) == 7 + 19
+
+
+def test_root_and_split_and_out(split, tmp_path):
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    out = tmp_path / "reports"
+    assert main(["eval", str(pred), "--root", str(split), "--split", "val", "--out", str(out),
+                 "--metrics", "vpq"]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert list(res) == ["vpq"] and (out / "vpq-15.txt").is_file()
+    assert not (pred / "results.json").exists()
+
+
+def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred, seed=3)
+    ref = evaluate(pred, root=split)
+    assert 0 < ref["vpq"]["final"]["all"] < 1 and 0 < ref["stq"]["stq"] < 1
+    # a zip of the folder (one level down)
+    z = tmp_path / "pred.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in sorted(pred.rglob("*")):
+            if f.is_file():
+                zf.write(f, "model_out/" + f.relative_to(pred).as_posix())
+    assert evaluate(z, root=split) == ref
+    # a test-server submission: pred.json + pan_pred.zip
+    inner = tmp_path / "pan_pred.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        for f in sorted((pred / "pan_pred").iterdir()):
+            zf.write(f, "pan_pred/" + f.name)
+    sub = tmp_path / "submission.zip"
+    with zipfile.ZipFile(sub, "w", zipfile.ZIP_DEFLATED) as zf:
+        zf.write(pred / "pred.json", "pred.json")
+        zf.write(inner, "pan_pred.zip")
+    assert evaluate(sub, root=split) == ref
+    # annotations by position (no image_id, no file_name) and by file_name only
+    data = json.loads((pred / "pred.json").read_text())
+    for mode in ("position", "file_name"):
+        anns = []
+        for a in data["annotations"]:
+            b = {"segments_info": a["segments_info"]}
+            if mode == "file_name":
+                b["file_name"] = a["file_name"]
+            anns.append(b)
+        if mode == "file_name":
+            anns.reverse()
+        (pred / "pred.json").write_text(json.dumps({"annotations": anns}))
+        assert evaluate(pred, root=split) == ref, mode
+
+
+def test_jobs_and_video_split_give_identical_results(split, tmp_path):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    one = evaluate(pred, root=split, jobs=1)
+    assert evaluate(pred, root=split, jobs=2) == one
+    v1, s1 = evaluate_videos(pred, root=split, videos=["0001"], jobs=1)
+    v2, s2 = evaluate_videos(pred, root=split, videos=["0002"], jobs=1)
+    assert {"vpq": v2.merge(v1).result(), "stq": s2.merge(s1).result()} == one
+
+
+def test_noisy_prediction_is_deterministic_and_imperfect(split, tmp_path):
+    gt_json, gt_dir = split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video"
+    a = write_noisy_prediction(gt_json, gt_dir, tmp_path / "a", seed=1)
+    b = write_noisy_prediction(gt_json, gt_dir, tmp_path / "b", seed=1)
+    files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
+    assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
+    assert len(files) == 13
+    assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
+    c = write_noisy_prediction(gt_json, gt_dir, tmp_path / "c", seed=2)
+    assert any((a / f).read_bytes() != (c / f).read_bytes() for f in files)
+    res = evaluate(a, root=split)
+    totals = {m: sum(res["vpq"][k]["per_class"][c][m] for k in ("0", "5", "10", "15")
+                     for c in res["vpq"][k]["per_class"]) for m in ("tp", "fp", "fn")}
+    assert min(totals.values()) > 0
+    assert res["vpq"]["final"]["all"] < 1.0
+
+
+# --------------------------------------------------------------------------- bad predictions
+
+
+def _edit_png(pred: Path, image_id: str, fn) -> None:
+    path = pred / "pan_pred" / naming.pan_pred_file(image_id)
+    ids = pngio.rgb2id(pngio.read_png(path))
+    pngio.write_png(path, pngio.id2rgb(fn(ids)))
+
+
+def _edit_json(pred: Path, fn) -> None:
+    data = json.loads((pred / "pred.json").read_text())
+    fn(data["annotations"])
+    (pred / "pred.json").write_text(json.dumps(data))
+
+
+def _first(split: Path) -> tuple[str, int]:
+    ann = json.loads((split / naming.panoptic_gt_json("val")).read_text())["annotations"][0]
+    return ann["image_id"], ann["segments_info"][2]["id"]
+
+
+def _paint_new_id(ids):
+    ids = ids.copy()
+    ids[0, 0] = 4242
+    return ids
+
+
+def _remove_segment(ids, sid):
+    ids = ids.copy()
+    ids[ids == sid] = 0
+    return ids
+
+
+BAD = {
+    "png id not in json": (lambda p, iid, sid: _edit_png(p, iid, _paint_new_id),
+                           r"pan_pred/{iid}\.png: segment id 4242 \(RGB 146,16,0\) is in the PNG but not in .*pred\.json"),
+    "json segment not in png": (lambda p, iid, sid: _edit_png(p, iid, lambda ids: _remove_segment(ids, sid)),
+                                r"pred\.json: {iid}: segment id {sid} .* is in segments_info but not in the PNG"),
+    "unknown category": (lambda p, iid, sid: _edit_json(p, lambda a: a[0]["segments_info"][2].update(category_id=77)),
+                         r"pred\.json: {iid}: segment id {sid} has unknown category_id 77"),
+    "missing png": (lambda p, iid, sid: (p / "pan_pred" / naming.pan_pred_file(iid)).unlink(),
+                    r"pan_pred/{iid}\.png: missing"),
+    "missing annotation": (lambda p, iid, sid: _edit_json(p, lambda a: a.pop(0)),
+                           r"pred\.json: missing frame: no annotation for ground-truth image {iid}"),
+    "size mismatch": (lambda p, iid, sid: _edit_png(p, iid, lambda ids: ids[:, :-1]),
+                      r"pan_pred/{iid}\.png: size 31x16 differs from the ground truth's 32x16"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_bad_prediction_is_one_line_and_exit_2(case, split, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    iid, sid = _first(split)
+    edit, pattern = BAD[case]
+    edit(pred, iid, sid)
+    assert main(["eval", str(pred), *gt_args(split), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert re.search(pattern.format(iid=iid, sid=sid), lines[0]), lines[0]
+
+
+def test_bad_prediction_reported_from_a_worker_process(split, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    iid, sid = _first(split)
+    _edit_png(pred, iid, _paint_new_id)
+    assert main(["eval", str(pred), *gt_args(split), "--jobs", "2"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "segment id 4242" in err[0]
+
+
+def test_missing_ground_truth_arguments(tmp_path, capsys):
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "give --root" in capsys.readouterr().err
