@@ -17,6 +17,9 @@ from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_b
 
 _COLOR_LUT: np.ndarray | None = None
 
+_STUFF_PAN = np.where(IS_STUFF_LUT, np.arange(256), VOID).astype(np.uint16)
+"""Category id -> starting ``pan`` value: the category for stuff, 255 otherwise."""
+
 
 def color_category_lut() -> np.ndarray:
     """Packed RGB colour (0 … 2**24-1) -> category id (255 for any other colour)."""
@@ -34,19 +37,19 @@ def semantic_from_colors(cls_rgb: np.ndarray) -> np.ndarray:
     return color_category_lut()[rgb2id(cls_rgb)]
 
 
-def majority_colors(inst: np.ndarray, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For every instance value ``v >= 1000`` of ``inst``: its majority packed colour.
+def _packed(cls_rgb: np.ndarray) -> np.ndarray:
+    """Packed colours ``R + 256*G + 256**2*B`` (uint32) of an RGB or RGBA image."""
+    if cls_rgb.shape[2] == 4 and cls_rgb.flags.c_contiguous:
+        return cls_rgb.view("<u4")[..., 0] & np.uint32(0xFFFFFF)
+    return rgb2id(cls_rgb)
 
-    Returns ``(values, colors)`` sorted by value. Ties go to the smallest packed colour; every
-    distinct colour is its own candidate.
-    """
-    flat = inst.ravel()
-    obj = np.flatnonzero(flat >= 1000)
-    if obj.size == 0:
+
+def _majority(values: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if values.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    keys, counts = np.unique((flat[obj].astype(np.uint64) << np.uint64(24))
-                             | packed.ravel()[obj].astype(np.uint64), return_counts=True)
+    keys, counts = np.unique((values.astype(np.uint64) << np.uint64(24)) | colors.astype(np.uint64),
+                             return_counts=True)
     kv = (keys >> np.uint64(24)).astype(np.int64)
     kc = (keys & np.uint64(0xFFFFFF)).astype(np.int64)
     # Sorted by value, then by count (largest first), then by colour (smallest first).
@@ -55,6 +58,17 @@ def majority_colors(inst: np.ndarray, packed: np.ndarray) -> tuple[np.ndarray, n
     first = np.ones(kv.size, dtype=bool)
     first[1:] = kv[1:] != kv[:-1]
     return kv[first], kc[first]
+
+
+def majority_colors(inst: np.ndarray, packed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For every instance value ``v >= 1000`` of ``inst``: its majority packed colour.
+
+    Returns ``(values, colors)`` sorted by value. Ties go to the smallest packed colour; every
+    distinct colour is its own candidate.
+    """
+    flat = inst.ravel()
+    obj = np.flatnonzero(flat >= 1000)
+    return _majority(flat[obj], packed.ravel()[obj])
 
 
 def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,14 +85,17 @@ def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
         raise ValueError(f"cls must be an (H, W, 3|4) uint8 array, got {cls_rgb.dtype} {cls_rgb.shape}")
     if inst.shape != cls_rgb.shape[:2]:
         raise ValueError(f"cls is {cls_rgb.shape[:2]} but inst is {inst.shape}")
-    if inst.size and (inst.min() < 0 or inst.max() > 0xFFFF):
-        raise ValueError("instance ids must lie in 0 … 65535")
-    inst = inst.astype(np.uint16, copy=False)
-    packed = rgb2id(cls_rgb)
+    if inst.dtype != np.uint16:
+        if inst.size and (inst.min() < 0 or inst.max() > 0xFFFF):
+            raise ValueError("instance ids must lie in 0 … 65535")
+        inst = inst.astype(np.uint16)
+    packed = _packed(cls_rgb)
     lut = color_category_lut()
-    sem = lut[packed]
-    pan = np.where(IS_STUFF_LUT[sem], sem, np.uint8(VOID)).astype(np.uint16)
-    values, colors = majority_colors(inst, packed)
+    sem = np.take(lut, packed)
+    pan = np.take(_STUFF_PAN, sem)
+    flat_inst = inst.ravel()
+    obj = np.flatnonzero(flat_inst >= 1000)
+    values, colors = _majority(flat_inst[obj], packed.ravel()[obj])
     if values.size:
         cats = lut[colors]
         keep = IS_THING_LUT[cats]
@@ -88,10 +105,9 @@ def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
             kept = values[keep]
             new[kept] = cats[keep].astype(np.uint16) * 1000 + (kept % 1000).astype(np.uint16)
             use[kept] = True
-            flat_inst = inst.ravel()
-            flat_pan = pan.ravel()
-            hit = np.flatnonzero(use[flat_inst])
-            flat_pan[hit] = new[flat_inst[hit]]
+            obj_values = flat_inst[obj]
+            hit = use[obj_values]
+            pan.ravel()[obj[hit]] = new[obj_values[hit]]
     return sem, pan
 
 

@@ -113,7 +113,7 @@ def colorize(pan: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
     lut = np.zeros((1 << 16, 3), dtype=np.uint8)
     for value, sid in colors.items():
         lut[value] = (sid & 0xFF, (sid >> 8) & 0xFF, (sid >> 16) & 0xFF)
-    return lut[pan]
+    return np.take(lut, pan, axis=0)
 
 
 def segments_info(pan: np.ndarray, colors: Mapping[int, int]) -> list[dict]:
