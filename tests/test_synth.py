@@ -34,7 +34,7 @@ def _run(out: Path, *extra: str) -> None:
 
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != synth.MARKER}
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +57,7 @@ def zip_out(tmp_path_factory) -> Path:
 def test_folder_output_follows_spec(folder_out: Path):
     inv = validate_inputs(folder_out)
     assert set(inv.forms.values()) == {"folder"}
-    assert sorted(p.name for p in folder_out.iterdir()) == list(TREES)
+    assert sorted(p.name for p in folder_out.iterdir()) == [synth.MARKER, *TREES]
     assert inv.size == (256, 128)
     assert inv.videos == {"train": [1, 3, 5, 6], "val": [2], "test": [4]}
     assert inv.frames == 180 and inv.gtfine_frames == 6 and inv.label_pairs == 25
@@ -67,7 +67,8 @@ def test_folder_output_follows_spec(folder_out: Path):
 def test_zip_output_follows_spec(zip_out: Path):
     inv = validate_inputs(zip_out)
     assert set(inv.forms.values()) == {"zip"}
-    assert sorted(p.name for p in zip_out.iterdir()) == list(ZIPS)  # no loose trees, no staging
+    # No loose trees, no staging folder.
+    assert sorted(p.name for p in zip_out.iterdir()) == [synth.MARKER, *ZIPS]
 
 
 def test_zip_members_are_reproducible_and_pngs_stored(zip_out: Path):
@@ -105,6 +106,29 @@ def test_another_seed_gives_other_scenes(tmp_path: Path, folder_out: Path):
     a, b = _files(tmp_path), _files(folder_out)
     frames = [k for k in a if k.endswith("_leftImg8bit.png") and k in b]
     assert frames and sum(a[k] != b[k] for k in frames) > len(frames) // 2
+
+
+def test_rerun_replaces_earlier_output(tmp_path: Path):
+    out = tmp_path / "o"
+    synth.synthesize(out, videos=4, size=(128, 64), jobs=1)
+    synth.synthesize(out, videos=3, size=(128, 64), jobs=1, as_zip=True)
+    assert sorted(p.name for p in out.iterdir()) == [synth.MARKER, *ZIPS]
+    synth.synthesize(out, videos=2, size=(128, 64), jobs=1)
+    inv = validate_inputs(out, require_features=False)  # nothing stale from the 4-video run
+    assert inv.videos == {"train": [1], "val": [2], "test": []}
+
+
+def test_refuses_a_folder_with_other_inputs(tmp_path: Path):
+    (tmp_path / "gtFine" / "val").mkdir(parents=True)
+    (tmp_path / "gtFine" / "val" / "keep.txt").write_text("not ours")
+    assert main(["synth", str(tmp_path), "--videos", "1", "--size", "64x32"]) == 2
+    assert (tmp_path / "gtFine" / "val" / "keep.txt").read_text() == "not ours"
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_feature_with_two_small_videos(tmp_path: Path, seed: int):
+    synth.synthesize(tmp_path, videos=2, size=(128, 64), seed=seed, jobs=1)
+    validate_inputs(tmp_path)
 
 
 def test_release_json_id_types(folder_out: Path):

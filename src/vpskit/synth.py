@@ -60,6 +60,10 @@ FRAME_COMPRESS_LEVEL = 1
 
 _ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 _STAGING = ".vpskit-synth-staging"
+MARKER = ".vpskit-synth.json"
+"""Written first into the output folder: a later run may then replace what it finds there."""
+_OUTPUT_NAMES = ("leftImg8bit_sequence", "gtFine", RELEASE_DIR, IMAGES_ZIP, GTFINE_ZIP,
+                 RELEASE_ZIP, _STAGING)
 
 # Label ids used by the scenes.
 _L = {lab.name: lab.id for lab in LABELS if lab.id >= 0}
@@ -169,6 +173,7 @@ class _Key:
     vps_label: int      # label whose colour the VPS cls file shows
     vps_inst: int       # VPS inst value
     name: str           # polygon label in _polygons.json
+    vary: bool = False  # frame colour differs a little from the label colour
 
 
 @dataclass
@@ -250,8 +255,14 @@ class _SceneBuilder:
         a = np.linspace(0, 2 * np.pi, n, endpoint=False)
         return np.stack([cx + rx * np.cos(a), cy + ry * np.sin(a)], axis=1)
 
-    def add_stuff(self, name: str, poly: np.ndarray, moves: bool = True) -> None:
-        self.stuff.append((self.stuff_key(name), poly, moves))
+    def add_stuff(self, name: str, poly: np.ndarray, moves: bool = True,
+                  own_look: bool = False) -> None:
+        if own_look:  # a region of its own in the frame image, with the same label
+            lid = _L[name]
+            key = self.add_key(_Key(lid, lid, lid, lid, name, vary=True))
+        else:
+            key = self.stuff_key(name)
+        self.stuff.append((key, poly, moves))
 
     def add_object(self, kind: str, keys: tuple[int, ...], x0: float, vx: float, yb: float,
                    size: float | None = None, vyb: float = 0.0) -> None:
@@ -338,13 +349,13 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
     while x < x_hi:
         bw = float(rng.uniform(0.08, 0.22)) * W
         top = float(rng.uniform(0.06, 0.32)) * H
-        b.add_stuff("building", b.rect(x, top, x + bw, hz + 0.03 * H))
+        b.add_stuff("building", b.rect(x, top, x + bw, hz + 0.03 * H), own_look=True)
         x += bw + float(rng.uniform(0.0, 0.05)) * W
     for _ in range(int(rng.integers(3, 6))):
         cx = float(rng.uniform(x_lo, x_hi))
         b.add_stuff("vegetation", b.ellipse(cx, float(rng.uniform(0.28, 0.4)) * H,
                                             float(rng.uniform(0.05, 0.1)) * W,
-                                            float(rng.uniform(0.08, 0.14)) * H))
+                                            float(rng.uniform(0.08, 0.14)) * H), own_look=True)
     for name, y0, y1 in (("wall", 0.40, 0.53), ("fence", 0.44, 0.54)):
         cx = float(rng.uniform(0.1, 0.9)) * W
         b.add_stuff(name, b.rect(cx - 0.1 * W, y0 * H, cx + 0.1 * W, y1 * H))
@@ -408,8 +419,12 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
                  0.72 * H)
     b.add_object("trailer", (b.thing_key("trailer"),), float(rng.uniform(0.8, 1.0)) * W,
                  -0.01 * W, 0.6 * H)
-    # One more of each benchmark class, at random places and speeds.
-    for name in ("person", "car", "bus", "train", "motorcycle", "bicycle"):
+    # One more of each benchmark class, then a few more people and cars, at random places and
+    # speeds.
+    extra = ("person", "car", "person", "car", "bicycle", "motorcycle", "person", "car")
+    names = ["person", "car", "bus", "train", "motorcycle", "bicycle"]
+    names += [extra[int(i)] for i in rng.integers(0, len(extra), int(rng.integers(0, 6)))]
+    for name in names:
         far = 0.68 if name in ("bus", "train") else 0.95  # large vehicles stay in the distance
         b.add_object(name, (b.thing_key(name),), float(rng.uniform(0.0, 1.0)) * W,
                      float(rng.uniform(-0.01, 0.01)) * W, float(rng.uniform(0.56, far)) * H,
@@ -430,7 +445,7 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
         color = np.array(LABEL_BY_ID[key.label].color, dtype=np.int16)
         if not color.any():
             color = np.array((48, 48, 52), dtype=np.int16)
-        look[i] = color + rng.integers(-18, 19, 3) if key.inst >= 1000 else color
+        look[i] = color + rng.integers(-18, 19, 3) if key.inst >= 1000 or key.vary else color
     appearance = np.clip(look, 0, 239).astype(np.uint8)
     texture = rng.integers(0, 16, (32, 32, 3)).astype(np.uint8)
     return _Scene(width, height, cam, b.keys, b.stuff, b.objects, b.overlays, appearance, texture)
@@ -694,6 +709,22 @@ def _zip_tree(src: Path, top: str, dest: Path) -> None:
     os.replace(tmp, dest)
 
 
+def _clear_previous(out: Path) -> None:
+    """Remove the outputs of an earlier run into ``out``; refuse to touch anything else."""
+    present = [n for n in _OUTPUT_NAMES if (out / n).exists()]
+    if not present:
+        return
+    if not (out / MARKER).is_file():
+        raise VpsError(out, f"already holds {', '.join(present)}, not written by vpskit synth "
+                       "(choose an empty or new folder)")
+    for name in present:
+        path = out / name
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
+
+
 def _parse_size(size: tuple[int, int]) -> tuple[int, int]:
     try:
         w, h = (int(v) for v in size)
@@ -718,6 +749,8 @@ def synthesize(
     ``size`` is (width, height) of every frame. The same arguments give byte-identical files,
     whatever ``jobs`` (number of processes; default all cores). With ``as_zip`` the three
     inputs are written as the zips of the real downloads and no folder trees are left.
+    The outputs of an earlier run into ``out`` are replaced; a folder that holds inputs not
+    written by this function is refused (``VpsError``).
     """
     if not 1 <= videos <= 9999:
         raise VpsError("videos", f"must be between 1 and 9999, got {videos}")
@@ -725,9 +758,10 @@ def synthesize(
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise VpsError(out, "exists and is not a folder")
+    _clear_previous(out)
+    _write_json(out / MARKER, {"videos": videos, "size": [width, height], "seed": seed,
+                               "zip": as_zip})
     root = out / _STAGING if as_zip else out
-    if as_zip and root.exists():
-        shutil.rmtree(root)
     plans = plan_videos(videos, seed)
     ctx = _Context(str(root), width, height, seed)
     outputs = map_videos(_make_video, plans, context=ctx, jobs=jobs, desc="synth",
