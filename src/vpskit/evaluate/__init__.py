@@ -8,7 +8,10 @@ processes or machines.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +102,8 @@ def evaluate_videos(
             jobs = default_jobs()
             if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
                 jobs = 1
+        if jobs > 1:
+            _preload_workers()
         results = map_videos(_video_states, items, context=_Context(gt, source, wanted), jobs=jobs,
                              desc="evaluate", progress=progress)
     finally:
@@ -111,6 +116,13 @@ def evaluate_videos(
         if stq is not None and ss is not None:
             stq.add_state(video, ss)
     return vpq, stq
+
+
+def _preload_workers() -> None:
+    """Have forkserver workers start with numpy, Pillow and this package already imported."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(ValueError, RuntimeError):
+            multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", __name__])
 
 
 def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:

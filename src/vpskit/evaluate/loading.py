@@ -26,7 +26,7 @@ from .. import naming
 from ..errors import VpsError
 from ..pngio import rgb2id
 from .metrics.categories import CategorySet
-from .tables import FrameTable, Segments, build_frame_table
+from .tables import ID_MASK, FrameTable, Segments, build_frame_table
 
 PRED_JSON = "pred.json"
 PAN_PRED_DIR = "pan_pred"
@@ -39,6 +39,15 @@ PANOPTIC_VIDEO_DIR = "panoptic_video"
 
 def decode_ids(data: bytes, where: object) -> np.ndarray:
     """Segment ids (H, W) uint32 of a panoptic PNG (RGB or RGBA; id = R + 256 G + 256² B)."""
+    return np.bitwise_and(decode_ids_raw(data, where), np.uint32(ID_MASK))
+
+
+def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
+    """Like :func:`decode_ids`, but the top byte of each value is left unspecified.
+
+    Saves a pass over the pixels where the caller masks the few values it keeps
+    (:func:`vpskit.evaluate.tables.pair_counts` does).
+    """
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "PNG":
@@ -46,9 +55,7 @@ def decode_ids(data: bytes, where: object) -> np.ndarray:
             img.load()
             if img.mode == "RGB":
                 w, h = img.size
-                raw = img.tobytes("raw", "RGBX")
-                ids = np.frombuffer(raw, dtype="<u4").reshape(h, w)
-                return np.bitwise_and(ids, np.uint32(0xFFFFFF))
+                return np.frombuffer(img.tobytes("raw", "RGBX"), dtype="<u4").reshape(h, w)
             if img.mode == "RGBA":
                 return rgb2id(np.asarray(img))
             raise VpsError(where, f"expected an RGB panoptic PNG, found mode {img.mode}")
@@ -415,9 +422,9 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
             raise VpsError(gt_path, "ground-truth PNG not found") from None
         except OSError as exc:
             raise VpsError(gt_path, f"cannot read ({exc.strerror})") from None
-        gt_ids = decode_ids(gt_bytes, gt_path)
+        gt_ids = decode_ids_raw(gt_bytes, gt_path)
         pred_where = source.describe(pred.png)
-        pred_ids = decode_ids(source.read_png(pred.png), pred_where)
+        pred_ids = decode_ids_raw(source.read_png(pred.png), pred_where)
         tables.append(build_frame_table(gt_ids, pred_ids, frame.segments, segs, gt_where=gt_path,
                                         pred_where=pred_where, pred_json_where=where))
     return tables

@@ -85,8 +85,9 @@ class FrameTable:
 def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel count of every (GT id, predicted id) pair of two equally shaped id maps.
 
-    Returns ``(gt, pred, count)`` sorted by (gt, pred). Works on runs of equal pairs along the
-    rows, so the cost is a few passes over the pixels plus a sort of the run boundaries.
+    Returns ``(gt, pred, count)`` sorted by (gt, pred). Only the low 24 bits of each value are
+    the id (the top byte is ignored, so raw RGBX pixels can be passed as they are). Works on runs
+    of equal pairs along the rows: a few passes over the pixels plus a sort of the run starts.
     """
     a = np.ascontiguousarray(gt_ids, dtype=np.uint32).ravel()
     b = np.ascontiguousarray(pred_ids, dtype=np.uint32).ravel()
@@ -101,7 +102,8 @@ def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, n
     change[1:] |= b[1:] != b[:-1]
     starts = np.flatnonzero(change)
     lengths = np.diff(starts, append=a.size)
-    keys = (a[starts].astype(np.uint64) << np.uint64(ID_BITS)) | b[starts].astype(np.uint64)
+    mask = np.uint32(ID_MASK)
+    keys = ((a[starts] & mask).astype(np.uint64) << np.uint64(ID_BITS)) | (b[starts] & mask).astype(np.uint64)
     uniq, inverse = np.unique(keys, return_inverse=True)
     counts = np.bincount(inverse.ravel(), weights=lengths, minlength=uniq.size).astype(np.int64)
     return ((uniq >> np.uint64(ID_BITS)).astype(np.uint32), (uniq & np.uint64(ID_MASK)).astype(np.uint32),
@@ -110,8 +112,9 @@ def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, n
 
 def pair_counts_slow(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """:func:`pair_counts` computed the obvious way (for tests)."""
-    keys = (np.asarray(gt_ids, dtype=np.uint64).ravel() << np.uint64(ID_BITS)) | np.asarray(
-        pred_ids, dtype=np.uint64).ravel()
+    a = np.asarray(gt_ids, dtype=np.uint64).ravel() & np.uint64(ID_MASK)
+    b = np.asarray(pred_ids, dtype=np.uint64).ravel() & np.uint64(ID_MASK)
+    keys = (a << np.uint64(ID_BITS)) | b
     uniq, counts = np.unique(keys, return_counts=True)
     return ((uniq >> np.uint64(ID_BITS)).astype(np.uint32), (uniq & np.uint64(ID_MASK)).astype(np.uint32),
             counts.astype(np.int64))
