@@ -178,7 +178,7 @@ class _Key:
 
 @dataclass
 class _Object:
-    """A moving thing made of one or more parts (part key, polygon maker)."""
+    """A moving thing (or crowd region) drawn as one or more parts, one key per part."""
 
     kind: str
     keys: tuple[int, ...]
@@ -186,14 +186,14 @@ class _Object:
     vx: float
     yb0: float
     vyb: float
-    w: float
-    h: float
+    image_height: int
     order: int
 
     def at(self, t: int) -> tuple[float, float, float, float]:
-        """Centre x, bottom y, width and height at frame offset ``t``."""
+        """Centre x, bottom y, width and height at frame offset ``t`` (nearer is larger)."""
         yb = self.yb0 + self.vyb * t
-        return self.x0 + self.vx * t, yb, self.w, self.h
+        w, h = _object_size(self.kind, yb, self.image_height)
+        return self.x0 + self.vx * t, yb, w, h
 
 
 @dataclass
@@ -210,10 +210,8 @@ class _Scene:
 
 
 class _SceneBuilder:
-    def __init__(self, width: int, height: int, rng: np.random.Generator) -> None:
-        self.w = width
+    def __init__(self, height: int) -> None:
         self.h = height
-        self.rng = rng
         self.keys: list[_Key] = [_Key(0, 0, 0, 0, "unlabeled")]
         self.stuff_keys: dict[str, int] = {}
         self.next_k: dict[int, int] = {}
@@ -265,11 +263,8 @@ class _SceneBuilder:
         self.stuff.append((key, poly, moves))
 
     def add_object(self, kind: str, keys: tuple[int, ...], x0: float, vx: float, yb: float,
-                   size: float | None = None, vyb: float = 0.0) -> None:
-        w, h = _object_size(kind, yb, self.w, self.h)
-        if size is not None:
-            w, h = w * size, h * size
-        self.objects.append(_Object(kind, keys, x0, vx, yb, vyb, w, h, len(self.objects)))
+                   vyb: float = 0.0) -> None:
+        self.objects.append(_Object(kind, keys, x0, vx, yb, vyb, self.h, len(self.objects)))
 
 
 _SHAPE_SIZE = {  # width, height as fractions of the image height, at the bottom of the image
@@ -281,7 +276,7 @@ _SHAPE_SIZE = {  # width, height as fractions of the image height, at the bottom
 }
 
 
-def _object_size(kind: str, yb: float, width: int, height: int) -> tuple[float, float]:
+def _object_size(kind: str, yb: float, height: int) -> tuple[float, float]:
     horizon = 0.5 * height
     scale = max(0.12, (yb - horizon) / (height - horizon))
     fw, fh = _SHAPE_SIZE[kind]
@@ -336,7 +331,7 @@ def _part_polygons(obj: _Object, t: int) -> list[tuple[int, np.ndarray]]:
 
 def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) -> _Scene:
     """Draw the layout, objects and appearance of one video."""
-    b = _SceneBuilder(width, height, rng)
+    b = _SceneBuilder(height)
     W, H = float(width), float(height)
     hz = 0.5 * H  # horizon
     cam = float(rng.uniform(0.002, 0.006)) * W * (1 if rng.random() < 0.5 else -1)
