@@ -8,6 +8,7 @@ holding ``pred.json`` and ``pan_pred.zip``.
 
 from __future__ import annotations
 
+import ctypes
 import io
 import json
 import os
@@ -55,6 +56,9 @@ def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
             img.load()
             if img.mode == "RGB":
                 w, h = img.size
+                pinned = _pixels_in_place(img)
+                if pinned is not None:
+                    return pinned
                 return np.frombuffer(img.tobytes("raw", "RGBX"), dtype="<u4").reshape(h, w)
             if img.mode == "RGBA":
                 return rgb2id(np.asarray(img))
@@ -63,6 +67,71 @@ def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
         raise
     except (OSError, SyntaxError, ValueError, zlib.error, Image.DecompressionBombError) as exc:
         raise VpsError(where, f"corrupt or truncated PNG ({exc})") from None
+
+
+class _ArrowSchema(ctypes.Structure):
+    pass
+
+
+_ArrowSchema._fields_ = [
+    ("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p),
+    ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64),
+    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))), ("dictionary", ctypes.c_void_p),
+    ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p),
+]
+
+
+class _ArrowArray(ctypes.Structure):
+    pass
+
+
+_ArrowArray._fields_ = [
+    ("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
+    ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64),
+    ("buffers", ctypes.POINTER(ctypes.c_void_p)), ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
+    ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p),
+]
+
+_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
+_capsule_pointer.restype = ctypes.c_void_p
+_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
+
+
+class _Pinned:
+    """Exposes memory owned by a Pillow image to numpy, keeping the image and its export alive."""
+
+    def __init__(self, address: int, shape: tuple[int, int], keep: tuple) -> None:
+        self.__array_interface__ = {"data": (address, True), "shape": shape, "typestr": "<u4", "version": 3}
+        self._keep = keep
+
+
+def _pixels_in_place(img: Image.Image) -> np.ndarray | None:
+    """The RGB image's pixels as (H, W) uint32 (top byte unspecified) without a copy, or None.
+
+    Pillow stores RGB pixels in 4 bytes; its Arrow C data interface export (Pillow >= 11.2) gives
+    that memory as a fixed-size list of 4 uint8 when the image is one block. Anything else
+    (older Pillow, several blocks, another layout) returns None and the caller copies.
+    """
+    export = getattr(img, "__arrow_c_array__", None)
+    if export is None:
+        return None
+    try:
+        schema_capsule, array_capsule = export()
+        schema = _ArrowSchema.from_address(_capsule_pointer(schema_capsule, b"arrow_schema"))
+        array = _ArrowArray.from_address(_capsule_pointer(array_capsule, b"arrow_array"))
+        w, h = img.size
+        if (schema.format != b"+w:4" or schema.n_children != 1 or array.n_children != 1
+                or array.length != w * h or array.offset != 0):
+            return None
+        child_schema = schema.children[0].contents
+        child = array.children[0].contents
+        if (child_schema.format != b"C" or child.n_buffers != 2 or child.offset != 0
+                or child.length != 4 * w * h or not child.buffers[1]):
+            return None
+        holder = _Pinned(int(child.buffers[1]), (h, w), (img, schema_capsule, array_capsule))
+        return np.asarray(holder)
+    except (ValueError, TypeError, AttributeError, OSError):
+        return None
 
 
 def _load_json(data: bytes, where: object) -> object:
