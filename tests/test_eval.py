@@ -274,3 +274,44 @@ def test_bad_prediction_reported_from_a_worker_process(split, tmp_path, capsys):
 def test_missing_ground_truth_arguments(tmp_path, capsys):
     assert main(["eval", str(tmp_path)]) == 2
     assert "give --root" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def test_each_png_is_decoded_once(split, tmp_path, monkeypatch):
+    from vpskit.evaluate import loading
+
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    calls: list[str] = []
+    real = loading.decode_ids_raw
+
+    def counting(data, where):
+        calls.append(str(where))
+        return real(data, where)
+
+    monkeypatch.setattr(loading, "decode_ids_raw", counting)
+    evaluate(pred, root=split, jobs=1)
+    assert len(calls) == len(set(calls)) == 2 * 2 * naming.ANNOTATED_PER_VIDEO
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+def test_decoded_ids_equal_rgb2id(in_place, tmp_path, monkeypatch):
+    from vpskit.evaluate import loading
+
+    if not in_place:
+        monkeypatch.setattr(loading, "_pixels_in_place", lambda img: None)
+    rng = np.random.default_rng(7)
+    for h, w in ((1, 1), (3, 5), (17, 33)):
+        ids = rng.integers(0, 2**24, size=(h, w)).astype(np.uint32)
+        rgb = pngio.id2rgb(ids)
+        data = pngio.encode_png(rgb)
+        np.testing.assert_array_equal(loading.decode_ids(data, "x"), ids)
+        np.testing.assert_array_equal(loading.decode_ids_raw(data, "x") & 0xFFFFFF, ids)
+        rgba = np.concatenate([rgb, rng.integers(0, 256, size=(h, w, 1), dtype=np.uint8)], axis=2)
+        np.testing.assert_array_equal(loading.decode_ids(pngio.encode_png(rgba), "x"), ids)
+    with pytest.raises(Exception, match="expected an RGB panoptic PNG"):
+        loading.decode_ids(pngio.encode_png(np.zeros((2, 2), np.uint8)), "gray.png")
+    with pytest.raises(Exception, match="corrupt or truncated"):
+        loading.decode_ids(data[: len(data) // 2], "cut.png")

@@ -33,8 +33,10 @@ from .metrics.stq import STQVideoState
 from .metrics.stq import video_state as stq_video_state
 from .metrics.vpq import VPQVideoState
 from .metrics.vpq import video_state as vpq_video_state
+from .report import format_table
 
-__all__ = ["SPANS", "CategorySet", "STQAccumulator", "VPQAccumulator", "evaluate", "evaluate_videos"]
+__all__ = ["SPANS", "CategorySet", "STQAccumulator", "VPQAccumulator", "evaluate", "evaluate_videos",
+           "format_table", "results_of"]
 
 METRICS = ("vpq", "stq")
 _SMALL_SPLIT_PIXELS = 8_000_000
