@@ -1,9 +1,122 @@
-"""`vpskit demo` (not yet built)."""
+"""``vpskit demo``: the whole job on synthetic data, from downloads to scores."""
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import time
+from pathlib import Path
+
+from ..errors import VpsError
+from .synth import _size
+
+DESCRIPTION = """\
+Run the whole Cityscapes-VPS job on built-in synthetic data, in DIR (default ./vpskit-demo):
+
+  1. synth     write a synthetic download as zips, like the real ones   DIR/downloads/
+  2. prepare   build Cityscapes-VPS straight from the zips               DIR/cityscapes_vps/
+  3. verify    check the prepared dataset
+  4. predict   a "noisy model" prediction for the val split             DIR/prediction/
+               (shifted boundaries, dropped and confused segments, track switches)
+  5. eval      score it with VPQ and STQ; reports into DIR/prediction/
+
+Running it again replaces an earlier demo in DIR; a DIR holding anything else is refused."""
+
+MARKER = ".vpskit-demo"
+
+
+def _prepare_dir(base: Path) -> None:
+    """Make ``base`` an empty demo folder, replacing an earlier demo, refusing anything else."""
+    if base.exists():
+        if not base.is_dir():
+            raise VpsError(base, "exists and is not a folder")
+        contents = [p for p in base.iterdir()]
+        if contents and not (base / MARKER).is_file():
+            raise VpsError(base, "is not empty and holds no earlier vpskit demo; choose another DIR")
+        for p in contents:
+            if p.name != MARKER:
+                shutil.rmtree(p) if p.is_dir() and not p.is_symlink() else p.unlink()
+    base.mkdir(parents=True, exist_ok=True)
+    (base / MARKER).write_text("made by 'vpskit demo'; safe to delete\n")
+
+
+def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs: int | None) -> int:
+    """Run the five demo steps in ``base``, printing what each made; return the exit code."""
+    from ..evaluate import evaluate
+    from ..evaluate.noisy import write_noisy_prediction
+    from ..evaluate.report import format_table
+    from ..naming import panoptic_gt_json
+    from ..prepare import prepare
+    from ..synth import synthesize
+    from ..verify import verify
+
+    _prepare_dir(base)
+    downloads, root, pred = base / "downloads", base / "cityscapes_vps", base / "prediction"
+    started = time.perf_counter()
+
+    def step(n: int, text: str) -> float:
+        print(f"\n[{n}/5] {text}", flush=True)
+        return time.perf_counter()
+
+    def done(t0: float) -> None:
+        print(f"      ({time.perf_counter() - t0:.1f} s)", flush=True)
+
+    t = step(1, f"synth: {videos} videos at {size[0]}x{size[1]}, seed {seed}, as zips")
+    made = synthesize(downloads, videos=videos, size=size, seed=seed, as_zip=True, jobs=jobs)
+    print(made.summary())
+    done(t)
+
+    t = step(2, "prepare: fetch, merge, panoptic, video — straight from the zips")
+    summary = prepare(root, downloads / "leftImg8bit_sequence_trainvaltest.zip",
+                      downloads / "gtFine_trainvaltest.zip",
+                      release=downloads / "cityscapes-vps-dataset-1.0.zip", jobs=jobs)
+    print(summary)
+    done(t)
+
+    t = step(3, "verify the prepared dataset")
+    report = verify(root, jobs=jobs)
+    print(report)
+    done(t)
+    if not report.ok:
+        raise VpsError(root, f"verify found {len(report.problems)} problems (listed above)")
+
+    t = step(4, "predict: a noisy model's prediction for the val split")
+    write_noisy_prediction(root / panoptic_gt_json("val"), root / "val" / "panoptic_video", pred,
+                           seed=seed)
+    print(f"      {pred / 'pred.json'} and {pred / 'pan_pred'}/")
+    done(t)
+
+    t = step(5, "eval: VPQ and STQ of the prediction")
+    results = evaluate(pred, root=root, split="val", out=pred, jobs=jobs)
+    print(format_table(results))
+    print(f"      reports: {pred}/vpq-{{0,5,10,15,final}}.txt, {pred}/results.json")
+    done(t)
+
+    print(f"\nDone in {time.perf_counter() - started:.1f} s. Try next:\n"
+          f"  vpskit verify {root}\n"
+          f"  vpskit eval {pred} --root {root} --split val\n"
+          f"  vpskit prepare --help")
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    if args.videos < 3:
+        raise VpsError("--videos", f"needs at least 3 (one per split), got {args.videos}")
+    return run_demo(Path(args.dir), videos=args.videos, size=args.size, seed=args.seed,
+                    jobs=args.jobs)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    """Add the parser(s) of this module."""
+    """Add the ``demo`` parser."""
+    p = sub.add_parser("demo", help="run the whole job on synthetic data (synth, prepare, verify, eval)",
+                       description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("dir", metavar="DIR", nargs="?", default="vpskit-demo",
+                   help="working folder (default ./vpskit-demo)")
+    p.add_argument("--videos", type=int, default=12, metavar="N",
+                   help="number of videos, split about 4:1:1 into train/val/test (default 12)")
+    p.add_argument("--size", type=_size, default=(1024, 512), metavar="WxH",
+                   help="frame size (default 1024x512; the real data is 2048x1024)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores)")
+    p.set_defaults(func=_run)

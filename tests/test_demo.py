@@ -1,0 +1,40 @@
+import json
+
+import pytest
+
+from vpskit.cli import main
+
+
+def test_demo_runs_end_to_end_and_reruns(tmp_path, capsys):
+    base = tmp_path / "demo"
+    args = ["demo", str(base), "--videos", "3", "--size", "256x128", "--jobs", "1"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "[5/5] eval" in out and "STQ" in out and "final" in out
+    results = json.loads((base / "prediction" / "results.json").read_text())
+    final = results["vpq"]["final"]["all"]
+    assert 0.0 < final < 1.0  # a noisy model: neither perfect nor useless
+    assert 0.0 < results["stq"]["stq"] < 1.0
+    for k in ("0", "5", "10", "15", "final"):
+        assert (base / "prediction" / f"vpq-{k}.txt").is_file()
+    assert (base / "cityscapes_vps" / "panoptic_gt_val_city_vps.json").is_file()
+    first = (base / "prediction" / "results.json").read_bytes()
+    # A second run replaces the first and gives the same scores.
+    assert main(args) == 0
+    assert (base / "prediction" / "results.json").read_bytes() == first
+
+
+def test_demo_refuses_a_foreign_folder(tmp_path, capsys):
+    (tmp_path / "mine.txt").write_text("precious")
+    assert main(["demo", str(tmp_path), "--videos", "3", "--size", "256x128"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "holds no earlier vpskit demo" in err[0]
+    assert (tmp_path / "mine.txt").read_text() == "precious"
+
+
+@pytest.mark.parametrize("argv", [["demo", "--help"], ["--help"]])
+def test_help(argv, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 0
+    assert "vpskit" in capsys.readouterr().out
