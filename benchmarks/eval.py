@@ -154,9 +154,11 @@ def build_direct(work: Path, videos: int, seed: int = 0) -> tuple[Path, Path]:
                 segs[pack_color(color)] = (cat, 0)
             for cat, (x0, y0), vx, r, k in objs:
                 cx, cy = (x0 + vx * j) % WIDTH, HEIGHT * 0.55 + (y0 % 300)
-                m = ((xx - cx) / r) ** 2 + ((yy - cy) / (0.6 * r)) ** 2 < 1
+                ya, yb = max(0, int(cy - 0.6 * r)), min(HEIGHT, int(cy + 0.6 * r) + 1)
+                xa, xb = max(0, int(cx - r)), min(WIDTH, int(cx + r) + 1)
+                m = ((xx[ya:yb, xa:xb] - cx) / r) ** 2 + ((yy[ya:yb, xa:xb] - cy) / (0.6 * r)) ** 2 < 1
                 sid = pack_color((k * 7 % 256, 1 + v, 100 + k))
-                ids[m] = sid
+                ids[ya:yb, xa:xb][m] = sid
                 segs[sid] = (cat, 0)
             ids[HEIGHT - 60:, : WIDTH // 4] = 0
             crowd = pack_color((220, 20, 61))
