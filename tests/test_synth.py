@@ -215,6 +215,14 @@ def _shifted_rle(root: Path) -> None:
     p.write_text(json.dumps(obj))
 
 
+def _moved_polygon(root: Path) -> None:
+    p = _first(root / "gtFine", "*_gtFine_polygons.json")
+    poly = json.loads(p.read_text())
+    road = next(o for o in poly["objects"] if o["label"] == "road")
+    road["polygon"] = [[x + 8, y] for x, y in road["polygon"]]
+    p.write_text(json.dumps(poly))
+
+
 def _categories_changed(root: Path) -> None:
     p = root / "cityscapes_vps" / "im_all_info_val_city_vps.json"
     obj = json.loads(p.read_text())
@@ -232,6 +240,7 @@ def _categories_changed(root: Path) -> None:
     (_wrong_index, r"breaks \(video-1\)\*6 \+ j"),
     (_shifted_rle, "mask is not inst =="),
     (_categories_changed, "'categories' differ"),
+    (_moved_polygon, "polygons do not rasterise to the labelIds image"),
 ])
 def test_validator_rejects_a_corrupted_tree(tmp_path: Path, folder_out: Path, corrupt, reason):
     root = tmp_path / "copy"

@@ -174,6 +174,7 @@ class _Key:
     vps_inst: int       # VPS inst value
     name: str           # polygon label in _polygons.json
     vary: bool = False  # frame colour differs a little from the label colour
+    listed: bool = True  # has its own polygon in _polygons.json (False: covered by another)
 
 
 @dataclass
@@ -405,7 +406,7 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
     # A car whose upper part the VPS semantic pass marks void (black or dynamic).
     void_label = "static" if video % 2 else "dynamic"
     car_v = b.new_instance("car")
-    lower = b.add_key(_Key(_L["car"], car_v, _L["car"], car_v, "car"))
+    lower = b.add_key(_Key(_L["car"], car_v, _L["car"], car_v, "car", listed=False))
     upper = b.add_key(_Key(_L["car"], car_v, _L[void_label], car_v, "car"))
     b.add_object("car_void", (lower, upper), float(rng.uniform(0.6, 0.85)) * W,
                  -0.004 * W, 0.64 * H)
@@ -588,10 +589,12 @@ def _write_json(path: Path, obj: object) -> None:
 
 def _polygons_json(scene: _Scene, polys: list[tuple[int, list[tuple[int, int]]]]) -> dict:
     objects = []
-    for i, (key, pts) in enumerate(polys):
-        objects.append({"date": "01-Jan-2026 00:00:00", "deleted": 0, "draw": True, "id": i,
-                        "label": scene.keys[key].name, "polygon": [list(p) for p in pts],
-                        "user": "vpskit", "verified": 0})
+    for key, pts in polys:
+        if not scene.keys[key].listed:
+            continue  # inside a polygon of the same object, which draws the same labels
+        objects.append({"date": "01-Jan-2026 00:00:00", "deleted": 0, "draw": True,
+                        "id": len(objects), "label": scene.keys[key].name,
+                        "polygon": [list(p) for p in pts], "user": "vpskit", "verified": 0})
     return {"imgHeight": scene.height, "imgWidth": scene.width, "objects": objects}
 
 
