@@ -72,6 +72,8 @@ class CaseSpec:
     """Probability that the prediction covers floor(n/2) of the object's n pixels (IoU <= 0.5)."""
     p_half_above: float = 0.0
     """Probability that the prediction covers floor(n/2)+1 of the object's n pixels (IoU > 0.5)."""
+    p_relabel: float = 0.0
+    """Probability that an object's predicted id keeps its value but changes category in mid-video."""
     swap_pairs: int = 0
     """Pairs of same-category objects whose predicted ids are exchanged from frame 3 on."""
     n_extra: int = 0
@@ -118,12 +120,17 @@ CASES: dict[str, CaseSpec] = {
             p_stuff_confuse=0.2, pred_void="on_gt_void",
         ),
         CaseSpec(
+            "relabelled", seed=707, width=64, height=64, first_video=61, min_objects=5, shift=1,
+            p_switch=0.2, p_relabel=0.5, n_extra=1, crowd=1, pred_void="on_gt_void",
+        ),
+        CaseSpec(
             "void_pred", seed=606, width=96, height=64, first_video=51, shift=2, p_drop=0.2,
             p_switch=0.2, n_extra=2, crowd=1, stuff_noise=2, pred_void="anywhere",
         ),
     )
 }
-"""Every case by name. ``void_pred`` is the only one with predicted void on non-void GT pixels."""
+"""Every case by name. ``void_pred`` is the only one with predicted void on non-void GT pixels;
+``relabelled`` is the only one where a predicted segment id changes category within a video."""
 
 
 # --------------------------------------------------------------------------- scene description
@@ -190,6 +197,8 @@ class _Video:
     gt_category: dict[int, int]
     gt_crowd: set[int]
     pred_category: dict[int, int]
+    pred_alias: dict[int, int]
+    """Prediction keys that reuse the segment id of another key (same id, other category)."""
 
 
 def _scene(spec: CaseSpec, video: int) -> _Video:
@@ -261,7 +270,7 @@ def _scene(spec: CaseSpec, video: int) -> _Video:
         gt_maps.append(keys)
 
     if spec.copy_gt:
-        return _Video(gt_maps, [k.copy() for k in gt_maps], gt_category, gt_crowd, dict(gt_category))
+        return _Video(gt_maps, [k.copy() for k in gt_maps], gt_category, gt_crowd, dict(gt_category), {})
 
     # ---- prediction: tracks are keys _OBJECT + t with a category each.
     pred_category = {_STUFF + c: c for c in STUFF_LIST}
@@ -272,6 +281,7 @@ def _scene(spec: CaseSpec, video: int) -> _Video:
         pred_category[_OBJECT + len(tracks) - 1] = category
         return _OBJECT + len(tracks) - 1
 
+    pred_alias: dict[int, int] = {}  # key -> key whose segment id it reuses
     # Per object and frame: the predicted track key (None = not predicted) and the mode.
     obj_track: list[list[int | None]] = []
     obj_mode: list[str] = []
@@ -282,8 +292,8 @@ def _scene(spec: CaseSpec, video: int) -> _Video:
         if i >= 2 * spec.swap_pairs:
             u = rng.random()
             edges = np.cumsum([spec.p_drop, spec.p_confuse, spec.p_switch, spec.p_half_at,
-                               spec.p_half_above])
-            mode = ("drop", "confuse", "switch", "half_at", "half_above", "normal")[
+                               spec.p_half_above, spec.p_relabel])
+            mode = ("drop", "confuse", "switch", "half_at", "half_above", "relabel", "normal")[
                 int(np.searchsorted(edges, u, side="right"))]
         start = int(rng.integers(1, FRAMES))
         if mode == "drop":
@@ -293,6 +303,10 @@ def _scene(spec: CaseSpec, video: int) -> _Video:
             per_frame = [other if j >= start else base for j in all_frames]
         elif mode == "switch":
             other = new_track(reg.category)
+            per_frame = [other if j >= start else base for j in all_frames]
+        elif mode == "relabel":
+            other = new_track(int(rng.choice([c for c in THING_LIST if c != reg.category])))
+            pred_alias[other] = base
             per_frame = [other if j >= start else base for j in all_frames]
         obj_track.append(per_frame)
         obj_mode.append(mode)
@@ -396,7 +410,7 @@ def _scene(spec: CaseSpec, video: int) -> _Video:
             keys[hole == 1] = _VOID
         pred_maps.append(keys)
 
-    return _Video(gt_maps, pred_maps, gt_category, gt_crowd, pred_category)
+    return _Video(gt_maps, pred_maps, gt_category, gt_crowd, pred_category, pred_alias)
 
 
 # --------------------------------------------------------------------------- writing
@@ -446,6 +460,8 @@ def write_case(spec: CaseSpec | str, root: str | Path) -> Path:
         pred_keys = sorted(video.pred_category)
         pred_ids = pred_rng.choice((1 << 24) - 1, size=len(pred_keys), replace=False) + 1
         pred_lut = {k: int(i) for k, i in zip(pred_keys, pred_ids, strict=True)}
+        for k, base in video.pred_alias.items():
+            pred_lut[k] = pred_lut[base]
         for iid, gt_keys, pr_keys in zip(frame_ids, video.gt, video.pred, strict=True):
             gt_ids, gt_info = _segments(gt_keys, gt_lut, video.gt_category, video.gt_crowd)
             pr_ids, pr_info = _segments(pr_keys, pred_lut, video.pred_category, None)

@@ -272,6 +272,20 @@ def test_parallel_run_agrees_with_reference(case_dirs):
     _check_stq("mixed", res["stq"], case_dirs["mixed"])
 
 
+def test_relabelled_case_has_ids_changing_category(case_dirs):
+    """The ``relabelled`` case really reuses predicted ids with another category in a video.
+
+    The reference gives such a tube, in each window, the category of its first frame there.
+    """
+    pred = json.loads((case_dirs["relabelled"] / PRED_DIR / PRED_JSON).read_text())
+    seen: dict[tuple[str, int], set[int]] = {}
+    for ann in pred["annotations"]:
+        video = ann["image_id"][:4]
+        for seg in ann["segments_info"]:
+            seen.setdefault((video, seg["id"]), set()).add(seg["category_id"])
+    assert sum(len(c) > 1 for c in seen.values()) >= 2
+
+
 def test_void_prediction_case_differs_from_reference_as_documented(case_dirs):
     """The ``void_pred`` case really has void predictions on labelled GT in every video."""
     videos = _semantic_maps(case_dirs["void_pred"])
