@@ -49,6 +49,8 @@ CITIES = ("frankfurt", "lindau", "munster")
 """Cities of the Cityscapes validation set, the source of every Cityscapes-VPS video."""
 
 DEFAULT_SIZE = (2048, 1024)
+MAX_VIDEOS = 9999 // naming.ANNOTATED_PER_VIDEO
+"""Most videos whose image-id index ``(video-1)*6 + j`` still has four digits."""
 IMAGES_DIR = "leftImg8bit_sequence/val"
 GTFINE_DIR = "gtFine/val"
 RELEASE_DIR = "cityscapes_vps"
@@ -750,8 +752,9 @@ def synthesize(
     The outputs of an earlier run into ``out`` are replaced; a folder that holds inputs not
     written by this function is refused (``VpsError``).
     """
-    if not 1 <= videos <= 9999:
-        raise VpsError("videos", f"must be between 1 and 9999, got {videos}")
+    if not 1 <= videos <= MAX_VIDEOS:
+        raise VpsError("videos", f"must be between 1 and {MAX_VIDEOS} (image-id indices have "
+                       f"four digits), got {videos}")
     width, height = _parse_size(size)
     out = Path(out)
     if out.exists() and not out.is_dir():
