@@ -272,6 +272,37 @@ def test_parallel_run_agrees_with_reference(case_dirs):
     _check_stq("mixed", res["stq"], case_dirs["mixed"])
 
 
+def test_text_reports_carry_the_reference_numbers(case_dirs, tmp_path):
+    """vpq-{k}.txt and vpq-final.txt (SPEC §4) show the reference's numbers at their precision."""
+    from vpskit.evaluate import evaluate
+
+    name = "mixed"
+    root = case_dirs[name]
+    evaluate(root / PRED_DIR, gt_json=root / GT_JSON, gt_dir=root / GT_DIR, out=tmp_path,
+             metrics=("vpq",), jobs=1, progress=False)
+    ref = REFERENCE["cases"][name]["vpq"]
+    final = dict(line.split(":") for line in (tmp_path / "vpq-final.txt").read_text().split())
+    for key, group in (("vpq_all", "all"), ("vpq_thing", "things"), ("vpq_stuff", "stuff")):
+        assert final[key] == f"{100 * ref['final'][group]:.4f}"
+    for k in SPANS:
+        rows = {}
+        for line in (tmp_path / f"vpq-{k}.txt").read_text().splitlines():
+            head, sep, rest = line.partition("|")
+            if sep and rest.split() and head.strip() and head.strip() != "IDX":
+                rows[head.strip()] = rest.split()
+        for label, group in (("All", "all"), ("Things", "things"), ("Stuff", "stuff")):
+            pq, sq, rq, n = rows[label]
+            for text, m in ((pq, "pq"), (sq, "sq"), (rq, "rq")):
+                assert abs(float(text) - 100 * ref[k][group][m]) <= 0.05 + 1e-9, (k, label, m)
+            assert int(n) == ref[k][group]["n"]
+        for cat, rc in ref[k]["per_class"].items():
+            pq, sq, rq, iou, tp, fp, fn = rows[cat]
+            assert (int(tp), int(fp), int(fn)) == (rc["tp"], rc["fp"], rc["fn"]), (k, cat)
+            for text, value in ((pq, 100 * rc["pq"]), (sq, 100 * rc["sq"]), (rq, 100 * rc["rq"]),
+                                (iou, rc["iou"])):
+                assert abs(float(text) - value) <= 0.05 + 1e-9, (k, cat)
+
+
 def test_relabelled_case_has_ids_changing_category(case_dirs):
     """The ``relabelled`` case really reuses predicted ids with another category in a video.
 
