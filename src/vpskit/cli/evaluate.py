@@ -24,7 +24,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
     p.add_argument("--out", help="folder for the reports (default: PRED's folder)")
     p.add_argument("--metrics", default="vpq,stq", help="comma-separated: vpq, stq (default: both)")
-    p.add_argument("--jobs", type=int, default=None, help="worker processes (default: all cores)")
+    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
+                   help="worker processes (default: all cores; one for a small split)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                    help="show a progress bar (default: when stderr is a terminal)")
     p.set_defaults(func=run)
