@@ -372,6 +372,7 @@ def test_cli_bad_arguments(tmp_path: Path, capsys):
     assert "videos: must be between 1 and 1666" in capsys.readouterr().err
     assert main(["synth", str(tmp_path / "a"), "--videos", "1667"]) == 2  # index 10002
     assert main(["synth", str(tmp_path / "b"), "--size", "16x16"]) == 2
+    assert main(["synth", str(tmp_path / "b"), "--seed", "-1"]) == 2
     with pytest.raises(SystemExit):
         main(["synth", str(tmp_path / "c"), "--size", "big"])
     (tmp_path / "file").write_text("x")

@@ -755,6 +755,8 @@ def synthesize(
     if not 1 <= videos <= MAX_VIDEOS:
         raise VpsError("videos", f"must be between 1 and {MAX_VIDEOS} (image-id indices have "
                        f"four digits), got {videos}")
+    if not isinstance(seed, int) or seed < 0:
+        raise VpsError("seed", f"must be a non-negative integer, got {seed!r}")
     width, height = _parse_size(size)
     out = Path(out)
     if out.exists() and not out.is_dir():

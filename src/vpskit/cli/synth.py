@@ -25,7 +25,9 @@ Videos are numbered 1…N and split about 4:1:1 into train/val/test (interleaved
 frankfurt, lindau and munster. Scenes hold stuff and void regions of every kind, crowd regions,
 moving objects with persistent instance ids (entering, leaving, occluding each other), caravans
 and trailers, and in the VPS-annotated frames an object with two thing colours and one whose
-majority colour is void. The same arguments give byte-identical files, whatever --jobs."""
+majority colour is void. The same arguments give byte-identical files, whatever --jobs.
+Running again into the same OUT replaces the earlier output; an OUT that already holds such
+folders or zips not written by this command is refused."""
 
 
 def _size(text: str) -> tuple[int, int]:
