@@ -79,6 +79,15 @@ def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
     overwritten by the category of stuff-coloured pixels, then by ``category*1000 + v % 1000``
     on all pixels of every object ``v >= 1000`` whose majority raw colour is a thing colour.
     """
+    sem, pan, _ = panoptic_with_things(cls_rgb, inst)
+    return sem, pan
+
+
+def panoptic_with_things(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """:func:`panoptic_from_labels` plus the sorted thing values (``>= 1000``) present in ``pan``.
+
+    Every object kept keeps all its pixels, so its value is present; nothing else is >= 1000.
+    """
     cls_rgb = np.asarray(cls_rgb)
     inst = np.asarray(inst)
     if cls_rgb.ndim != 3 or cls_rgb.shape[2] not in (3, 4) or cls_rgb.dtype != np.uint8:
@@ -96,6 +105,7 @@ def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
     flat_inst = inst.ravel()
     obj = np.flatnonzero(flat_inst >= 1000)
     values, colors = _majority(flat_inst[obj], packed.ravel()[obj])
+    things: list[int] = []
     if values.size:
         cats = lut[colors]
         keep = IS_THING_LUT[cats]
@@ -108,7 +118,8 @@ def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
             obj_values = flat_inst[obj]
             hit = use[obj_values]
             pan.ravel()[obj[hit]] = new[obj_values[hit]]
-    return sem, pan
+            things = sorted(set(new[kept].tolist()))
+    return sem, pan, things
 
 
 def decode_cls(data: bytes, where: object) -> np.ndarray:
@@ -160,14 +171,8 @@ def read_bytes(path: Path) -> bytes:
         raise VpsError(path, f"cannot read ({exc.strerror})") from None
 
 
-def frame_values(pan: np.ndarray) -> np.ndarray:
-    """Distinct values of a ``pan`` frame, sorted (int64)."""
-    counts = np.bincount(pan.ravel(), minlength=1)
-    return np.flatnonzero(counts)
-
-
-def run_frame(root: Path, split: str, task: PanopticTask) -> np.ndarray:
-    """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its pan values."""
+def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
+    """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its thing values."""
     cls_path = output_dir(root, split, "cls") / task.cls_name
     inst_path = output_dir(root, split, "inst") / task.inst_name
     cls_rgb = decode_cls(read_bytes(cls_path), cls_path)
@@ -176,20 +181,20 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> np.ndarray:
         h, w = cls_rgb.shape[:2]
         raise VpsError(inst_path, f"size {inst.shape[1]}x{inst.shape[0]} differs from its cls "
                        f"label {cls_path.name} ({w}x{h})")
-    sem, pan = panoptic_from_labels(cls_rgb, inst)
+    sem, pan, things = panoptic_with_things(cls_rgb, inst)
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
     if not lab_path.exists():
         write_png(lab_path, sem)
     if not pan_path.exists():
         write_png(pan_path, pan)
-    return frame_values(pan)
+    return things
 
 
 def run_video(ctx: PanopticContext, unit: tuple[int, tuple[PanopticTask, ...]]) -> dict[str, list[int]]:
-    """Stage 3 for the frames of one video; return the pan values of each written frame."""
+    """Stage 3 for the frames of one video; return the thing values of each written frame."""
     _, tasks = unit
-    return {t.cls_name: run_frame(ctx.root, ctx.split, t).tolist() for t in tasks}
+    return {t.cls_name: run_frame(ctx.root, ctx.split, t) for t in tasks}
 
 
 def plan(root: Path, split: str) -> dict[int, list[PanopticTask]]:

@@ -39,7 +39,7 @@ class StageReport:
     """Files written by this run."""
     seconds: float = 0.0
     values: dict[str, list[int]] = field(default_factory=dict, repr=False)
-    """Stage 3 only: distinct ``pan`` values of each frame it wrote (by file name)."""
+    """Stage 3 only: thing values (>= 1000) of each frame it wrote (by file name)."""
 
 
 @dataclass
@@ -165,7 +165,8 @@ def video(root: str | os.PathLike, split: str, *, jobs: int | None = None,
           progress: bool | None = None, known_values: dict[str, list[int]] | None = None) -> StageReport:
     """Stage 4: ``panoptic_video/`` (one colour per track, unique in the split) and the JSON.
 
-    ``known_values`` (from stage 3 in the same run) saves decoding those frames twice.
+    ``known_values`` (thing values per file, from stage 3 in the same run) saves decoding
+    those frames twice.
     """
     root, split = _root(root), check_split(split, labelled=True)
     start = time.perf_counter()

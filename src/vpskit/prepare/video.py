@@ -45,6 +45,16 @@ def category_of_value(value: int) -> int:
     return c if c in CATEGORY_BY_ID else 255
 
 
+def is_thing_value(value: int) -> bool:
+    """Whether a ``pan`` value is a segment of a thing category (an object or a crowd region)."""
+    c = category_of_value(value)
+    return c != 255 and bool(IS_THING_LUT[c])
+
+
+STUFF_COLORS: dict[int, int] = {c: pack_color(CATEGORY_BY_ID[c].color) for c in sorted(STUFF_IDS)}
+"""Segment id of each stuff value (its category colour)."""
+
+
 def iscrowd_of_value(value: int) -> int:
     """1 for a value below 1000 whose category is a thing (a crowd region), else 0."""
     c = category_of_value(value)
@@ -116,7 +126,7 @@ def colorize(pan: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
     return np.take(lut, pan, axis=0)
 
 
-def segments_info(pan: np.ndarray, colors: Mapping[int, int]) -> list[dict]:
+def segments_info(pan: np.ndarray, colors: Mapping[int, int], where: object = "pan") -> list[dict]:
     """``segments_info`` of a frame: one record per non-void value, sorted by segment id."""
     counts = np.bincount(pan.ravel(), minlength=1)
     out = []
@@ -124,6 +134,8 @@ def segments_info(pan: np.ndarray, colors: Mapping[int, int]) -> list[dict]:
         c = category_of_value(value)
         if c == 255:
             continue
+        if value not in colors:
+            raise VpsError(where, f"value {value} has no colour (the file changed during the run?)")
         out.append({"id": int(colors[value]), "category_id": c,
                     "iscrowd": iscrowd_of_value(value), "area": int(counts[value])})
     out.sort(key=lambda s: s["id"])
@@ -161,21 +173,28 @@ def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
 
 
 def collect_values(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...]]) -> list[int]:
-    """Distinct ``pan`` values over the frames of one video (sorted)."""
+    """Distinct thing values (objects and crowd regions) over the frames of one video (sorted)."""
     _, tasks = unit
     seen: set[int] = set()
     for t in tasks:
         pan = _read_pan(ctx.root, ctx.split, t.pan_name)
         seen.update(np.flatnonzero(np.bincount(pan.ravel(), minlength=1)).tolist())
-    return sorted(seen)
+    return sorted(v for v in seen if is_thing_value(v))
 
 
 def write_video(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...], dict[int, int]]) -> list[dict]:
-    """Write the ``panoptic_video`` frames of one video; return each frame's annotation record."""
-    _, tasks, colors = unit
+    """Write the ``panoptic_video`` frames of one video; return each frame's annotation record.
+
+    ``unit`` carries the colours of the video's thing values; stuff values get their category
+    colour, anything else is void (black).
+    """
+    _, tasks, things = unit
+    colors = {**STUFF_COLORS, **things}
     out = []
     for t in tasks:
         pan = _read_pan(ctx.root, ctx.split, t.pan_name)
+        src = output_dir(ctx.root, ctx.split, "panoptic_inst") / t.pan_name
+        info = segments_info(pan, colors, src)
         dst = output_dir(ctx.root, ctx.split, "panoptic_video") / t.pan_name
         if not dst.exists():
             atomic_write_bytes(dst, encode_png(colorize(pan, colors)))
@@ -183,7 +202,7 @@ def write_video(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...], dict[
         out.append({"image": {"id": t.frame.image_id, "file_name": t.frame.file_name,
                               "width": int(w), "height": int(h)},
                     "annotation": {"image_id": t.frame.image_id, "file_name": t.pan_name,
-                                   "segments_info": segments_info(pan, colors)}})
+                                   "segments_info": info}})
     return out
 
 
