@@ -50,6 +50,7 @@ SPEC_CATEGORIES = [  # id, name, Cityscapes id, colour, thing (SPEC §3)
 ]
 THING_COLOR_TO_CAT = {c[3]: c[0] for c in SPEC_CATEGORIES if c[4]}
 VPS_THING_LABEL_IDS = {c[2] for c in SPEC_CATEGORIES if c[4]}
+CAT_OF_LABEL = {c[2]: c[0] for c in SPEC_CATEGORIES}
 INSTANCE_LABEL_IDS = {24, 25, 26, 27, 28, 29, 30, 31, 32, 33}  # SPEC §1b: classes with instances
 BLACK, DYNAMIC, GROUND, POLE = (0, 0, 0), (111, 74, 0), (81, 0, 81), (153, 153, 153)
 VOID_COLORS = {BLACK, DYNAMIC, GROUND}
@@ -83,7 +84,11 @@ INPUTS = {  # top folder inside the input -> zip name of the real download
 }
 FEATURES = ("k0_object", "crowd_region", "void_black", "void_dynamic", "void_ground",
             "polegroup", "caravan_or_trailer", "mixed_colour_object", "void_majority_object",
-            "object_entering", "object_leaving", "track_over_all_frames")
+            "object_entering", "object_leaving", "track_over_all_frames", "other_colour_wins",
+            "shared_panoptic_value")
+"""Cases the scenes must show: ``other_colour_wins`` is an object whose majority colour is a
+thing category other than its instance label's; ``shared_panoptic_value`` two objects of one
+VPS frame that stage 3 gives the same value (category*1000 + k)."""
 
 
 class SpecViolation(AssertionError):
@@ -472,6 +477,7 @@ class _Checker:
                 self.fail(n, f"inst file without a cls file ({key})")
 
     def vps_frame_features(self, rgb: np.ndarray, inst: np.ndarray) -> None:
+        values: list[int] = []  # stage-3 panoptic values of the thing objects of the frame
         for v in np.unique(inst[inst >= 1000]).tolist():
             mask = inst == v
             cols, counts = np.unique(rgb[mask].reshape(-1, 3), axis=0, return_counts=True)
@@ -481,6 +487,12 @@ class _Checker:
             top = majority_color(rgb, mask)
             if top in VOID_COLORS and v // 1000 in VPS_THING_LABEL_IDS:
                 self.features["void_majority_object"] += 1
+            cat = THING_COLOR_TO_CAT.get(top)
+            if cat is not None:
+                values.append(cat * 1000 + v % 1000)
+                if v // 1000 in VPS_THING_LABEL_IDS and cat != CAT_OF_LABEL[v // 1000]:
+                    self.features["other_colour_wins"] += 1
+        self.features["shared_panoptic_value"] += len(values) - len(set(values))
 
     def video_tracks(self, v: int, labels: dict) -> None:
         frames = [labels.get((v, j)) for j in range(1, 7)]

@@ -313,11 +313,12 @@ def _part_polygons(obj: _Object, t: int) -> list[tuple[int, np.ndarray]]:
                 (x - hw, yb - 0.6 * h)]
         return [(obj.keys[0], np.array(poly))]
     if k == "rider_bicycle":
-        # The rider's share of the pair changes over time, so that either colour can win.
+        # The rider is drawn narrow in the 10th and 25th frames, so that there the bicycle's
+        # colour covers most of the pair, and the rider's elsewhere.
         bh = 0.4 * h
         bike = [(x - hw, yb), (x + hw, yb), (x + hw, yb - 0.6 * bh), (x, yb - bh),
                 (x - hw, yb - 0.6 * bh)]
-        rw = hw * (0.55 + 0.35 * np.sin(0.3 * t + obj.order))
+        rw = hw * (0.25 if t % 15 == 9 else 0.8)
         rb = yb - 0.5 * bh
         rh = 0.65 * h
         rider = [(x - 0.4 * rw, rb), (x + 0.4 * rw, rb), (x + rw, rb - 0.6 * rh),
@@ -398,6 +399,10 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
     # Entering from the left (off-screen in the first annotated frame), leaving to the right.
     b.add_object("car", (b.thing_key("car"),), -0.2 * W, 0.025 * W, 0.7 * H)
     b.add_object("truck", (b.thing_key("truck"),), 0.75 * W, 0.03 * W, 0.66 * H)
+    # A bicycle with the rider's k: where the pair below takes the bicycle category, both
+    # objects get the same panoptic value and form one segment.
+    b.add_object("bicycle", (b.thing_key("bicycle"),), float(rng.uniform(0.35, 0.65)) * W,
+                 float(rng.uniform(-0.004, 0.004)) * W, 0.66 * H)
     # A rider on a bicycle: separate objects in gtFine, one object in the VPS inst pass.
     rider = b.new_instance("rider")
     bike_key = b.add_key(_Key(_L["bicycle"], b.new_instance("bicycle"), _L["bicycle"], rider,
