@@ -207,3 +207,39 @@ def test_colorize_and_segments_info_golden():
         {"id": pack_color(C["road"]), "category_id": 0, "iscrowd": 0, "area": 2},
         {"id": 0x8E0005, "category_id": 13, "iscrowd": 0, "area": 2},
     ]
+
+
+PAN_VALUES = [0, 5, 10, 11, 13, 19, 255, 11001, 13000, 13001, 18999, 19000, 12005]
+
+
+def obvious_video(split, frames):
+    """Per pixel: colour of (video, value) and per-value areas, by plain loops."""
+    colors = assign_colors(split, {(1, int(v)) for f in frames for v in f.ravel()})
+    images, infos = [], []
+    for f in frames:
+        h, w = f.shape
+        img = np.zeros((h, w, 3), dtype=np.uint8)
+        areas = Counter()
+        for y in range(h):
+            for x in range(w):
+                sid = colors[1, int(f[y, x])]
+                img[y, x] = (sid & 255, (sid >> 8) & 255, sid >> 16)
+                if category_of_value(int(f[y, x])) != 255:
+                    areas[int(f[y, x])] += 1
+        images.append(img)
+        infos.append(sorted(({"id": colors[1, v], "category_id": category_of_value(v),
+                              "iscrowd": int(v < 1000 and v >= 11), "area": a}
+                             for v, a in areas.items()), key=lambda s: s["id"]))
+    return colors, images, infos
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(1, 4), st.integers(1, 6), st.integers(1, 6), st.data())
+def test_vectorised_stage4_equals_obvious(n, h, w, data):
+    frames = [np.array(data.draw(st.lists(st.sampled_from(PAN_VALUES), min_size=h * w, max_size=h * w)),
+                       dtype=np.uint16).reshape(h, w) for _ in range(n)]
+    colors, images, infos = obvious_video("val", frames)
+    per_value = {v: sid for (_, v), sid in colors.items()}
+    for f, img, info in zip(frames, images, infos, strict=True):
+        assert np.array_equal(colorize(f, per_value), img)
+        assert segments_info(f, per_value) == info
