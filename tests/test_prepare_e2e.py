@@ -281,3 +281,18 @@ def test_kill_9_then_rerun_is_identical(tmp_path):
         assert snapshot(root) == expected, share
         assert not parts(root)
     assert interrupted >= 3
+
+
+def test_stale_video_frame_is_recoloured(download, reference, tmp_path):
+    root = tmp_path / "cityscapes_vps"
+    assert run_prepare(root, download, "--jobs", "1", "--splits", "val") == 0
+    # a frame coloured by another assignment (as when the split's videos changed)
+    victim = sorted((root / "val" / "panoptic_video").iterdir())[1]
+    arr = decode_png(victim.read_bytes())
+    victim.write_bytes(encode_png(arr[..., ::-1].copy()))
+    (root / "panoptic_gt_val_city_vps.json").unlink()
+    assert run_prepare(root, download, "--jobs", "1", "--splits", "val") == 0
+    assert (root / "val" / "panoptic_video" / victim.name).read_bytes() == \
+        reference[f"val/panoptic_video/{victim.name}"]
+    assert (root / "panoptic_gt_val_city_vps.json").read_bytes() == \
+        reference["panoptic_gt_val_city_vps.json"]

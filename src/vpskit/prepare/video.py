@@ -172,6 +172,20 @@ def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
     return arr.astype(np.uint16, copy=False)
 
 
+def _same_image(path: Path, rgb: np.ndarray) -> bool:
+    """Whether ``path`` exists and holds exactly ``rgb`` (an earlier run's output is kept then;
+    one made with other colours, e.g. before videos were added to the split, is replaced)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    try:
+        old = decode_png(data, path)
+    except VpsError:
+        return False
+    return old.shape == rgb.shape and np.array_equal(old, rgb)
+
+
 def collect_values(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...]]) -> list[int]:
     """Distinct thing values (objects and crowd regions) over the frames of one video (sorted)."""
     _, tasks = unit
@@ -196,8 +210,9 @@ def write_video(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...], dict[
         src = output_dir(ctx.root, ctx.split, "panoptic_inst") / t.pan_name
         info = segments_info(pan, colors, src)
         dst = output_dir(ctx.root, ctx.split, "panoptic_video") / t.pan_name
-        if not dst.exists():
-            atomic_write_bytes(dst, encode_png(colorize(pan, colors)))
+        rgb = colorize(pan, colors)
+        if not _same_image(dst, rgb):
+            atomic_write_bytes(dst, encode_png(rgb))
         h, w = pan.shape
         out.append({"image": {"id": t.frame.image_id, "file_name": t.frame.file_name,
                               "width": int(w), "height": int(h)},
