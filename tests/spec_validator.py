@@ -85,10 +85,12 @@ INPUTS = {  # top folder inside the input -> zip name of the real download
 FEATURES = ("k0_object", "crowd_region", "void_black", "void_dynamic", "void_ground",
             "polegroup", "caravan_or_trailer", "mixed_colour_object", "void_majority_object",
             "object_entering", "object_leaving", "track_over_all_frames", "other_colour_wins",
-            "shared_panoptic_value")
+            "shared_panoptic_value", "void_colours_compete_separately")
 """Cases the scenes must show: ``other_colour_wins`` is an object whose majority colour is a
 thing category other than its instance label's; ``shared_panoptic_value`` two objects of one
-VPS frame that stage 3 gives the same value (category*1000 + k)."""
+VPS frame that stage 3 gives the same value (category*1000 + k);
+``void_colours_compete_separately`` an object that keeps its thing category although void colours
+cover more than half of it, each of them less than the thing colour."""
 
 
 class SpecViolation(AssertionError):
@@ -488,6 +490,9 @@ class _Checker:
             if top in VOID_COLORS and v // 1000 in VPS_THING_LABEL_IDS:
                 self.features["void_majority_object"] += 1
             cat = THING_COLOR_TO_CAT.get(top)
+            void = sum(int(n) for c, n in zip(cols, counts, strict=True) if c in VOID_COLORS)
+            if cat is not None and 2 * void > int(mask.sum()):
+                self.features["void_colours_compete_separately"] += 1
             if cat is not None:
                 values.append(cat * 1000 + v % 1000)
                 if v // 1000 in VPS_THING_LABEL_IDS and cat != CAT_OF_LABEL[v // 1000]:

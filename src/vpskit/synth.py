@@ -191,6 +191,7 @@ class _Object:
     vyb: float
     image_height: int
     order: int
+    layer: int = 1  # drawn after every object of a lower layer (then by depth)
 
     def at(self, t: int) -> tuple[float, float, float, float]:
         """Centre x, bottom y, width and height at frame offset ``t`` (nearer is larger)."""
@@ -266,15 +267,16 @@ class _SceneBuilder:
         self.stuff.append((key, poly, moves))
 
     def add_object(self, kind: str, keys: tuple[int, ...], x0: float, vx: float, yb: float,
-                   vyb: float = 0.0) -> None:
-        self.objects.append(_Object(kind, keys, x0, vx, yb, vyb, self.h, len(self.objects)))
+                   vyb: float = 0.0, layer: int = 1) -> None:
+        self.objects.append(_Object(kind, keys, x0, vx, yb, vyb, self.h, len(self.objects),
+                                    layer))
 
 
 _SHAPE_SIZE = {  # width, height as fractions of the image height, at the bottom of the image
     "person": (0.10, 0.34), "rider": (0.10, 0.30), "car": (0.42, 0.26), "truck": (0.50, 0.42),
     "bus": (0.80, 0.50), "train": (1.10, 0.48), "motorcycle": (0.26, 0.20),
     "bicycle": (0.24, 0.18), "caravan": (0.50, 0.36), "trailer": (0.46, 0.26),
-    "rider_bicycle": (0.24, 0.46), "car_void": (0.42, 0.26),
+    "rider_bicycle": (0.24, 0.46), "car_void": (0.42, 0.26), "car_split": (0.40, 0.30),
     "persongroup": (0.40, 0.20), "cargroup": (0.60, 0.12),
 }
 
@@ -304,6 +306,13 @@ def _part_polygons(obj: _Object, t: int) -> list[tuple[int, np.ndarray]]:
         # semantic pass marks as void.
         lower = [(x - hw, yb), (x + hw, yb), (x + hw, yb - 0.3 * h), (x - hw, yb - 0.3 * h)]
         return [(obj.keys[1], np.array(body)), (obj.keys[0], np.array(lower))]
+    if k == "car_split":
+        # Three bands of one car: in the VPS semantic pass the top is black, the middle
+        # `dynamic` and the bottom car: void covers most of it, yet car is the largest colour.
+        bands = [(obj.keys[0], 0.0), (obj.keys[1], 0.31), (obj.keys[2], 0.62)]
+        return [(key, np.array([(x - hw, yb - (1 - top) * h), (x + hw, yb - (1 - top) * h),
+                                (x + hw, yb), (x - hw, yb)]))
+                for key, top in bands]
     if k in ("truck", "bus", "train", "caravan", "trailer"):
         poly = [(x - hw, yb), (x + hw, yb), (x + hw, yb - 0.9 * h), (x + 0.9 * hw, yb - h),
                 (x - 0.9 * hw, yb - h), (x - hw, yb - 0.9 * h)]
@@ -401,14 +410,14 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
     b.add_object("truck", (b.thing_key("truck"),), 0.75 * W, 0.03 * W, 0.66 * H)
     # A bicycle with the rider's k: where the pair below takes the bicycle category, both
     # objects get the same panoptic value and form one segment.
-    b.add_object("bicycle", (b.thing_key("bicycle"),), float(rng.uniform(0.35, 0.65)) * W,
-                 float(rng.uniform(-0.004, 0.004)) * W, 0.66 * H)
+    b.add_object("bicycle", (b.thing_key("bicycle"),), float(rng.uniform(0.45, 0.55)) * W,
+                 float(rng.uniform(-0.003, 0.003)) * W, 0.6 * H)
     # A rider on a bicycle: separate objects in gtFine, one object in the VPS inst pass.
     rider = b.new_instance("rider")
     bike_key = b.add_key(_Key(_L["bicycle"], b.new_instance("bicycle"), _L["bicycle"], rider,
                               "bicycle"))
     rider_key = b.thing_key("rider", rider)
-    b.add_object("rider_bicycle", (bike_key, rider_key), float(rng.uniform(0.1, 0.3)) * W,
+    b.add_object("rider_bicycle", (bike_key, rider_key), float(rng.uniform(0.05, 0.15)) * W,
                  0.008 * W, 0.76 * H)
     # A car whose upper part the VPS semantic pass marks void (black or dynamic).
     void_label = "static" if video % 2 else "dynamic"
@@ -417,13 +426,20 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
     upper = b.add_key(_Key(_L["car"], car_v, _L[void_label], car_v, "car"))
     b.add_object("car_void", (lower, upper), float(rng.uniform(0.6, 0.85)) * W,
                  -0.004 * W, 0.64 * H)
+    # A car that the VPS semantic pass paints in two void colours and its own.
+    car_s = b.new_instance("car")
+    split_keys = tuple(
+        b.add_key(_Key(_L["car"], car_s, _L[lab], car_s, "car", listed=listed))
+        for lab, listed in (("static", True), ("dynamic", False), ("car", False)))
+    b.add_object("car_split", split_keys, float(rng.uniform(0.7, 0.8)) * W,
+                 float(rng.uniform(-0.002, 0.002)) * W, 0.8 * H)
     # Instances of classes outside the benchmark: a parked caravan, a trailer.
     b.add_object("caravan", (b.thing_key("caravan"),), float(rng.uniform(0.0, 0.2)) * W, -cam,
                  0.72 * H)
     b.add_object("trailer", (b.thing_key("trailer"),), float(rng.uniform(0.8, 1.0)) * W,
                  -0.01 * W, 0.6 * H)
     # One more of each benchmark class, then a few more people and cars, at random places and
-    # speeds.
+    # speeds, behind the objects above.
     extra = ("person", "car", "person", "car", "bicycle", "motorcycle", "person", "car")
     names = ["person", "car", "bus", "train", "motorcycle", "bicycle"]
     names += [extra[int(i)] for i in rng.integers(0, len(extra), int(rng.integers(0, 6)))]
@@ -431,7 +447,7 @@ def _build_scene(width: int, height: int, rng: np.random.Generator, video: int) 
         far = 0.68 if name in ("bus", "train") else 0.95  # large vehicles stay in the distance
         b.add_object(name, (b.thing_key(name),), float(rng.uniform(0.0, 1.0)) * W,
                      float(rng.uniform(-0.01, 0.01)) * W, float(rng.uniform(0.56, far)) * H,
-                     vyb=float(rng.uniform(-0.002, 0.002)) * H)
+                     vyb=float(rng.uniform(-0.002, 0.002)) * H, layer=0)
 
     # Overlays in front of everything: the ego vehicle, the rectification border, out of roi.
     b.overlays.append((b.stuff_key("ego vehicle"), np.array(
@@ -460,7 +476,7 @@ def _frame_polygons(scene: _Scene, t: int) -> list[tuple[int, list[tuple[int, in
     polys: list[tuple[int, np.ndarray]] = []
     for key, poly, moves in scene.stuff:
         polys.append((key, poly + np.array([shift, 0.0]) if moves else poly))
-    order = sorted(scene.objects, key=lambda o: (o.at(t)[1], o.order))
+    order = sorted(scene.objects, key=lambda o: (o.layer, o.at(t)[1], o.order))
     for obj in order:
         polys.extend(_part_polygons(obj, t))
     polys.extend(scene.overlays)
