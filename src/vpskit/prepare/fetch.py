@@ -43,7 +43,6 @@ class FetchContext:
     """What every stage-1 worker needs."""
 
     root: Path
-    split: str
     source: Source
     link: str
 
@@ -77,12 +76,12 @@ def is_done(root: Path, split: str, task: CopyTask) -> bool:
     return (output_dir(root, split, task.folder) / task.file_name).exists()
 
 
-def run_video(ctx: FetchContext, unit: tuple[int, tuple[CopyTask, ...]]) -> int:
+def run_video(ctx: FetchContext, unit: tuple[str, int, tuple[CopyTask, ...]]) -> int:
     """Place the frames of one video; return how many were written."""
-    _, tasks = unit
+    split, _, tasks = unit
     written = 0
     for t in tasks:
-        dst = output_dir(ctx.root, ctx.split, t.folder) / t.file_name
+        dst = output_dir(ctx.root, split, t.folder) / t.file_name
         if dst.exists():
             continue
         data = ctx.source.read(t.src)

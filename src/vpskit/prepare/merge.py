@@ -24,7 +24,6 @@ class MergeContext:
     """What every stage-2 worker needs."""
 
     root: Path
-    split: str
     source: Source
 
 
@@ -49,12 +48,12 @@ def is_done(root: Path, split: str, task: LabelTask) -> bool:
     return (output_dir(root, split, task.folder) / task.file_name).exists()
 
 
-def run_video(ctx: MergeContext, unit: tuple[int, tuple[LabelTask, ...]]) -> int:
+def run_video(ctx: MergeContext, unit: tuple[str, int, tuple[LabelTask, ...]]) -> int:
     """Copy the gtFine labels of one video; return how many files were written."""
-    _, tasks = unit
+    split, _, tasks = unit
     written = 0
     for t in tasks:
-        dst = output_dir(ctx.root, ctx.split, t.folder) / t.file_name
+        dst = output_dir(ctx.root, split, t.folder) / t.file_name
         if dst.exists():
             continue
         data = ctx.source.read(t.src)

@@ -158,7 +158,6 @@ class PanopticContext:
     """What every stage-3 worker needs."""
 
     root: Path
-    split: str
 
 
 def read_bytes(path: Path) -> bytes:
@@ -191,10 +190,10 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
     return things
 
 
-def run_video(ctx: PanopticContext, unit: tuple[int, tuple[PanopticTask, ...]]) -> dict[str, list[int]]:
+def run_video(ctx: PanopticContext, unit: tuple[str, int, tuple[PanopticTask, ...]]) -> dict[str, list[int]]:
     """Stage 3 for the frames of one video; return the thing values of each written frame."""
-    _, tasks = unit
-    return {t.cls_name: run_frame(ctx.root, ctx.split, t) for t in tasks}
+    split, _, tasks = unit
+    return {t.cls_name: run_frame(ctx.root, split, t) for t in tasks}
 
 
 def plan(root: Path, split: str) -> dict[int, list[PanopticTask]]:

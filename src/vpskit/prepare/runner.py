@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +36,7 @@ class StageReport:
     frames: int = 0
     """Frames (or files) the stage is responsible for."""
     written: int = 0
-    """Files written by this run."""
+    """Files written (for the video stage: frames produced and JSON files) by this run."""
     seconds: float = 0.0
     values: dict[str, list[int]] = field(default_factory=dict, repr=False)
     """Stage 3 only: thing values (>= 1000) of each frame it wrote (by file name)."""
@@ -51,10 +51,10 @@ class PrepareSummary:
 
     def table(self) -> str:
         """A text table: one row per stage and split."""
-        head = f"{'stage':<9} {'split':<6} {'videos':>6} {'skipped':>7} {'frames':>7} {'written':>7} {'seconds':>8}"
+        head = f"{'stage':<9} {'split':<14} {'videos':>6} {'skipped':>7} {'frames':>7} {'written':>7} {'seconds':>8}"
         rows = [head, "-" * len(head)]
         for r in self.reports:
-            rows.append(f"{r.stage:<9} {r.split:<6} {r.videos:>6} {r.skipped:>7} {r.frames:>7} "
+            rows.append(f"{r.stage:<9} {r.split:<14} {r.videos:>6} {r.skipped:>7} {r.frames:>7} "
                         f"{r.written:>7} {r.seconds:>8.2f}")
         return "\n".join(rows)
 
@@ -71,6 +71,13 @@ def check_split(split: str, labelled: bool = False) -> str:
     return split
 
 
+def _split_list(split: str | Sequence[str], labelled: bool = False) -> list[str]:
+    items = [split] if isinstance(split, str) else list(split)
+    if not items:
+        raise VpsError("--split", "no split given")
+    return [check_split(s, labelled) for s in items]
+
+
 def _root(root: str | os.PathLike) -> Path:
     path = Path(root)
     if path.exists() and not path.is_dir():
@@ -78,23 +85,24 @@ def _root(root: str | os.PathLike) -> Path:
     return path
 
 
-def _run_units(stage: str, split: str, units: dict[int, list[Any]], is_done: Callable[[Any], bool],
-               worker: Callable[[Any, Any], Any], ctx: Any, folders: Iterable[Path],
-               jobs: int | None, progress: bool | None) -> tuple[StageReport, list[Any]]:
-    """Clean stale temporary files, drop complete work, run the rest; return report and results."""
-    start = time.perf_counter()
-    clean_parts(folders)
-    report = StageReport(stage, split, videos=len(units), frames=sum(len(t) for t in units.values()))
-    todo = []
-    for video, tasks in units.items():
-        pending = tuple(t for t in tasks if not is_done(t))
-        if pending:
-            todo.append((video, pending))
-        else:
-            report.skipped += 1
-    results = map_videos(worker, todo, context=ctx, jobs=jobs, desc=f"{stage} {split}", progress=progress)
-    report.seconds = time.perf_counter() - start
-    return report, results
+Unit = tuple[str, int, tuple[Any, ...]]
+
+
+def _pending(stage: str, splits: list[str], plans: dict[str, dict[int, list[Any]]],
+             is_done: Callable[[str, Any], bool]) -> tuple[StageReport, list[Unit]]:
+    """The report skeleton and the work left: per (split, video), the tasks not done yet."""
+    report = StageReport(stage, ",".join(splits),
+                         videos=sum(len(p) for p in plans.values()),
+                         frames=sum(len(t) for p in plans.values() for t in p.values()))
+    todo: list[Unit] = []
+    for split in splits:
+        for video, tasks in plans[split].items():
+            pending = tuple(t for t in tasks if not is_done(split, t))
+            if pending:
+                todo.append((split, video, pending))
+            else:
+                report.skipped += 1
+    return report, todo
 
 
 def _source(value: str | os.PathLike | Source, opener: Callable[[Any], Source]) -> Source:
@@ -104,101 +112,129 @@ def _source(value: str | os.PathLike | Source, opener: Callable[[Any], Source]) 
 def unpack_release(root: str | os.PathLike, release: str | os.PathLike | Source, *,
                    jobs: int | None = None, progress: bool | None = None) -> StageReport:
     """Unpack the release's JSON files and ``{split}/cls``, ``{split}/inst`` labels into ROOT."""
+    start = time.perf_counter()
     root = _root(root)
     source = _source(release, open_release)
-    units = release_mod.plan(source)
-    folders = {root} | {root / m.rsplit("/", 1)[0] for ms in units.values() for m in ms if "/" in m}
-    report, results = _run_units("release", "-", units, lambda m: (root / m).exists(),
-                                 release_mod.run_video, release_mod.ReleaseContext(root, source),
-                                 sorted(folders), jobs, progress)
+    plan = release_mod.plan(source)
+    clean_parts(sorted({root} | {root / m.rsplit("/", 1)[0] for ms in plan.values() for m in ms if "/" in m}))
+    report = StageReport("release", "-", videos=len(plan), frames=sum(len(m) for m in plan.values()))
+    todo = []
+    for video, members in plan.items():
+        pending = tuple(m for m in members if not (root / m).exists())
+        if pending:
+            todo.append((video, pending))
+        else:
+            report.skipped += 1
+    results = map_videos(release_mod.run_video, todo, context=release_mod.ReleaseContext(root, source),
+                         jobs=jobs, desc="release", progress=progress)
     report.written = sum(results)
+    report.seconds = time.perf_counter() - start
     return report
 
 
-def fetch(root: str | os.PathLike, images: str | os.PathLike | Source, split: str, *,
+def fetch(root: str | os.PathLike, images: str | os.PathLike | Source, split: str | Sequence[str], *,
           jobs: int | None = None, link: str = "copy", progress: bool | None = None) -> StageReport:
-    """Stage 1: place the split's annotated frames in ``img/`` (and for val/test all frames in ``img_all/``)."""
-    root, split = _root(root), check_split(split)
+    """Stage 1: place the annotated frames in ``img/`` (and for val/test all frames in ``img_all/``).
+
+    ``split`` is one split or several (run on one pool of workers).
+    """
+    start = time.perf_counter()
+    root, splits = _root(root), _split_list(split)
     if link not in LINK_MODES:
         raise VpsError(f"--link {link}", f"unknown (expected one of {', '.join(LINK_MODES)})")
-    units = fetch_mod.plan(root, split)
+    plans = {s: fetch_mod.plan(root, s) for s in splits}
     source = _source(images, open_images)
-    ctx = fetch_mod.FetchContext(root, split, source, link)
-    folders = [output_dir(root, split, "img"), output_dir(root, split, "img_all")]
-    report, results = _run_units("fetch", split, units, lambda t: fetch_mod.is_done(root, split, t),
-                                 fetch_mod.run_video, ctx, folders, jobs, progress)
+    clean_parts([output_dir(root, s, f) for s in splits for f in ("img", "img_all")])
+    report, todo = _pending("fetch", splits, plans, lambda s, t: fetch_mod.is_done(root, s, t))
+    results = map_videos(fetch_mod.run_video, todo, context=fetch_mod.FetchContext(root, source, link),
+                         jobs=jobs, desc=f"fetch {report.split}", progress=progress)
     report.written = sum(results)
+    report.seconds = time.perf_counter() - start
     return report
 
 
-def merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, split: str, *,
+def merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, split: str | Sequence[str], *,
           jobs: int | None = None, progress: bool | None = None) -> StageReport:
     """Stage 2: copy the gtFine labels of every 20th frame into ``cls/`` and ``inst/``."""
-    root, split = _root(root), check_split(split, labelled=True)
-    units = merge_mod.plan(root, split)
+    start = time.perf_counter()
+    root, splits = _root(root), _split_list(split, labelled=True)
+    plans = {s: merge_mod.plan(root, s) for s in splits}
     source = _source(gtfine, open_gtfine)
-    ctx = merge_mod.MergeContext(root, split, source)
-    folders = [output_dir(root, split, "cls"), output_dir(root, split, "inst")]
-    report, results = _run_units("merge", split, units, lambda t: merge_mod.is_done(root, split, t),
-                                 merge_mod.run_video, ctx, folders, jobs, progress)
+    clean_parts([output_dir(root, s, f) for s in splits for f in ("cls", "inst")])
+    report, todo = _pending("merge", splits, plans, lambda s, t: merge_mod.is_done(root, s, t))
+    results = map_videos(merge_mod.run_video, todo, context=merge_mod.MergeContext(root, source),
+                         jobs=jobs, desc=f"merge {report.split}", progress=progress)
     report.written = sum(results)
+    report.seconds = time.perf_counter() - start
     return report
 
 
-def panoptic(root: str | os.PathLike, split: str, *, jobs: int | None = None,
+def panoptic(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
              progress: bool | None = None) -> StageReport:
     """Stage 3: ``labelmap/`` and ``panoptic_inst/`` from every ``cls``/``inst`` pair."""
-    root, split = _root(root), check_split(split, labelled=True)
-    units = panoptic_mod.plan(root, split)
-    ctx = panoptic_mod.PanopticContext(root, split)
-    folders = [output_dir(root, split, "labelmap"), output_dir(root, split, "panoptic_inst")]
-    report, results = _run_units("panoptic", split, units,
-                                 lambda t: panoptic_mod.is_done(root, split, t),
-                                 panoptic_mod.run_video, ctx, folders, jobs, progress)
-    for values in results:
-        report.values.update(values)
-    report.written = len(report.values)
+    start = time.perf_counter()
+    root, splits = _root(root), _split_list(split, labelled=True)
+    plans = {s: panoptic_mod.plan(root, s) for s in splits}
+    clean_parts([output_dir(root, s, f) for s in splits for f in ("labelmap", "panoptic_inst")])
+    report, todo = _pending("panoptic", splits, plans, lambda s, t: panoptic_mod.is_done(root, s, t))
+    results = map_videos(panoptic_mod.run_video, todo, context=panoptic_mod.PanopticContext(root),
+                         jobs=jobs, desc=f"panoptic {report.split}", progress=progress)
+    for (s, _, _), values in zip(todo, results, strict=True):
+        for name, things in values.items():
+            report.values[f"{s}/{name}"] = things
+    report.written = 2 * len(report.values)
+    report.seconds = time.perf_counter() - start
     return report
 
 
-def video(root: str | os.PathLike, split: str, *, jobs: int | None = None,
+def video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
           progress: bool | None = None, known_values: dict[str, list[int]] | None = None) -> StageReport:
     """Stage 4: ``panoptic_video/`` (one colour per track, unique in the split) and the JSON.
 
-    ``known_values`` (thing values per file, from stage 3 in the same run) saves decoding
-    those frames twice.
+    ``known_values`` (thing values per ``{split}/{file name}``, from stage 3 in the same run)
+    saves decoding those frames twice.
     """
-    root, split = _root(root), check_split(split, labelled=True)
     start = time.perf_counter()
-    units = video_mod.plan(root, split)
-    out_dir = output_dir(root, split, "panoptic_video")
-    json_path = root / panoptic_gt_json(split)
-    clean_parts([out_dir, root])
-    report = StageReport("video", split, videos=len(units), frames=sum(len(t) for t in units.values()))
-    if json_path.exists() and all((out_dir / t.pan_name).exists()
-                                  for tasks in units.values() for t in tasks):
-        report.skipped = len(units)
-        report.seconds = time.perf_counter() - start
-        return report
-    known = known_values or {}
-    ctx = video_mod.VideoContext(root, split)
-    values: dict[int, list[int]] = {}
-    unknown = []
-    for v, tasks in units.items():
-        if all(t.pan_name in known for t in tasks):
-            values[v] = sorted({x for t in tasks for x in known[t.pan_name]})
+    root, splits = _root(root), _split_list(split, labelled=True)
+    plans = {s: video_mod.plan(root, s) for s in splits}
+    clean_parts([root] + [output_dir(root, s, "panoptic_video") for s in splits])
+    report = StageReport("video", ",".join(splits), videos=sum(len(p) for p in plans.values()),
+                         frames=sum(len(t) for p in plans.values() for t in p.values()))
+    todo_splits = []
+    for s in splits:
+        out_dir = output_dir(root, s, "panoptic_video")
+        if (root / panoptic_gt_json(s)).exists() and all(
+                (out_dir / t.pan_name).exists() for tasks in plans[s].values() for t in tasks):
+            report.skipped += len(plans[s])
         else:
-            unknown.append((v, tuple(tasks)))
-    for (v, _), vals in zip(unknown, map_videos(video_mod.collect_values, unknown, context=ctx, jobs=jobs,
-                                                desc=f"video {split} (ids)", progress=progress), strict=True):
-        values[v] = vals
-    colors = video_mod.assign_colors(split, ((v, x) for v, vals in values.items() for x in vals))
-    work = [(v, tuple(tasks), {x: colors[v, x] for x in values[v]}) for v, tasks in units.items()]
-    before = sum(1 for tasks in units.values() for t in tasks if (out_dir / t.pan_name).exists())
+            todo_splits.append(s)
+    known = known_values or {}
+    ctx = video_mod.VideoContext(root)
+    values: dict[tuple[str, int], list[int]] = {}
+    unknown: list[Unit] = []
+    for s in todo_splits:
+        for v, tasks in plans[s].items():
+            if all(f"{s}/{t.pan_name}" in known for t in tasks):
+                values[s, v] = sorted({x for t in tasks for x in known[f"{s}/{t.pan_name}"]})
+            else:
+                unknown.append((s, v, tuple(tasks)))
+    found = map_videos(video_mod.collect_values, unknown, context=ctx, jobs=jobs,
+                       desc=f"video {report.split} (ids)", progress=progress)
+    for (s, v, _), vals in zip(unknown, found, strict=True):
+        values[s, v] = vals
+    work = []
+    for s in todo_splits:
+        colors = video_mod.assign_colors(s, ((v, x) for (s2, v), vals in values.items() if s2 == s
+                                             for x in vals))
+        work += [(s, v, tuple(tasks), {x: colors[v, x] for x in values[s, v]})
+                 for v, tasks in plans[s].items()]
     results = map_videos(video_mod.write_video, work, context=ctx, jobs=jobs,
-                         desc=f"video {split}", progress=progress)
-    video_mod.write_gt_json(root, split, (r for recs in results for r in recs))
-    report.written = report.frames - before + 1
+                         desc=f"video {report.split}", progress=progress)
+    for s in todo_splits:
+        records = [r for (s2, _, _, _), recs in zip(work, results, strict=True) if s2 == s for r in recs]
+        video_mod.write_gt_json(root, s, records)
+        report.written += 1
+    report.written += sum(len(recs) for recs in results)
     report.seconds = time.perf_counter() - start
     return report
 
@@ -239,16 +275,11 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
         summary.reports.append(unpack_release(root, rel_src, jobs=jobs, progress=progress))
     elif not root.is_dir():
         raise VpsError(root, "no such folder (give --release to unpack the release into it)")
-    for split in wanted:
-        summary.reports.append(fetch(root, img_src, split, jobs=jobs, link=link, progress=progress))
-    for split in labelled:
-        summary.reports.append(merge(root, gt_src, split, jobs=jobs, progress=progress))
-    known: dict[str, dict[str, list[int]]] = {}
-    for split in labelled:
-        rep = panoptic(root, split, jobs=jobs, progress=progress)
-        known[split], rep.values = rep.values, {}
+    summary.reports.append(fetch(root, img_src, wanted, jobs=jobs, link=link, progress=progress))
+    if labelled:
+        summary.reports.append(merge(root, gt_src, labelled, jobs=jobs, progress=progress))
+        rep = panoptic(root, labelled, jobs=jobs, progress=progress)
+        known, rep.values = rep.values, {}
         summary.reports.append(rep)
-    for split in labelled:
-        summary.reports.append(video(root, split, jobs=jobs, progress=progress,
-                                     known_values=known[split]))
+        summary.reports.append(video(root, labelled, jobs=jobs, progress=progress, known_values=known))
     return summary

@@ -155,7 +155,6 @@ class VideoContext:
     """What every stage-4 worker needs."""
 
     root: Path
-    split: str
 
 
 def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
@@ -186,30 +185,30 @@ def _same_image(path: Path, rgb: np.ndarray) -> bool:
     return old.shape == rgb.shape and np.array_equal(old, rgb)
 
 
-def collect_values(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...]]) -> list[int]:
+def collect_values(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...]]) -> list[int]:
     """Distinct thing values (objects and crowd regions) over the frames of one video (sorted)."""
-    _, tasks = unit
+    split, _, tasks = unit
     seen: set[int] = set()
     for t in tasks:
-        pan = _read_pan(ctx.root, ctx.split, t.pan_name)
+        pan = _read_pan(ctx.root, split, t.pan_name)
         seen.update(np.flatnonzero(np.bincount(pan.ravel(), minlength=1)).tolist())
     return sorted(v for v in seen if is_thing_value(v))
 
 
-def write_video(ctx: VideoContext, unit: tuple[int, tuple[VideoTask, ...], dict[int, int]]) -> list[dict]:
+def write_video(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...], dict[int, int]]) -> list[dict]:
     """Write the ``panoptic_video`` frames of one video; return each frame's annotation record.
 
     ``unit`` carries the colours of the video's thing values; stuff values get their category
     colour, anything else is void (black).
     """
-    _, tasks, things = unit
+    split, _, tasks, things = unit
     colors = {**STUFF_COLORS, **things}
     out = []
     for t in tasks:
-        pan = _read_pan(ctx.root, ctx.split, t.pan_name)
-        src = output_dir(ctx.root, ctx.split, "panoptic_inst") / t.pan_name
+        pan = _read_pan(ctx.root, split, t.pan_name)
+        src = output_dir(ctx.root, split, "panoptic_inst") / t.pan_name
         info = segments_info(pan, colors, src)
-        dst = output_dir(ctx.root, ctx.split, "panoptic_video") / t.pan_name
+        dst = output_dir(ctx.root, split, "panoptic_video") / t.pan_name
         rgb = colorize(pan, colors)
         if not _same_image(dst, rgb):
             atomic_write_bytes(dst, encode_png(rgb))
