@@ -293,16 +293,11 @@ def _extra_files(folder: Path, expected: set[str], problems: list[str]) -> None:
         problems.append(f"{folder}: {len(extra)} file(s) not listed in the JSON (first: {extra[0]})")
 
 
-def _check_split(root: Path, split: str, jobs: int | None, progress: bool | None,
-                 report: VerifyReport) -> None:
-    problems = report.problems
-    counts: dict[str, int] = {"problems": 0}
-    report.counts[split] = counts
-    before = len(problems)
+def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, int]) -> list[_Unit]:
+    """Check a split's JSON files and folders; return the per-video units left to check."""
     frames = _load(problems, annotated_frames, root / panoptic_im_json(split))
     if frames is None:
-        counts["problems"] = len(problems) - before
-        return
+        return []
     groups = group_by_video(frames)
     counts["videos"] = len(groups)
     raw_by_video: dict[int, list[RawFrame]] = {}
@@ -346,8 +341,12 @@ def _check_split(root: Path, split: str, jobs: int | None, progress: bool | None
         unit_anns = tuple(anns.get(f.image_id) for f in group) if anns is not None else ()
         units.append(_Unit(split, video, tuple(group), tuple(raw_by_video.get(video, [])), labels, unit_anns))
     counts["img"] = 0
-    results = map_videos(_check_unit_worker, units, context=root, jobs=jobs,
-                         desc=f"verify {split}", progress=progress)
+    return units
+
+
+def _finish_split(root: Path, split: str, units: list[_Unit], results: list[_Result],
+                  problems: list[str], counts: dict[str, int]) -> None:
+    """Add the per-video results of a split to its problems and counts; check thing colours."""
     owners: dict[int, int] = {}
     for unit, res in zip(units, results, strict=True):
         problems.extend(res.problems)
@@ -358,7 +357,7 @@ def _check_split(root: Path, split: str, jobs: int | None, progress: bool | None
             if prev != unit.video:
                 problems.append(f"{root / panoptic_gt_json(split)}: thing segment {sid} is used in "
                                 f"videos {prev} and {unit.video} (colours must be unique in a split)")
-    counts["problems"] = len(problems) - before
+    counts["problems"] = len(problems)
 
 
 def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, jobs: int | None = None,
@@ -377,6 +376,19 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
         if s not in wanted:
             wanted.append(s)
     report = VerifyReport(root)
-    for split in (s for s in SPLITS if s in wanted):
-        _check_split(root, split, jobs, progress, report)
+    order = [s for s in SPLITS if s in wanted]
+    problems: dict[str, list[str]] = {s: [] for s in order}
+    units: dict[str, list[_Unit]] = {}
+    for split in order:
+        report.counts[split] = {"problems": 0}
+        units[split] = _plan_split(root, split, problems[split], report.counts[split])
+    flat = [u for split in order for u in units[split]]
+    results = map_videos(_check_unit_worker, flat, context=root, jobs=jobs,
+                         desc="verify", progress=progress)
+    i = 0
+    for split in order:
+        n = len(units[split])
+        _finish_split(root, split, units[split], results[i:i + n], problems[split], report.counts[split])
+        i += n
+        report.problems.extend(problems[split])
     return report
