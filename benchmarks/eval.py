@@ -211,19 +211,25 @@ def main() -> None:
     print(f"data: {data}, {n_frames} frames ({n_frames // naming.ANNOTATED_PER_VIDEO} videos) at "
           f"{WIDTH}x{HEIGHT}, built in {time.perf_counter() - t0:.1f} s ({args.work})")
 
-    def best(code: str, *a: object) -> tuple[dict, float]:
-        runs = [_run(code, *a) for _ in range(max(1, args.repeat))]
-        return min(runs, key=lambda r: r[0]["seconds"])
-
-    floor, floor_rss = best(_FLOOR, gt_json, gt_dir, pred)
+    # Interleave the runs so that a change of load on the machine hits all three alike.
+    runs: dict[str, list[tuple[dict, float]]] = {"floor": [], "1": [], "2": []}
+    for _ in range(max(1, args.repeat)):
+        runs["floor"].append(_run(_FLOOR, gt_json, gt_dir, pred))
+        runs["1"].append(_run(_EVAL, gt_json, gt_dir, pred, 1))
+        runs["2"].append(_run(_EVAL, gt_json, gt_dir, pred, 2))
+    (floor, floor_rss), (one, rss1), (two, rss2) = (
+        min(runs[k], key=lambda r: r[0]["seconds"]) for k in ("floor", "1", "2"))
     print(f"floor (read + decode every GT and prediction PNG once, 1 process): {floor['seconds']:.2f} s, "
           f"peak RSS {floor_rss:.0f} MB")
-    one, rss1 = best(_EVAL, gt_json, gt_dir, pred, 1)
     print(f"eval --jobs 1: {one['seconds']:.2f} s = {one['seconds'] / floor['seconds']:.2f} x floor, "
           f"peak RSS {rss1:.0f} MB  (VPQ {100 * one['vpq']:.2f}, STQ {100 * one['stq']:.2f})")
-    two, rss2 = best(_EVAL, gt_json, gt_dir, pred, 2)
     print(f"eval --jobs 2: {two['seconds']:.2f} s = {one['seconds'] / two['seconds']:.2f} x faster than "
           f"--jobs 1, peak RSS {rss2:.0f} MB (largest process)")
+    if args.repeat > 1:
+        print("best of", args.repeat, "interleaved runs; all (s): floor",
+              " ".join(f"{r[0]['seconds']:.2f}" for r in runs["floor"]), "| jobs 1",
+              " ".join(f"{r[0]['seconds']:.2f}" for r in runs["1"]), "| jobs 2",
+              " ".join(f"{r[0]['seconds']:.2f}" for r in runs["2"]))
     if tmp is not None:
         tmp.cleanup()
 
