@@ -3,9 +3,9 @@
 Colours are chosen in a cheap pass over the distinct ``(video, value)`` pairs of the whole split,
 before any PNG is written: a thing segment's first candidate comes from a hash of
 ``(split, video, value)``; a candidate already taken (or a stuff colour, or black) is replaced by
-the next hash candidate; pairs are visited in sorted ``(video, value)`` order. The result depends
-only on the split's set of pairs, so it is the same for any number of workers and after a
-resumed run.
+the next hash candidate (a few tries), then by the first free colour of the category's ±30 box in
+a fixed scan order; pairs are visited in sorted ``(video, value)`` order. The result depends only
+on the split's set of pairs, so it is the same for any number of workers and after a resumed run.
 """
 
 from __future__ import annotations
