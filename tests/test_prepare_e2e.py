@@ -296,3 +296,11 @@ def test_stale_video_frame_is_recoloured(download, reference, tmp_path):
         reference[f"val/panoptic_video/{victim.name}"]
     assert (root / "panoptic_gt_val_city_vps.json").read_bytes() == \
         reference["panoptic_gt_val_city_vps.json"]
+
+
+def test_links_from_a_zip_are_copies(zips, reference, tmp_path):
+    root = tmp_path / "cityscapes_vps"
+    assert run_prepare(root, zips, "--link", "symlink", "--splits", "test", "--jobs", "1") == 0
+    frames = sorted((root / "test" / "img_all").iterdir())
+    assert len(frames) == 30 and not any(p.is_symlink() for p in frames)
+    assert all(reference[f"test/img_all/{p.name}"] == p.read_bytes() for p in frames)
