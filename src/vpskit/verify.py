@@ -10,9 +10,10 @@ categories, colours); thing colours unique within the split.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -42,6 +43,8 @@ from .prepare.common import (
     raw_frames,
 )
 from .prepare.video import COLOR_SPREAD, FORBIDDEN_IDS
+
+T = TypeVar("T")
 
 MAX_LISTED = 50
 """How many problems the command line lists before summarising the rest."""
@@ -242,7 +245,7 @@ def _check_unit_worker(root: Path, unit: _Unit) -> _Result:
     return _check_unit(root, unit)
 
 
-def _load(problems: list[str], fn, path: Path):
+def _load(problems: list[str], fn: Callable[[Path], T], path: Path) -> T | None:
     try:
         return fn(path)
     except VpsError as exc:
