@@ -109,3 +109,14 @@ def test_unreadable_json_and_bad_file_name(root):
     report = verify(root, splits="train,val", jobs=1)
     only(report, "panoptic_gt_train_city_vps.json", "unreadable JSON")
     only(report, "panoptic_im_val_city_vps.json", "'..'")
+
+
+def test_panoptic_video_not_matching_panoptic_inst(root):
+    victim = sorted((root / "val" / "panoptic_inst").iterdir())[0]
+    pan = decode_png(victim.read_bytes())
+    values = sorted(set(pan.ravel().tolist()) - {255})
+    merged = pan.copy()
+    merged[pan == values[1]] = values[0]  # two segments of the video frame now share one value
+    victim.write_bytes(encode_png(merged))
+    report = verify(root, splits="val", jobs=1)
+    only(report, victim.name, "one colour per panoptic_inst value")

@@ -42,7 +42,7 @@ from .prepare.common import (
     png_size,
     raw_frames,
 )
-from .prepare.video import COLOR_SPREAD, FORBIDDEN_IDS
+from .prepare.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
 
 T = TypeVar("T")
 
@@ -136,6 +136,24 @@ def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | Non
     return size
 
 
+def _check_against_pan(pan_path: Path, id_map: np.ndarray, path: Path, res: _Result) -> None:
+    """Each ``panoptic_inst`` value must have one colour in ``panoptic_video`` and vice versa."""
+    try:
+        pan = decode_png(pan_path.read_bytes(), pan_path)
+    except (FileNotFoundError, VpsError):
+        return  # reported with the panoptic_inst checks
+    if pan.shape != id_map.shape:
+        return
+    pairs = np.unique((pan.astype(np.uint64).ravel() << np.uint64(24)) | id_map.ravel().astype(np.uint64))
+    values, ids = (pairs >> np.uint64(24)).astype(np.int64), (pairs & np.uint64(0xFFFFFF)).astype(np.int64)
+    void = np.array([category_of_value(int(v)) == 255 for v in values], dtype=bool)
+    if (ids[void] != 0).any() or (ids[~void] == 0).any():
+        res.problems.append(f"{path}: void and segments do not match {pan_path.name} of panoptic_inst")
+    seg_values, seg_ids = values[~void], ids[~void]
+    if np.unique(seg_values).size != seg_values.size or np.unique(seg_ids).size != seg_ids.size:
+        res.problems.append(f"{path}: segments are not one colour per panoptic_inst value")
+
+
 def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame, ann: dict,
                       size: tuple[int | None, int | None], res: _Result) -> None:
     where = f"{root / panoptic_gt_json(split)}: annotation of {frame.image_id}"
@@ -161,7 +179,9 @@ def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame,
         res.problems.append(f"{path}: image is {w}x{h}, expected {size[0]}x{size[1]}")
         return
     _count(res, "panoptic_video")
-    ids, areas = np.unique(rgb2id(arr), return_counts=True)
+    id_map = rgb2id(arr)
+    _check_against_pan(root / split / "panoptic_inst" / name, id_map, path, res)
+    ids, areas = np.unique(id_map, return_counts=True)
     in_png = {int(i): int(a) for i, a in zip(ids.tolist(), areas.tolist(), strict=True) if i != 0}
     segments = ann.get("segments_info")
     if not isinstance(segments, list):
