@@ -4,7 +4,8 @@ Per split: 6 annotated frames per video in ``img/``, all 30 in ``img_all/`` (val
 train and val the ``cls``/``inst`` pair, ``labelmap``, ``panoptic_inst`` and ``panoptic_video``
 of every annotated frame; every JSON ``file_name`` present, a whole PNG, of the size its JSON
 gives; ``panoptic_video`` against ``panoptic_gt_{split}_city_vps.json`` (ids, areas,
-categories, colours); thing colours unique within the split.
+categories, colours) and against ``panoptic_inst`` (one colour per value, void black); thing
+colours unique within the split.
 """
 
 from __future__ import annotations
