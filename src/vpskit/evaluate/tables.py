@@ -8,6 +8,7 @@ and whole sequences are sums of these tables, so no metric ever goes back to the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -96,10 +97,11 @@ def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, n
     if a.size == 0:
         empty = np.zeros(0, dtype=np.uint32)
         return empty, empty.copy(), np.zeros(0, dtype=np.int64)
-    change = np.empty(a.size, dtype=bool)
+    change, scratch = _scratch(a.size)
     change[0] = True
     np.not_equal(a[1:], a[:-1], out=change[1:])
-    change[1:] |= b[1:] != b[:-1]
+    np.not_equal(b[1:], b[:-1], out=scratch)
+    np.logical_or(change[1:], scratch, out=change[1:])
     starts = np.flatnonzero(change)
     lengths = np.diff(starts, append=a.size)
     mask = np.uint32(ID_MASK)
@@ -108,6 +110,21 @@ def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, n
     counts = np.bincount(inverse.ravel(), weights=lengths, minlength=uniq.size).astype(np.int64)
     return ((uniq >> np.uint64(ID_BITS)).astype(np.uint32), (uniq & np.uint64(ID_MASK)).astype(np.uint32),
             counts)
+
+
+_SCRATCH = threading.local()
+
+
+def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Two boolean work buffers of ``n`` and ``n - 1`` elements, reused between calls of a thread.
+
+    Reuse matters: fresh buffers of a full frame cost page faults comparable to the work itself.
+    """
+    bufs = getattr(_SCRATCH, "bufs", None)
+    if bufs is None or bufs[0].size != n:
+        bufs = (np.empty(n, dtype=bool), np.empty(max(n - 1, 0), dtype=bool))
+        _SCRATCH.bufs = bufs
+    return bufs
 
 
 def pair_counts_slow(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
