@@ -145,6 +145,10 @@ class _Input:
         else:
             raise SpecViolation([f"{root}: neither {top}/ nor {INPUTS[top]}"])
 
+    def close(self) -> None:
+        if self.form == "zip":
+            self._zip.close()
+
     def read(self, name: str) -> bytes:
         ref = self.files[name]
         if isinstance(ref, Path):
@@ -179,6 +183,7 @@ class _Checker:
         self.root = root
         self.problems: list[str] = []
         self.features = dict.fromkeys(FEATURES, 0)
+        self.inputs: list[_Input] = []
 
     def fail(self, where: str, what: str) -> None:
         self.problems.append(f"{where}: {what}")
@@ -232,7 +237,7 @@ class _Checker:
 
     def run(self) -> Inventory:
         root = self.root
-        images, gtfine, release = (_Input(root, t) for t in INPUTS)
+        images, gtfine, release = self.inputs = [_Input(root, t) for t in INPUTS]
         for src in (images, gtfine, release):
             for name in src.files:
                 if not name.startswith(src.top + "/"):
@@ -600,7 +605,11 @@ def validate_inputs(folder: str | os.PathLike, *, require_features: bool = True)
     distinguish (see ``FEATURES``), each at least once.
     """
     checker = _Checker(Path(folder))
-    inventory = checker.run()
+    try:
+        inventory = checker.run()
+    finally:
+        for src in checker.inputs:
+            src.close()
     if require_features:
         missing = [f for f in FEATURES if not inventory.features[f]]
         if missing:
