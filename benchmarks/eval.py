@@ -1,15 +1,17 @@
 """Benchmark of `vpskit eval` on full-resolution synthetic data.
 
 Builds a prepared split of at least ``--videos`` videos at 2048x1024 (with ``vpskit synth`` and
-``vpskit prepare`` when available, else by drawing the panoptic ground truth directly), writes the
-noisy-model prediction for it, then measures in fresh processes:
+``vpskit prepare`` when available, using the synthetic set's train split, which holds most of its
+videos; else by drawing the panoptic ground truth directly), writes the noisy-model prediction for
+it, then measures in fresh processes (``--repeat`` interleaved runs, the best kept):
 
 - the floor: reading and decoding (Pillow, no conversion) every GT and prediction PNG once, on one
   process;
 - ``evaluate`` (VPQ + STQ) with ``--jobs 1`` and ``--jobs 2``: wall time, ratio to the floor,
   speed-up, and peak RSS of the largest process (VmHWM of every process, sampled).
 
-Usage: ``uv run python benchmarks/eval.py [--videos 6] [--work DIR] [--data synth|direct]``
+Usage: ``uv run python benchmarks/eval.py [--videos 6] [--work DIR] [--data synth|direct] [--repeat 3]``
+(``--work`` keeps the data for the next run.)
 """
 
 from __future__ import annotations
