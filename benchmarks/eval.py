@@ -8,7 +8,8 @@ it, then measures in fresh processes (``--repeat`` interleaved runs, the best ke
 - the floor: reading and decoding (Pillow, no conversion) every GT and prediction PNG once, on one
   process;
 - ``evaluate`` (VPQ + STQ) with ``--jobs 1`` and ``--jobs 2``: wall time, ratio to the floor,
-  speed-up, and peak RSS of the largest process (VmHWM of every process, sampled).
+  speed-up, and peak RSS of the largest process (its own maximum RSS; with several processes,
+  the VmHWM of each, sampled).
 
 Usage: ``uv run python benchmarks/eval.py [--videos 6] [--work DIR] [--data synth|direct] [--repeat 3]``
 (``--work`` keeps the data for the next run.)
@@ -59,11 +60,15 @@ def _watch():
                             PEAK[p] = max(PEAK.get(p, 0), int(line.split()[1]))
             except OSError:
                 pass
-        time.sleep(0.02)
-threading.Thread(target=_watch, daemon=True).start()
+        time.sleep(0.05)
+def peak_kb():
+    import resource
+    return max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *PEAK.values()])
+if WATCH:
+    threading.Thread(target=_watch, daemon=True).start()
 """
 
-_FLOOR = _PEAK + r"""
+_FLOOR = "WATCH = False\n" + _PEAK + r"""
 import io, json, sys, time
 from pathlib import Path
 from PIL import Image
@@ -77,10 +82,10 @@ for a in anns:
             img.load()
 sec = time.perf_counter() - t0
 time.sleep(0.05)
-print(json.dumps({"seconds": sec, "frames": len(anns), "rss_kb": max(PEAK.values())}))
+print(json.dumps({"seconds": sec, "frames": len(anns), "rss_kb": peak_kb()}))
 """
 
-_EVAL = _PEAK + r"""
+_EVAL = "import sys\nWATCH = int(sys.argv[4]) > 1\n" + _PEAK + r"""
 import json, sys, time
 from vpskit.evaluate import evaluate
 gt_json, gt_dir, pred, jobs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -89,7 +94,7 @@ res = evaluate(pred, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs, progress=False)
 sec = time.perf_counter() - t0
 time.sleep(0.05)
 print(json.dumps({"seconds": sec, "vpq": res["vpq"]["final"]["all"], "stq": res["stq"]["stq"],
-                  "rss_kb": max(PEAK.values())}))
+                  "rss_kb": peak_kb()}))
 """
 
 

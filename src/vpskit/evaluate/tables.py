@@ -157,23 +157,31 @@ def build_frame_table(
         ph, pw = pred_ids.shape[:2]
         raise VpsError(pred_where, f"size {pw}x{ph} differs from the ground truth's {gw}x{gh} ({gt_where})")
     pg, pp, pc = pair_counts(gt_ids, pred_ids)
-    gt_present = np.unique(pg)
+    gt_present = _distinct(pg)
     gt_present = gt_present[gt_present != VOID_ID]
-    missing = np.setdiff1d(gt_present, gt.ids)
+    missing = np.setdiff1d(gt_present, _distinct(gt.ids), assume_unique=True)
     if missing.size:
         raise VpsError(gt_where, f"segment id {int(missing[0])} {_rgb(int(missing[0]))} is in the PNG "
                        "but not in the ground-truth JSON's segments_info")
-    pred_present = np.unique(pp)
+    pred_present = _distinct(pp)
     pred_present = pred_present[pred_present != VOID_ID]
-    missing = np.setdiff1d(pred_present, pred.ids)
+    missing = np.setdiff1d(pred_present, _distinct(pred.ids), assume_unique=True)
     if missing.size:
         raise VpsError(pred_where, f"segment id {int(missing[0])} {_rgb(int(missing[0]))} is in the PNG "
                        f"but not in {pred_json_where}'s segments_info")
-    absent = np.setdiff1d(pred.ids, pred_present)
+    absent = np.setdiff1d(_distinct(pred.ids), pred_present, assume_unique=True)
     if absent.size:
         raise VpsError(pred_json_where, f"segment id {int(absent[0])} {_rgb(int(absent[0]))} is in "
                        f"segments_info but not in the PNG {pred_where}")
     return FrameTable(gt, pred, pg, pp, pc)
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """Sorted distinct values (``np.unique`` without its masked-array check)."""
+    v = np.sort(values, kind="stable")
+    if v.size:
+        v = v[np.concatenate(([True], v[1:] != v[:-1]))]
+    return v
 
 
 def _rgb(sid: int) -> str:
