@@ -29,6 +29,8 @@ from ..pngio import rgb2id
 from .metrics.categories import CategorySet
 from .tables import ID_MASK, FrameTable, Segments, build_frame_table
 
+Image.preinit()  # PNG support loaded once here (and in preloaded workers), not in the first decode
+
 PRED_JSON = "pred.json"
 PAN_PRED_DIR = "pan_pred"
 PAN_PRED_ZIP = "pan_pred.zip"
