@@ -315,3 +315,12 @@ def test_decoded_ids_equal_rgb2id(in_place, tmp_path, monkeypatch):
         loading.decode_ids(pngio.encode_png(np.zeros((2, 2), np.uint8)), "gray.png")
     with pytest.raises(Exception, match="corrupt or truncated"):
         loading.decode_ids(data[: len(data) // 2], "cut.png")
+
+
+def test_vpskit_evaluate_is_callable_after_the_package_is_imported(split, tmp_path):
+    import vpskit
+    import vpskit.evaluate.noisy  # noqa: F401  (binds the package as vpskit.evaluate)
+
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    assert all_ones(vpskit.evaluate(pred, root=split, jobs=1))

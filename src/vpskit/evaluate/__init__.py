@@ -12,6 +12,7 @@ import contextlib
 import multiprocessing
 import os
 import sys
+import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -184,3 +185,17 @@ def evaluate(
 
         write_reports(results, Path(out), vpq.categories if vpq is not None else None)
     return results
+
+
+class _CallableModule(types.ModuleType):
+    """This package, callable as :func:`evaluate`.
+
+    ``vpskit.evaluate`` names both this package and the API function; once the package is
+    imported, the attribute of ``vpskit`` is the package, so calling it must score too.
+    """
+
+    def __call__(self, *args, **kwargs) -> dict:
+        return evaluate(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule
