@@ -156,6 +156,8 @@ def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):
         zf.write(pred / "pred.json", "pred.json")
         zf.write(inner, "pan_pred.zip")
     assert evaluate(sub, root=split) == ref
+    assert main(["eval", str(sub), "--root", str(split), "--jobs", "1"]) == 0
+    assert json.loads((tmp_path / "results.json").read_text()) == ref  # next to the zip by default
     # annotations by position (no image_id, no file_name) and by file_name only
     data = json.loads((pred / "pred.json").read_text())
     for mode in ("position", "file_name"):
