@@ -22,7 +22,7 @@ from pathlib import Path
 
 from vpskit.naming import LABELLED_SPLITS, SPLITS
 from vpskit.pngio import atomic_write_bytes, decode_png, encode_png
-from vpskit.prepare import fetch, merge, panoptic, unpack_release, video
+from vpskit.prepare import stage_fetch, stage_merge, stage_panoptic, stage_video, unpack_release
 from vpskit.prepare.fetch import plan as fetch_plan
 from vpskit.prepare.merge import plan as merge_plan
 from vpskit.prepare.panoptic import plan as panoptic_plan
@@ -41,16 +41,16 @@ def run_stages(root: Path, dl: Path, jobs: int) -> dict[str, float]:
     unpack_release(root, dl, jobs=jobs, progress=False)
     times = {}
     t = time.perf_counter()
-    fetch(root, images, SPLITS, jobs=jobs, progress=False)
+    stage_fetch(root, images, SPLITS, jobs=jobs, progress=False)
     times["fetch"] = time.perf_counter() - t
     t = time.perf_counter()
-    merge(root, gtfine, LABELLED_SPLITS, jobs=jobs, progress=False)
+    stage_merge(root, gtfine, LABELLED_SPLITS, jobs=jobs, progress=False)
     times["merge"] = time.perf_counter() - t
     t = time.perf_counter()
-    known = panoptic(root, LABELLED_SPLITS, jobs=jobs, progress=False).values
+    known = stage_panoptic(root, LABELLED_SPLITS, jobs=jobs, progress=False).values
     times["panoptic"] = time.perf_counter() - t
     t = time.perf_counter()
-    video(root, LABELLED_SPLITS, jobs=jobs, progress=False, known_values=known)
+    stage_video(root, LABELLED_SPLITS, jobs=jobs, progress=False, known_values=known)
     times["video"] = time.perf_counter() - t
     return times
 

@@ -106,31 +106,31 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from ..prepare import fetch
+    from ..prepare import stage_fetch
 
-    _print_report(fetch(args.root, args.images, args.split, jobs=args.jobs, link=args.link,
+    _print_report(stage_fetch(args.root, args.images, args.split, jobs=args.jobs, link=args.link,
                         progress=args.progress))
     return 0
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from ..prepare import merge
+    from ..prepare import stage_merge
 
-    _print_report(merge(args.root, args.gtfine, args.split, jobs=args.jobs, progress=args.progress))
+    _print_report(stage_merge(args.root, args.gtfine, args.split, jobs=args.jobs, progress=args.progress))
     return 0
 
 
 def _cmd_panoptic(args: argparse.Namespace) -> int:
-    from ..prepare import panoptic
+    from ..prepare import stage_panoptic
 
-    _print_report(panoptic(args.root, args.split, jobs=args.jobs, progress=args.progress))
+    _print_report(stage_panoptic(args.root, args.split, jobs=args.jobs, progress=args.progress))
     return 0
 
 
 def _cmd_video(args: argparse.Namespace) -> int:
-    from ..prepare import video
+    from ..prepare import stage_video
 
-    _print_report(video(args.root, args.split, jobs=args.jobs, progress=args.progress))
+    _print_report(stage_video(args.root, args.split, jobs=args.jobs, progress=args.progress))
     return 0
 
 

@@ -1,7 +1,9 @@
 """The four preparation stages of Cityscapes-VPS (SPEC §2) and :func:`prepare`, which runs them.
 
 - :func:`prepare` — unpack the release (optional), then fetch → merge → panoptic → video.
-- :func:`fetch`, :func:`merge`, :func:`panoptic`, :func:`video` — one stage on one split.
+- :func:`stage_fetch`, :func:`stage_merge`, :func:`stage_panoptic`, :func:`stage_video` — one
+  stage on one split or several (the modules ``fetch``, ``merge``, ``panoptic``, ``video`` hold
+  their rules and workers).
 - :func:`unpack_release` — the release's JSON files and label folders into ROOT.
 - :func:`panoptic_from_labels`, :func:`assign_colors` — the stage rules as pure functions.
 """
@@ -13,12 +15,12 @@ from .runner import (
     STAGES,
     PrepareSummary,
     StageReport,
-    fetch,
-    merge,
-    panoptic,
     prepare,
+    stage_fetch,
+    stage_merge,
+    stage_panoptic,
+    stage_video,
     unpack_release,
-    video,
 )
 from .video import assign_colors, colorize, segments_info
 
@@ -28,12 +30,12 @@ __all__ = [
     "StageReport",
     "assign_colors",
     "colorize",
-    "fetch",
-    "merge",
-    "panoptic",
     "panoptic_from_labels",
     "prepare",
     "segments_info",
+    "stage_fetch",
+    "stage_merge",
+    "stage_panoptic",
+    "stage_video",
     "unpack_release",
-    "video",
 ]

@@ -132,7 +132,7 @@ def unpack_release(root: str | os.PathLike, release: str | os.PathLike | Source,
     return report
 
 
-def fetch(root: str | os.PathLike, images: str | os.PathLike | Source, split: str | Sequence[str], *,
+def stage_fetch(root: str | os.PathLike, images: str | os.PathLike | Source, split: str | Sequence[str], *,
           jobs: int | None = None, link: str = "copy", progress: bool | None = None) -> StageReport:
     """Stage 1: place the annotated frames in ``img/`` (and for val/test all frames in ``img_all/``).
 
@@ -153,7 +153,7 @@ def fetch(root: str | os.PathLike, images: str | os.PathLike | Source, split: st
     return report
 
 
-def merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, split: str | Sequence[str], *,
+def stage_merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, split: str | Sequence[str], *,
           jobs: int | None = None, progress: bool | None = None) -> StageReport:
     """Stage 2: copy the gtFine labels of every 20th frame into ``cls/`` and ``inst/``."""
     start = time.perf_counter()
@@ -169,7 +169,7 @@ def merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, split: st
     return report
 
 
-def panoptic(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
+def stage_panoptic(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
              progress: bool | None = None) -> StageReport:
     """Stage 3: ``labelmap/`` and ``panoptic_inst/`` from every ``cls``/``inst`` pair."""
     start = time.perf_counter()
@@ -187,7 +187,7 @@ def panoptic(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int |
     return report
 
 
-def video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
+def stage_video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
           progress: bool | None = None, known_values: dict[str, list[int]] | None = None) -> StageReport:
     """Stage 4: ``panoptic_video/`` (one colour per track, unique in the split) and the JSON.
 
@@ -275,11 +275,11 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
         summary.reports.append(unpack_release(root, rel_src, jobs=jobs, progress=progress))
     elif not root.is_dir():
         raise VpsError(root, "no such folder (give --release to unpack the release into it)")
-    summary.reports.append(fetch(root, img_src, wanted, jobs=jobs, link=link, progress=progress))
+    summary.reports.append(stage_fetch(root, img_src, wanted, jobs=jobs, link=link, progress=progress))
     if labelled:
-        summary.reports.append(merge(root, gt_src, labelled, jobs=jobs, progress=progress))
-        rep = panoptic(root, labelled, jobs=jobs, progress=progress)
+        summary.reports.append(stage_merge(root, gt_src, labelled, jobs=jobs, progress=progress))
+        rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
         known, rep.values = rep.values, {}
         summary.reports.append(rep)
-        summary.reports.append(video(root, labelled, jobs=jobs, progress=progress, known_values=known))
+        summary.reports.append(stage_video(root, labelled, jobs=jobs, progress=progress, known_values=known))
     return summary
