@@ -77,16 +77,20 @@ def decode_png(data: bytes, where: object = "PNG") -> np.ndarray:
     return arr
 
 
-def read_png(path: str | os.PathLike) -> np.ndarray:
-    """Read a PNG file (see :func:`decode_png`)."""
+def read_file(path: str | os.PathLike, missing: str = "file not found") -> bytes:
+    """Bytes of a file; ``VpsError`` naming it when it is missing (``missing``) or unreadable."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        return path.read_bytes()
     except FileNotFoundError:
-        raise VpsError(path, "file not found") from None
+        raise VpsError(path, missing) from None
     except OSError as exc:
         raise VpsError(path, f"cannot read ({exc.strerror})") from None
-    return decode_png(data, path)
+
+
+def read_png(path: str | os.PathLike) -> np.ndarray:
+    """Read a PNG file (see :func:`decode_png`)."""
+    return decode_png(read_file(path), path)
 
 
 def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from .errors import VpsError
 from .naming import safe_relpath
+from .pngio import read_file
 
 
 def _anchor_parts(anchor: str) -> tuple[str, ...]:
@@ -164,13 +165,7 @@ class Source:
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
         assert self._base is not None
-        path = self._base / rel
-        try:
-            return path.read_bytes()
-        except FileNotFoundError:
-            raise VpsError(path, "file not found") from None
-        except OSError as exc:
-            raise VpsError(path, f"cannot read ({exc.strerror})") from None
+        return read_file(self._base / rel)
 
     def local_path(self, rel: str) -> Path | None:
         """The file's path on disk for a folder source (``None`` for a zip)."""

@@ -25,7 +25,7 @@ from PIL import Image
 
 from .. import naming
 from ..errors import VpsError
-from ..pngio import rgb2id
+from ..pngio import read_file, rgb2id
 from .metrics.categories import CategorySet
 from .tables import ID_MASK, FrameTable, Segments, build_frame_table
 
@@ -195,13 +195,7 @@ def gt_paths(root: str | os.PathLike | None, split: str, gt_json: str | os.PathL
 
 def load_ground_truth(json_path: Path, png_dir: Path) -> GroundTruth:
     """Read and check the GT JSON; group its annotations by video (first four characters)."""
-    try:
-        data = json_path.read_bytes()
-    except FileNotFoundError:
-        raise VpsError(json_path, "file not found") from None
-    except OSError as exc:
-        raise VpsError(json_path, f"cannot read ({exc.strerror})") from None
-    gt = _load_json(data, json_path)
+    gt = _load_json(read_file(json_path), json_path)
     if not isinstance(gt, dict) or not isinstance(gt.get("annotations"), list):
         raise VpsError(json_path, "not a panoptic ground-truth JSON (no 'annotations' list)")
     if not png_dir.is_dir():
@@ -352,10 +346,7 @@ class PredictionSource:
         """The parsed ``pred.json``."""
         if self.kind == "folder":
             path = self.path / PRED_JSON
-            try:
-                data = path.read_bytes()
-            except OSError as exc:
-                raise VpsError(path, f"cannot read ({exc.strerror})") from None
+            data = read_file(path)
         else:
             assert self.json_member is not None
             try:
@@ -391,13 +382,8 @@ class PredictionSource:
         """Bytes of PNG ``rel`` (relative to ``pan_pred``)."""
         rel = naming.safe_relpath(rel, self.describe())
         if self.kind == "folder":
-            path = self.path / PAN_PRED_DIR / rel
-            try:
-                return path.read_bytes()
-            except FileNotFoundError:
-                raise VpsError(path, "missing: no prediction PNG for this ground-truth frame") from None
-            except OSError as exc:
-                raise VpsError(path, f"cannot read ({exc.strerror})") from None
+            return read_file(self.path / PAN_PRED_DIR / rel,
+                             missing="missing: no prediction PNG for this ground-truth frame")
         try:
             return self._zipfile().read(self.png_prefix + rel)
         except KeyError:
@@ -487,13 +473,7 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
             i = int(np.flatnonzero(unknown)[0])
             raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
         gt_path = gt.png_path(frame)
-        try:
-            gt_bytes = gt_path.read_bytes()
-        except FileNotFoundError:
-            raise VpsError(gt_path, "ground-truth PNG not found") from None
-        except OSError as exc:
-            raise VpsError(gt_path, f"cannot read ({exc.strerror})") from None
-        gt_ids = decode_ids_raw(gt_bytes, gt_path)
+        gt_ids = decode_ids_raw(read_file(gt_path, missing="ground-truth PNG not found"), gt_path)
         pred_where = source.describe(pred.png)
         pred_ids = decode_ids_raw(source.read_png(pred.png), pred_where)
         tables.append(build_frame_table(gt_ids, pred_ids, frame.segments, segs, gt_where=gt_path,

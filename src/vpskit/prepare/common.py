@@ -19,7 +19,7 @@ from ..naming import (
     parse_frame_file,
     safe_relpath,
 )
-from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path
+from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path, read_file
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_MODES = ("copy", "hardlink", "symlink")
@@ -29,12 +29,7 @@ LINK_MODES = ("copy", "hardlink", "symlink")
 def load_json(path: str | os.PathLike) -> object:
     """Parse a JSON file; ``VpsError`` naming the file when it is missing or unreadable."""
     path = Path(path)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise VpsError(path, "file not found") from None
-    except OSError as exc:
-        raise VpsError(path, f"cannot read ({exc.strerror})") from None
+    data = read_file(path)
     try:
         return json.loads(data)
     except (ValueError, UnicodeDecodeError) as exc:

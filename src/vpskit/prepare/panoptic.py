@@ -12,7 +12,7 @@ from PIL import Image
 from ..categories import IS_STUFF_LUT, IS_THING_LUT, PACKED_COLOR_TO_CATEGORY, VOID
 from ..errors import VpsError
 from ..naming import ImageId, panoptic_im_json
-from ..pngio import decode_png, rgb2id, write_png
+from ..pngio import decode_png, read_file, rgb2id, write_png
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
 
 _COLOR_LUT: np.ndarray | None = None
@@ -160,22 +160,12 @@ class PanopticContext:
     root: Path
 
 
-def read_bytes(path: Path) -> bytes:
-    """Bytes of a file; ``VpsError`` naming it when missing or unreadable."""
-    try:
-        return path.read_bytes()
-    except FileNotFoundError:
-        raise VpsError(path, "file not found") from None
-    except OSError as exc:
-        raise VpsError(path, f"cannot read ({exc.strerror})") from None
-
-
 def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
     """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its thing values."""
     cls_path = output_dir(root, split, "cls") / task.cls_name
     inst_path = output_dir(root, split, "inst") / task.inst_name
-    cls_rgb = decode_cls(read_bytes(cls_path), cls_path)
-    inst = decode_inst(read_bytes(inst_path), inst_path)
+    cls_rgb = decode_cls(read_file(cls_path), cls_path)
+    inst = decode_inst(read_file(inst_path), inst_path)
     if cls_rgb.shape[:2] != inst.shape:
         h, w = cls_rgb.shape[:2]
         raise VpsError(inst_path, f"size {inst.shape[1]}x{inst.shape[0]} differs from its cls "

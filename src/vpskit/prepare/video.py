@@ -27,7 +27,7 @@ from ..categories import (
 )
 from ..errors import VpsError
 from ..naming import panoptic_gt_json, panoptic_im_json
-from ..pngio import atomic_write_bytes, decode_png, encode_png
+from ..pngio import atomic_write_bytes, decode_png, encode_png, read_file
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
 
 COLOR_SPREAD = 30
@@ -159,13 +159,7 @@ class VideoContext:
 
 def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
     path = output_dir(root, split, "panoptic_inst") / name
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise VpsError(path, "file not found") from None
-    except OSError as exc:
-        raise VpsError(path, f"cannot read ({exc.strerror})") from None
-    arr = decode_png(data, path)
+    arr = decode_png(read_file(path), path)
     if arr.ndim != 2:
         raise VpsError(path, "not a single-channel panoptic image")
     return arr.astype(np.uint16, copy=False)
