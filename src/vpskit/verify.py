@@ -18,6 +18,7 @@ from typing import TypeVar
 
 import numpy as np
 
+from ._callable import make_module_callable
 from .categories import CATEGORY_BY_ID, categories_json, pack_color
 from .errors import VpsError
 from .naming import (
@@ -416,3 +417,6 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
         i += n
         report.problems.extend(problems[split])
     return report
+
+
+make_module_callable(__name__, verify)

@@ -8,15 +8,12 @@ processes or machines.
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
 import os
-import sys
-import types
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .._callable import make_module_callable
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
 from .loading import (
@@ -105,8 +102,6 @@ def evaluate_videos(
             jobs = default_jobs()
             if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
                 jobs = 1
-        if jobs > 1:
-            _preload_workers()
         results = map_videos(_video_states, items, context=_Context(gt, source, wanted), jobs=jobs,
                              desc="evaluate", progress=progress)
     finally:
@@ -119,13 +114,6 @@ def evaluate_videos(
         if stq is not None and ss is not None:
             stq.add_state(video, ss)
     return vpq, stq
-
-
-def _preload_workers() -> None:
-    """Have forkserver workers start with numpy, Pillow and this package already imported."""
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(ValueError, RuntimeError):
-            multiprocessing.get_context("forkserver").set_forkserver_preload(["__main__", __name__])
 
 
 def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
@@ -187,15 +175,4 @@ def evaluate(
     return results
 
 
-class _CallableModule(types.ModuleType):
-    """This package, callable as :func:`evaluate`.
-
-    ``vpskit.evaluate`` names both this package and the API function; once the package is
-    imported, the attribute of ``vpskit`` is the package, so calling it must score too.
-    """
-
-    def __call__(self, *args, **kwargs) -> dict:
-        return evaluate(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
+make_module_callable(__name__, evaluate)

@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+from .._callable import make_module_callable
 from .panoptic import panoptic_from_labels
 from .runner import (
     STAGES,
@@ -39,3 +40,5 @@ __all__ = [
     "stage_video",
     "unpack_release",
 ]
+
+make_module_callable(__name__, prepare)
