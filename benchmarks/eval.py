@@ -8,8 +8,7 @@ it, then measures in fresh processes (``--repeat`` interleaved runs, the best ke
 - the floor: reading and decoding (Pillow, no conversion) every GT and prediction PNG once, on one
   process;
 - ``evaluate`` (VPQ + STQ) with ``--jobs 1`` and ``--jobs 2``: wall time, ratio to the floor,
-  speed-up, and peak RSS of the largest process (its own maximum RSS; with several processes,
-  the VmHWM of each, sampled).
+  speed-up, and peak RSS of the largest process (the evaluating process or one of its workers).
 
 Usage: ``uv run python benchmarks/eval.py [--videos 6] [--work DIR] [--data synth|direct] [--repeat 3]``
 (``--work`` keeps the data for the next run.)
@@ -33,40 +32,15 @@ from vpskit.categories import categories_json, pack_color
 WIDTH, HEIGHT = 2048, 1024
 
 _PEAK = r"""
-import os, threading, time
-def _children(pid):
-    out = []
-    try:
-        for tid in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{tid}/children") as fh:
-                out += [int(c) for c in fh.read().split()]
-    except OSError:
-        pass
-    return out
-PEAK = {}
-def _watch():
-    # VmHWM is each process's own high-water mark: a few samples per worker are enough.
-    while True:
-        todo = _children(os.getpid())
-        while todo:
-            p = todo.pop()
-            todo += _children(p)
-            try:
-                with open(f"/proc/{p}/status") as fh:
-                    for line in fh:
-                        if line.startswith("VmHWM:"):
-                            PEAK[p] = max(PEAK.get(p, 0), int(line.split()[1]))
-            except OSError:
-                pass
-        time.sleep(0.1)
+import resource
 def peak_kb():
-    import resource
-    return max([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, *PEAK.values()])
-if WATCH:
-    threading.Thread(target=_watch, daemon=True).start()
+    # Largest resident set of this process and of its finished worker processes (no watcher
+    # thread: a running thread would change how workers are started).
+    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
-_FLOOR = "WATCH = False\n" + _PEAK + r"""
+_FLOOR = _PEAK + r"""
 import io, json, sys, time
 from pathlib import Path
 from PIL import Image
@@ -83,7 +57,7 @@ time.sleep(0.05)
 print(json.dumps({"seconds": sec, "frames": len(anns), "rss_kb": peak_kb()}))
 """
 
-_EVAL = "import sys\nWATCH = int(sys.argv[4]) > 1\n" + _PEAK + r"""
+_EVAL = _PEAK + r"""
 import json, sys, time
 from vpskit.evaluate import evaluate
 gt_json, gt_dir, pred, jobs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
@@ -92,7 +66,7 @@ res = evaluate(pred, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs, progress=False)
 sec = time.perf_counter() - t0
 time.sleep(0.1)
 print(json.dumps({"seconds": sec, "vpq": res["vpq"]["final"]["all"], "stq": res["stq"]["stq"],
-                  "rss_kb": peak_kb(), "processes": 1 + len(PEAK)}))
+                  "rss_kb": peak_kb()}))
 """
 
 
@@ -229,7 +203,7 @@ def main() -> None:
     print(f"eval --jobs 1: {one['seconds']:.2f} s = {one['seconds'] / floor['seconds']:.2f} x floor, "
           f"peak RSS {rss1:.0f} MB  (VPQ {100 * one['vpq']:.2f}, STQ {100 * one['stq']:.2f})")
     print(f"eval --jobs 2: {two['seconds']:.2f} s = {one['seconds'] / two['seconds']:.2f} x faster than "
-          f"--jobs 1, peak RSS {rss2:.0f} MB (largest of {two['processes']} processes)")
+          f"--jobs 1, peak RSS {rss2:.0f} MB (largest process)")
     if args.repeat > 1:
         print("best of", args.repeat, "interleaved runs; all (s): floor",
               " ".join(f"{r[0]['seconds']:.2f}" for r in runs["floor"]), "| jobs 1",
