@@ -21,6 +21,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 _CONTEXT: Any = None
+_SCHEDULER: str | None = None
+
+
+def use_scheduler(address: str | None) -> None:
+    """Run every later :func:`map_videos` on the Dask scheduler at ``address`` (None: locally).
+
+    The workers must see the same files at the same paths as this process (shared storage).
+    """
+    global _SCHEDULER
+    _SCHEDULER = address or None
 
 
 def default_jobs() -> int:
@@ -78,13 +88,15 @@ def map_videos(
     """Return ``[fn(context, item) for item in items]``, computed on ``jobs`` processes.
 
     ``fn`` must be a module-level function. ``context`` is sent once to each worker.
-    ``scheduler`` is the address of a Dask distributed scheduler (``pip install vpskit[dask]``);
-    when given, the work runs there instead of on local processes.
+    ``scheduler`` is the address of a Dask distributed scheduler (``pip install vpskit[dask]``;
+    default: the one set with :func:`use_scheduler`); when given, the work runs there instead of
+    on local processes, and ``jobs`` is ignored.
     The first exception raised by any item stops the run and is re-raised here.
     """
     items = list(items)
     if not items:
         return []
+    scheduler = scheduler or _SCHEDULER
     jobs = default_jobs() if jobs is None or jobs <= 0 else jobs
     jobs = min(jobs, len(items))
     bar = progress_bar(len(items), desc, progress)

@@ -26,6 +26,9 @@ def build_parser() -> argparse.ArgumentParser:
         "Errors print one line and exit with code 2; add --debug for a traceback.",
     )
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
+    parser.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run the per-video work on a Dask cluster (e.g. tcp://host:8786; needs "
+                        "vpskit[dask] and the same paths on every worker) instead of local processes")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__name__}.{name}").register(sub)
@@ -44,6 +47,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
+        if args.scheduler:
+            from ..parallel import use_scheduler
+
+            use_scheduler(args.scheduler)
         return int(args.func(args) or 0)
     except VpsError as exc:
         if debug:
