@@ -29,7 +29,7 @@ ALL_FRAMES_SPLITS = ("val", "test")
 
 @dataclass(frozen=True)
 class CopyTask:
-    """One frame to place: source member, output folder name and file name, expected size."""
+    """One file to place: source member, output folder and file name, expected size (if known)."""
 
     src: str
     folder: str
@@ -40,7 +40,7 @@ class CopyTask:
 
 @dataclass(frozen=True)
 class FetchContext:
-    """What every stage-1 worker needs."""
+    """What every stage-1 (and stage-2) worker needs."""
 
     root: Path
     source: Source
@@ -77,7 +77,8 @@ def is_done(root: Path, split: str, task: CopyTask) -> bool:
 
 
 def run_video(ctx: FetchContext, unit: tuple[str, int, tuple[CopyTask, ...]]) -> int:
-    """Place the frames of one video; return how many were written."""
+    """Place the files of one video (checked to be whole PNGs of the expected size); return how
+    many were written."""
     split, _, tasks = unit
     written = 0
     for t in tasks:

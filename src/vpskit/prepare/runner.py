@@ -161,8 +161,8 @@ def stage_merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, spl
     plans = {s: merge_mod.plan(root, s) for s in splits}
     source = _source(gtfine, open_gtfine)
     clean_parts([output_dir(root, s, f) for s in splits for f in ("cls", "inst")])
-    report, todo = _pending("merge", splits, plans, lambda s, t: merge_mod.is_done(root, s, t))
-    results = map_videos(merge_mod.run_video, todo, context=merge_mod.MergeContext(root, source),
+    report, todo = _pending("merge", splits, plans, lambda s, t: fetch_mod.is_done(root, s, t))
+    results = map_videos(fetch_mod.run_video, todo, context=fetch_mod.FetchContext(root, source, "copy"),
                          jobs=jobs, desc=f"merge {report.split}", progress=progress)
     report.written = sum(results)
     report.seconds = time.perf_counter() - start
