@@ -34,10 +34,12 @@ WIDTH, HEIGHT = 2048, 1024
 _PEAK = r"""
 import resource
 def peak_kb():
-    # Largest resident set of this process and of its finished worker processes (no watcher
-    # thread: a running thread would change how workers are started).
-    return max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    # This process's own high-water mark (VmHWM: ru_maxrss would include the launching
+    # process's, kept across exec) and that of its finished worker processes. No watcher
+    # thread: a running thread would change how workers are started.
+    with open("/proc/self/status") as fh:
+        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
 """
 
 _FLOOR = _PEAK + r"""
