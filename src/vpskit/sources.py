@@ -17,6 +17,36 @@ from .naming import safe_relpath
 from .pngio import read_file
 
 
+class ZipHandle:
+    """An open zip file per process: safe to pickle to workers and to use after ``fork``.
+
+    A handle inherited by another process (or unpickled there) is reopened on first use, so
+    that processes never share a file position.
+    """
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.path = Path(path)
+        self._zip: zipfile.ZipFile | None = None
+        self._pid: int | None = None
+
+    def get(self) -> zipfile.ZipFile:
+        """This process's open zip file."""
+        pid = os.getpid()
+        if self._zip is None or self._pid != pid:
+            self._zip = zipfile.ZipFile(self.path)
+            self._pid = pid
+        return self._zip
+
+    def close(self) -> None:
+        """Close this process's handle, if it opened one."""
+        if self._zip is not None and self._pid == os.getpid():
+            self._zip.close()
+        self._zip = None
+
+    def __getstate__(self) -> dict:
+        return {"path": self.path, "_zip": None, "_pid": None}
+
+
 def _anchor_parts(anchor: str) -> tuple[str, ...]:
     return tuple(p for p in anchor.strip("/").split("/") if p)
 
@@ -33,8 +63,7 @@ class Source:
         self.anchor = anchor
         self._zip_index: dict[str, zipfile.ZipInfo] | None = None
         self._base: Path | None = None
-        self._zip: zipfile.ZipFile | None = None
-        self._zip_pid: int | None = None
+        self._handle = ZipHandle(self.path)
         parts = _anchor_parts(anchor)
         if self.path.is_dir():
             self._base = self._find_dir(self.path, parts)
@@ -104,24 +133,10 @@ class Source:
             index[rel] = info
         return index
 
-    # -- pickling: drop the open handle, keep the index -----------------------------------
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_zip"] = None
-        state["_zip_pid"] = None
-        return state
-
     @property
     def is_zip(self) -> bool:
         """Whether this source is a zip file."""
         return self._zip_index is not None
-
-    def _zipfile(self) -> zipfile.ZipFile:
-        pid = os.getpid()
-        if self._zip is None or self._zip_pid != pid:
-            self._zip = zipfile.ZipFile(self.path)
-            self._zip_pid = pid
-        return self._zip
 
     def describe(self, rel: str) -> str:
         """A human-readable location of member ``rel`` for messages."""
@@ -161,7 +176,7 @@ class Source:
             if info is None:
                 raise VpsError(self.describe(rel), "missing from the zip")
             try:
-                return self._zipfile().read(info)
+                return self._handle.get().read(info)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
         assert self._base is not None

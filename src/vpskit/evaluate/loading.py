@@ -26,6 +26,7 @@ from PIL import Image
 from .. import naming
 from ..errors import VpsError
 from ..pngio import read_file, rgb2id
+from ..sources import ZipHandle
 from .metrics.categories import CategorySet
 from .tables import ID_MASK, FrameTable, Segments, build_frame_table
 
@@ -251,8 +252,7 @@ class PredictionSource:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._tmpdir: str | None = None
-        self._zip: zipfile.ZipFile | None = None
-        self._zip_pid: int | None = None
+        self._handle: ZipHandle | None = None
         self.zip_path: Path | None = None  # zip holding the PNGs (None for a folder)
         self.png_prefix = ""  # prefix of the PNG members inside that zip
         self.json_member: str | None = None  # pred.json member of self.path (zips)
@@ -310,17 +310,10 @@ class PredictionSource:
         else:
             self.png_prefix = f"{PAN_PRED_DIR}/" if any(n.startswith(f"{PAN_PRED_DIR}/") for n in pngs) else ""
 
-    def __getstate__(self) -> dict:
-        state = self.__dict__.copy()
-        state["_zip"] = None
-        state["_zip_pid"] = None
-        return state
-
     def close(self) -> None:
         """Remove the temporary copy of a submission's ``pan_pred.zip``."""
-        if self._zip is not None and self._zip_pid == os.getpid():
-            self._zip.close()
-        self._zip = None
+        if self._handle is not None:
+            self._handle.close()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -360,12 +353,10 @@ class PredictionSource:
         return obj
 
     def _zipfile(self) -> zipfile.ZipFile:
-        pid = os.getpid()
-        if self._zip is None or self._zip_pid != pid:
+        if self._handle is None:
             assert self.zip_path is not None
-            self._zip = zipfile.ZipFile(self.zip_path)
-            self._zip_pid = pid
-        return self._zip
+            self._handle = ZipHandle(self.zip_path)
+        return self._handle.get()
 
     def exists(self, rel: str) -> bool:
         """Whether PNG ``rel`` (relative to ``pan_pred``) exists."""
