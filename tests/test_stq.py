@@ -9,20 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tinyframes import frame, segs
 from vpskit.evaluate.metrics import CategorySet, STQAccumulator
-from vpskit.evaluate.tables import Segments, build_frame_table
 
 ROAD, SIDEWALK, PERSON, CAR = 0, 1, 11, 13
 CATS = CategorySet.default()
-
-
-def segs(*records, crowd=()) -> Segments:
-    return Segments.from_records([{"id": i, "category_id": c, "iscrowd": int(i in crowd)} for i, c in records],
-                                 "test", with_crowd=True)
-
-
-def frame(gt, pred, gt_segs, pred_segs):
-    return build_frame_table(np.asarray(gt, np.uint32), np.asarray(pred, np.uint32), gt_segs, pred_segs)
 
 
 def stq_of(videos):

@@ -7,23 +7,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tinyframes import frame, segs
 from vpskit.errors import VpsError
 from vpskit.evaluate.metrics import CategorySet, VPQAccumulator
 from vpskit.evaluate.metrics.vpq import SPANS
-from vpskit.evaluate.tables import Segments, build_frame_table, pair_counts, pair_counts_slow
+from vpskit.evaluate.tables import pair_counts, pair_counts_slow
 
 ROAD, SIDEWALK, CAR, PERSON = 0, 1, 13, 11
 CATS = CategorySet.default()
-
-
-def segs(*records, crowd=()) -> Segments:
-    """Segments from (id, category) pairs; ids in ``crowd`` are crowd."""
-    return Segments.from_records([{"id": i, "category_id": c, "iscrowd": int(i in crowd)} for i, c in records],
-                                 "test", with_crowd=True)
-
-
-def frame(gt, pred, gt_segs, pred_segs):
-    return build_frame_table(np.asarray(gt, np.uint32), np.asarray(pred, np.uint32), gt_segs, pred_segs)
 
 
 def span_stats(frames_by_video, k=0):

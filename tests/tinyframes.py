@@ -1,0 +1,16 @@
+"""Tiny hand-written frames for the metric tests."""
+
+import numpy as np
+
+from vpskit.evaluate.tables import FrameTable, Segments, build_frame_table
+
+
+def segs(*records, crowd=()) -> Segments:
+    """Segments from (id, category) pairs; ids in ``crowd`` are crowd."""
+    return Segments.from_records([{"id": i, "category_id": c, "iscrowd": int(i in crowd)} for i, c in records],
+                                 "test", with_crowd=True)
+
+
+def frame(gt, pred, gt_segs, pred_segs) -> FrameTable:
+    """The table of one frame given as nested lists of GT and predicted ids."""
+    return build_frame_table(np.asarray(gt, np.uint32), np.asarray(pred, np.uint32), gt_segs, pred_segs)
