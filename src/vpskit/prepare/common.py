@@ -7,9 +7,10 @@ import contextlib
 import json
 import os
 import zlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from ..errors import VpsError
 from ..naming import (
@@ -23,6 +24,8 @@ from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path, read_file
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_MODES = ("copy", "hardlink", "symlink")
+
+K = TypeVar("K")
 
 
 # -- JSON --------------------------------------------------------------------------------
@@ -90,43 +93,36 @@ def _safe_bare_name(entry: dict, where: str) -> str:
     return name
 
 
+def _listed_images(path: Path, parse: Callable[[str], K], what: str) -> dict[K, tuple[str, int | None, int | None]]:
+    """``images`` of a release JSON: key parsed from each safe ``file_name`` -> (name, width, height),
+    sorted by key; a name that does not parse, or a key listed twice, raises ``VpsError``."""
+    out: dict[K, tuple[str, int | None, int | None]] = {}
+    for i, entry in enumerate(json_images(path)):
+        where = f"{path}: images[{i}]"
+        name = _safe_bare_name(entry, where)
+        try:
+            key = parse(name)
+        except VpsError as exc:
+            raise VpsError(where, str(exc)) from None
+        if key in out:
+            raise VpsError(where, f"{what} {key} is listed twice")
+        out[key] = (name, _size_field(entry, "width", where), _size_field(entry, "height", where))
+    return dict(sorted(out.items()))
+
+
 def annotated_frames(path: str | os.PathLike) -> list[AnnotatedFrame]:
     """The annotated frames of a ``panoptic_im`` JSON, in image-id order.
 
     Every ``file_name`` is checked (safe, a Cityscapes-VPS image id) before anything is written.
     """
-    path = Path(path)
-    out: dict[ImageId, AnnotatedFrame] = {}
-    for i, entry in enumerate(json_images(path)):
-        where = f"{path}: images[{i}]"
-        name = _safe_bare_name(entry, where)
-        try:
-            iid = image_id_of_file(name)
-        except VpsError as exc:
-            raise VpsError(where, str(exc)) from None
-        if iid in out:
-            raise VpsError(where, f"image id {iid} is listed twice")
-        out[iid] = AnnotatedFrame(iid, name, _size_field(entry, "width", where),
-                                  _size_field(entry, "height", where))
-    return [out[k] for k in sorted(out)]
+    listed = _listed_images(Path(path), image_id_of_file, "image id")
+    return [AnnotatedFrame(iid, *rest) for iid, rest in listed.items()]
 
 
 def raw_frames(path: str | os.PathLike) -> list[RawFrame]:
     """The frames of an ``im_all_info`` JSON, sorted by city, sequence and frame."""
-    path = Path(path)
-    out: dict[FrameKey, RawFrame] = {}
-    for i, entry in enumerate(json_images(path)):
-        where = f"{path}: images[{i}]"
-        name = _safe_bare_name(entry, where)
-        try:
-            key = parse_frame_file(name)
-        except VpsError as exc:
-            raise VpsError(where, str(exc)) from None
-        if key in out:
-            raise VpsError(where, f"frame {key} is listed twice")
-        out[key] = RawFrame(key, name, _size_field(entry, "width", where),
-                            _size_field(entry, "height", where))
-    return [out[k] for k in sorted(out)]
+    listed = _listed_images(Path(path), parse_frame_file, "frame")
+    return [RawFrame(key, *rest) for key, rest in listed.items()]
 
 
 def group_by_video(frames: Iterable[AnnotatedFrame]) -> dict[int, list[AnnotatedFrame]]:
