@@ -11,7 +11,7 @@ from tinyframes import frame, segs
 from vpskit.errors import VpsError
 from vpskit.evaluate.metrics import CategorySet, VPQAccumulator
 from vpskit.evaluate.metrics.vpq import SPANS
-from vpskit.evaluate.tables import pair_counts, pair_counts_slow
+from vpskit.evaluate.tables import PairCounter, check_gt, frame_table, pair_counts, pair_counts_slow
 
 ROAD, SIDEWALK, CAR, PERSON = 0, 1, 13, 11
 CATS = CategorySet.default()
@@ -177,6 +177,56 @@ def test_pair_counts_equal_the_obvious_count(seed, h, w, n_ids):
         np.testing.assert_array_equal(x, y)
     for x, y in zip(fast, slow, strict=True):
         np.testing.assert_array_equal(x, y)
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 8), st.integers(1, 8), st.booleans(), st.booleans())
+def test_one_counter_over_many_frames_equals_the_obvious_count(seed, h, w, clash, sparse):
+    """A counter reused frame after frame (lookup tables keep stale entries), with ids whose low
+    16 bits clash (no lookup table) or not, counting densely or through a sort."""
+    rng = np.random.default_rng(seed)
+    counter = PairCounter()
+    if sparse:
+        counter.dense_limit = 0
+    for _ in range(4):
+        n_gt, n_pred = int(rng.integers(1, 12)), int(rng.integers(1, 12))
+        gt_ids = rng.choice(np.arange(1, 2**16, dtype=np.uint32), n_gt, replace=False)
+        pred_ids = rng.integers(1, 2**24, n_pred, dtype=np.uint32)
+        if clash:
+            gt_ids = np.concatenate((gt_ids, gt_ids[:1] + np.uint32(2**16 * int(rng.integers(1, 255)))))
+        gt_ids = np.concatenate(([0], gt_ids)).astype(np.uint32)
+        rep = int(rng.integers(1, 5))  # runs of equal ids along the rows
+
+        def draw(choices, rep=rep):
+            return np.repeat(choices[rng.integers(0, choices.size, size=(h, w))], rep, axis=1)
+
+        a = draw(gt_ids)
+        b = draw(np.concatenate(([0], pred_ids)).astype(np.uint32))
+        top = rng.integers(0, 256, size=2).astype(np.uint32) << np.uint32(24)  # like RGBX's pad byte
+        gt_segs = segs(*[(int(i), ROAD) for i in gt_ids[1:]])
+        present = [int(i) for i in np.unique(b) if i]
+        pred_segs = segs(*[(i, CAR) for i in present])
+        check_gt(counter, a | top[0], gt_segs)
+        table = frame_table(counter, b | top[1], gt_segs, pred_segs)
+        slow = pair_counts_slow(a, b)
+        for x, y in zip((table.pair_gt, table.pair_pred, table.pair_count), slow, strict=True):
+            np.testing.assert_array_equal(x, y)
+
+
+def test_ids_sharing_low_bits_with_known_ids_are_still_unknown():
+    counter = PairCounter()
+    # frame 1 teaches the lookup tables ids 7 and 9
+    check_gt(counter, np.array([[7, 7]], np.uint32), segs((7, ROAD)))
+    frame_table(counter, np.array([[9, 9]], np.uint32), segs((7, ROAD)), segs((9, ROAD)))
+    # frame 2: id 7 is no longer in the GT JSON; 5 + 2**16 looks like 5 in its low 16 bits
+    with pytest.raises(VpsError, match="segment id 7 .* not in the ground-truth"):
+        check_gt(counter, np.array([[7, 8]], np.uint32), segs((8, ROAD)))
+    with pytest.raises(VpsError, match=f"segment id {5 + 2**16} .* in the PNG but not in"):
+        check_gt(counter, np.array([[5, 5]], np.uint32), segs((5, ROAD)))
+        frame_table(counter, np.array([[5, 5 + 2**16]], np.uint32), segs((5, ROAD)), segs((5, CAR)))
+    check_gt(counter, np.array([[5, 5]], np.uint32), segs((5, ROAD)))
+    with pytest.raises(VpsError, match="segment id 9 .* in the PNG but not in"):
+        frame_table(counter, np.array([[5, 9]], np.uint32), segs((5, ROAD)), segs((5, CAR)))
 
 
 def random_video(rng, h, w, n_frames, n_gt=5, n_pred=6):

@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vpskit.evaluate.tables import FrameTable, Segments, build_frame_table
+from vpskit.evaluate.tables import FrameTable, PairCounter, Segments, check_gt, frame_table
 
 
 def segs(*records, crowd=()) -> Segments:
@@ -13,4 +13,6 @@ def segs(*records, crowd=()) -> Segments:
 
 def frame(gt, pred, gt_segs, pred_segs) -> FrameTable:
     """The table of one frame given as nested lists of GT and predicted ids."""
-    return build_frame_table(np.asarray(gt, np.uint32), np.asarray(pred, np.uint32), gt_segs, pred_segs)
+    counter = PairCounter()
+    check_gt(counter, np.asarray(gt, np.uint32), gt_segs)
+    return frame_table(counter, np.asarray(pred, np.uint32), gt_segs, pred_segs)

@@ -28,7 +28,7 @@ from ..errors import VpsError
 from ..pngio import read_file, rgb2id
 from ..sources import ZipHandle
 from .metrics.categories import CategorySet
-from .tables import ID_MASK, FrameTable, Segments, build_frame_table
+from .tables import ID_MASK, FrameTable, PairCounter, Segments, check_gt, frame_table
 
 Image.preinit()  # PNG support loaded once here (and in preloaded workers), not in the first decode
 
@@ -50,7 +50,7 @@ def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
     """Like :func:`decode_ids`, but the top byte of each value is left unspecified.
 
     Saves a pass over the pixels where the caller masks the few values it keeps
-    (:func:`vpskit.evaluate.tables.pair_counts` does).
+    (:class:`vpskit.evaluate.tables.PairCounter` does).
     """
     try:
         with Image.open(io.BytesIO(data)) as img:
@@ -452,9 +452,14 @@ def _records(ann: object, where: str) -> list:
 
 def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[str, PredFrame],
                       source: PredictionSource) -> list[FrameTable]:
-    """Decode each frame's two PNGs once and reduce them to :class:`FrameTable` (frames in order)."""
+    """Decode each frame's two PNGs once and reduce them to :class:`FrameTable` (frames in order).
+
+    The GT image is reduced to its runs and freed before the prediction is decoded, so one
+    decoded image is held at a time.
+    """
     tables = []
     json_where = source.describe()
+    counter = PairCounter()
     for frame in frames:
         pred = preds[frame.image_id]
         where = f"{json_where}: {pred.label}"
@@ -465,8 +470,11 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
             raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
         gt_path = gt.png_path(frame)
         gt_ids = decode_ids_raw(read_file(gt_path, missing="ground-truth PNG not found"), gt_path)
+        check_gt(counter, gt_ids, frame.segments, gt_where=gt_path)
+        del gt_ids
         pred_where = source.describe(pred.png)
         pred_ids = decode_ids_raw(source.read_png(pred.png), pred_where)
-        tables.append(build_frame_table(gt_ids, pred_ids, frame.segments, segs, gt_where=gt_path,
-                                        pred_where=pred_where, pred_json_where=where))
+        tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_where=gt_path,
+                                  pred_where=pred_where, pred_json_where=where))
+        del pred_ids
     return tables

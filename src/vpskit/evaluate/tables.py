@@ -8,7 +8,6 @@ and whole sequences are sums of these tables, so no metric ever goes back to the
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -83,48 +82,148 @@ class FrameTable:
         return int(self.pair_count.sum())
 
 
+class IdIndex:
+    """Position of each segment id in a sorted list of known ids, void (0) first.
+
+    Built from one frame's JSON segments; looks up the ids met in its PNG, telling which are
+    unknown.
+    """
+
+    _LUT_BITS = 16
+
+    def __init__(self, ids: np.ndarray, lut: np.ndarray | None = None) -> None:
+        known = _distinct(np.asarray(ids, dtype=np.uint32))
+        known = known[known != VOID_ID]
+        self.ids = np.concatenate((np.zeros(1, dtype=np.uint32), known))
+        """Sorted known ids, void first."""
+        self._lut: np.ndarray | None = None
+        low = self.ids & np.uint32((1 << self._LUT_BITS) - 1)
+        if _distinct(low).size == low.size:
+            # The low 16 bits tell the ids apart: a table of 2**16 positions finds them. Entries
+            # left over from earlier frames are harmless, every lookup is checked against ``ids``.
+            if lut is None or lut.size != 1 << self._LUT_BITS:
+                lut = np.zeros(1 << self._LUT_BITS, dtype=np.intp)
+            lut[low] = np.arange(self.ids.size)
+            self._lut = lut
+
+    def __len__(self) -> int:
+        return int(self.ids.size)
+
+    def positions(self, values: np.ndarray) -> tuple[np.ndarray, int | None]:
+        """Positions of ``values`` (uint32 ids) in :attr:`ids`, and the first value not there (or None)."""
+        if self._lut is not None:
+            pos = self._lut[values & np.uint32((1 << self._LUT_BITS) - 1)]
+            np.minimum(pos, self.ids.size - 1, out=pos)
+        else:
+            pos = np.searchsorted(self.ids, values)
+            np.minimum(pos, self.ids.size - 1, out=pos)
+        bad = self.ids[pos] != values
+        if bad.any():
+            return pos, int(values[int(np.argmax(bad))])
+        return pos, None
+
+
+class PairCounter:
+    """Counts the pixels of every (GT id, predicted id) pair of frames, GT first, then prediction.
+
+    :meth:`set_gt` keeps only where the GT runs of equal ids start along the rows, so the decoded
+    GT image can be freed before the prediction is decoded; :meth:`count` then merges those runs
+    with the prediction's. The work buffers (two booleans per pixel) are reused frame after frame.
+    Ids are the low 24 bits of each value: raw RGBX pixels can be passed as they are.
+    """
+
+    dense_limit: int | None = None
+    """Largest (GT ids x predicted ids) table counted directly, beyond which the pairs met are
+    sorted instead (None: 65,536 plus four per run of the frame)."""
+
+    def __init__(self) -> None:
+        self._gt_change = np.zeros(0, dtype=bool)
+        self._change = np.zeros(0, dtype=bool)
+        self._luts: list[np.ndarray | None] = [None, None]
+        self.shape: tuple[int, ...] | None = None
+        self._gt_index: IdIndex | None = None
+        self._gt_run_pos = np.zeros(0, dtype=np.intp)
+
+    def index(self, ids: np.ndarray, side: int) -> IdIndex:
+        """An :class:`IdIndex` of ``ids`` reusing this counter's lookup table ``side`` (0 GT, 1 prediction)."""
+        idx = IdIndex(ids, self._luts[side])
+        if idx._lut is not None:
+            self._luts[side] = idx._lut
+        return idx
+
+    def set_gt(self, gt_ids: np.ndarray, index: IdIndex) -> int | None:
+        """Take a GT id map; returns the first id of it that ``index`` does not know (or None)."""
+        a = np.ascontiguousarray(gt_ids, dtype=np.uint32).reshape(-1)
+        self.shape = tuple(gt_ids.shape)
+        if self._gt_change.size != a.size:
+            self._gt_change = np.empty(a.size, dtype=bool)
+            self._change = np.empty(a.size, dtype=bool)
+        self._gt_index = index
+        if a.size == 0:
+            self._gt_run_pos = np.zeros(0, dtype=np.intp)
+            return None
+        change = self._gt_change
+        change[0] = True
+        np.not_equal(a[1:], a[:-1], out=change[1:])
+        run_ids = a[np.flatnonzero(change)] & np.uint32(ID_MASK)
+        self._gt_run_pos, missing = index.positions(run_ids)
+        return missing
+
+    def count(self, pred_ids: np.ndarray, index: IdIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None]:
+        """Pair counts against the GT last set: ``(gt, pred, count, missing)``.
+
+        ``gt``/``pred``/``count`` are sorted by (gt, pred) with no zero counts; ``missing`` is the
+        first predicted id ``index`` does not know (the counts are then empty), or None. The shape
+        must be the GT's.
+        """
+        assert self._gt_index is not None and self.shape is not None
+        b = np.ascontiguousarray(pred_ids, dtype=np.uint32).reshape(-1)
+        if tuple(pred_ids.shape) != self.shape:
+            raise ValueError("id maps of different sizes")
+        gt_index = self._gt_index
+        if b.size == 0:
+            empty = np.zeros(0, dtype=np.uint32)
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64), None
+        change = self._change
+        change[0] = True
+        np.not_equal(b[1:], b[:-1], out=change[1:])
+        np.logical_or(change, self._gt_change, out=change)
+        starts = np.flatnonzero(change)
+        gt_run = np.cumsum(self._gt_change[starts]) - 1
+        pred_pos, missing = index.positions(b[starts] & np.uint32(ID_MASK))
+        if missing is not None:
+            empty = np.zeros(0, dtype=np.uint32)
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64), missing
+        n_pred = len(index)
+        keys = self._gt_run_pos[gt_run] * n_pred + pred_pos
+        lengths = np.diff(starts, append=b.size)
+        limit = (1 << 16) + 4 * starts.size if self.dense_limit is None else self.dense_limit
+        if len(gt_index) * n_pred <= limit:
+            counts = np.bincount(keys, weights=lengths, minlength=len(gt_index) * n_pred)
+            keys = np.flatnonzero(counts)
+            counts = counts[keys]
+        else:
+            keys, inverse = np.unique(keys, return_inverse=True)
+            counts = np.bincount(inverse.reshape(-1), weights=lengths, minlength=keys.size)
+        gt_pos, pred_pos = np.divmod(keys, n_pred)
+        return gt_index.ids[gt_pos], index.ids[pred_pos], counts.astype(np.int64), None
+
+
 def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Pixel count of every (GT id, predicted id) pair of two equally shaped id maps.
 
     Returns ``(gt, pred, count)`` sorted by (gt, pred). Only the low 24 bits of each value are
-    the id (the top byte is ignored, so raw RGBX pixels can be passed as they are). Works on runs
-    of equal pairs along the rows: a few passes over the pixels plus a sort of the run starts.
+    the id (the top byte is ignored, so raw RGBX pixels can be passed as they are).
     """
-    a = np.ascontiguousarray(gt_ids, dtype=np.uint32).ravel()
-    b = np.ascontiguousarray(pred_ids, dtype=np.uint32).ravel()
+    a = np.asarray(gt_ids, dtype=np.uint32)
+    b = np.asarray(pred_ids, dtype=np.uint32)
     if a.shape != b.shape:
         raise ValueError("id maps of different sizes")
-    if a.size == 0:
-        empty = np.zeros(0, dtype=np.uint32)
-        return empty, empty.copy(), np.zeros(0, dtype=np.int64)
-    change, scratch = _scratch(a.size)
-    change[0] = True
-    np.not_equal(a[1:], a[:-1], out=change[1:])
-    np.not_equal(b[1:], b[:-1], out=scratch)
-    np.logical_or(change[1:], scratch, out=change[1:])
-    starts = np.flatnonzero(change)
-    lengths = np.diff(starts, append=a.size)
+    counter = PairCounter()
     mask = np.uint32(ID_MASK)
-    keys = ((a[starts] & mask).astype(np.uint64) << np.uint64(ID_BITS)) | (b[starts] & mask).astype(np.uint64)
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    counts = np.bincount(inverse.ravel(), weights=lengths, minlength=uniq.size).astype(np.int64)
-    return ((uniq >> np.uint64(ID_BITS)).astype(np.uint32), (uniq & np.uint64(ID_MASK)).astype(np.uint32),
-            counts)
-
-
-_SCRATCH = threading.local()
-
-
-def _scratch(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Two boolean work buffers of ``n`` and ``n - 1`` elements, reused between calls of a thread.
-
-    Reuse matters: fresh buffers of a full frame cost page faults comparable to the work itself.
-    """
-    bufs = getattr(_SCRATCH, "bufs", None)
-    if bufs is None or bufs[0].size != n:
-        bufs = (np.empty(n, dtype=bool), np.empty(max(n - 1, 0), dtype=bool))
-        _SCRATCH.bufs = bufs
-    return bufs
+    counter.set_gt(a, counter.index(np.bitwise_and(a, mask).reshape(-1), 0))
+    g, p, c, _ = counter.count(b, counter.index(np.bitwise_and(b, mask).reshape(-1), 1))
+    return g, p, c
 
 
 def pair_counts_slow(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -137,8 +236,16 @@ def pair_counts_slow(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarr
             counts.astype(np.int64))
 
 
-def build_frame_table(
-    gt_ids: np.ndarray,
+def check_gt(counter: PairCounter, gt_ids: np.ndarray, gt: Segments, *, gt_where: object = "ground truth") -> None:
+    """Hand a GT id map to ``counter``; raises ``VpsError`` for an id missing from the GT JSON."""
+    missing = counter.set_gt(gt_ids, counter.index(gt.ids, 0))
+    if missing is not None:
+        raise VpsError(gt_where, f"segment id {missing} {_rgb(missing)} is in the PNG "
+                       "but not in the ground-truth JSON's segments_info")
+
+
+def frame_table(
+    counter: PairCounter,
     pred_ids: np.ndarray,
     gt: Segments,
     pred: Segments,
@@ -147,31 +254,26 @@ def build_frame_table(
     pred_where: object = "prediction",
     pred_json_where: object = "pred.json",
 ) -> FrameTable:
-    """Count the pairs of one frame and check that the PNGs and the JSON segments agree.
+    """The table of a frame whose GT ``counter`` holds (:func:`check_gt`), given its prediction.
 
-    Raises ``VpsError`` for a size mismatch, a GT or predicted PNG id missing from its JSON,
-    and a predicted JSON segment absent from its PNG.
+    Raises ``VpsError`` for a size mismatch, a predicted PNG id missing from its JSON, and a
+    predicted JSON segment absent from its PNG.
     """
-    if gt_ids.shape != pred_ids.shape:
-        gh, gw = gt_ids.shape[:2]
+    assert counter.shape is not None
+    if tuple(pred_ids.shape) != counter.shape:
+        gh, gw = counter.shape[:2]
         ph, pw = pred_ids.shape[:2]
         raise VpsError(pred_where, f"size {pw}x{ph} differs from the ground truth's {gw}x{gh} ({gt_where})")
-    pg, pp, pc = pair_counts(gt_ids, pred_ids)
-    gt_present = _distinct(pg)
-    gt_present = gt_present[gt_present != VOID_ID]
-    missing = np.setdiff1d(gt_present, _distinct(gt.ids), assume_unique=True)
-    if missing.size:
-        raise VpsError(gt_where, f"segment id {int(missing[0])} {_rgb(int(missing[0]))} is in the PNG "
-                       "but not in the ground-truth JSON's segments_info")
-    pred_present = _distinct(pp)
-    pred_present = pred_present[pred_present != VOID_ID]
-    missing = np.setdiff1d(pred_present, _distinct(pred.ids), assume_unique=True)
-    if missing.size:
-        raise VpsError(pred_where, f"segment id {int(missing[0])} {_rgb(int(missing[0]))} is in the PNG "
+    pred_index = counter.index(pred.ids, 1)
+    pg, pp, pc, missing = counter.count(pred_ids, pred_index)
+    if missing is not None:
+        raise VpsError(pred_where, f"segment id {missing} {_rgb(missing)} is in the PNG "
                        f"but not in {pred_json_where}'s segments_info")
-    absent = np.setdiff1d(_distinct(pred.ids), pred_present, assume_unique=True)
-    if absent.size:
-        raise VpsError(pred_json_where, f"segment id {int(absent[0])} {_rgb(int(absent[0]))} is in "
+    present = np.zeros(len(pred_index), dtype=bool)
+    present[np.searchsorted(pred_index.ids, pp)] = True
+    if not present[1:].all():
+        absent = int(pred_index.ids[1 + int(np.argmin(present[1:]))])
+        raise VpsError(pred_json_where, f"segment id {absent} {_rgb(absent)} is in "
                        f"segments_info but not in the PNG {pred_where}")
     return FrameTable(gt, pred, pg, pp, pc)
 
