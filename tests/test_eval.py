@@ -14,6 +14,7 @@ import pytest
 from vpskit import naming, pngio
 from vpskit.categories import categories_json, pack_color
 from vpskit.cli import main
+from vpskit.errors import VpsError
 from vpskit.evaluate import evaluate, evaluate_videos
 from vpskit.evaluate.noisy import write_noisy_prediction
 
@@ -132,6 +133,35 @@ def test_root_and_split_and_out(split, tmp_path):
     res = json.loads((out / "results.json").read_text())
     assert list(res) == ["vpq"] and (out / "vpq-15.txt").is_file()
     assert not (pred / "results.json").exists()
+
+
+def test_a_png_missing_from_a_zip_or_submission_is_named_inside_it(split, tmp_path):
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    pngs = sorted((pred / "pan_pred").iterdir())
+    gone = pngs[3].name
+    z = tmp_path / "pred.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(pred / "pred.json", "run1/pred.json")
+        for f in pngs:
+            if f.name != gone:
+                zf.write(f, "run1/pan_pred/" + f.name)
+    with pytest.raises(VpsError) as err:
+        evaluate(z, root=split, jobs=1)
+    assert str(err.value) == f"{z}:run1/pan_pred/{gone}: missing: no prediction PNG for this ground-truth frame"
+    inner = tmp_path / "pan_pred.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        for f in pngs:
+            if f.name != gone:
+                zf.write(f, "preds/" + f.name)
+    sub = tmp_path / "submission.zip"
+    with zipfile.ZipFile(sub, "w") as zf:
+        zf.write(pred / "pred.json", "pred.json")
+        zf.write(inner, "pan_pred.zip")
+    with pytest.raises(VpsError) as err:
+        evaluate(sub, root=split, jobs=1)
+    assert str(err.value) == (f"{sub}:pan_pred.zip:preds/{gone}: "
+                              "missing: no prediction PNG for this ground-truth frame")
 
 
 def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):

@@ -58,19 +58,25 @@ class Source:
     anchor folder itself, or end in its last components (such as ``…/val``).
     """
 
-    def __init__(self, path: str | os.PathLike, anchor: str) -> None:
+    def __init__(self, path: str | os.PathLike, anchor: str, *, prefix: str | None = None,
+                 label: str | None = None) -> None:
+        """``prefix``: where the anchor folder is, when known, instead of searching for it (a
+        folder relative to ``path``, or the member prefix inside the zip, ``""`` or ending in
+        ``/``). ``label``: how ``path`` is named in messages (default: the path)."""
         self.path = Path(path)
         self.anchor = anchor
+        self.label = label if label is not None else str(self.path)
         self._zip_index: dict[str, zipfile.ZipInfo] | None = None
+        self._zip_prefix = ""
         self._base: Path | None = None
         self._handle = ZipHandle(self.path)
         parts = _anchor_parts(anchor)
         if self.path.is_dir():
-            self._base = self._find_dir(self.path, parts)
+            self._base = self.path / prefix if prefix is not None else self._find_dir(self.path, parts)
         elif self.path.is_file():
-            self._zip_index = self._index_zip(parts)
+            self._zip_index = self._index_zip(parts, prefix)
         else:
-            raise VpsError(self.path, "no such file or folder")
+            raise VpsError(self.label, "no such file or folder")
 
     # -- locating the anchor -------------------------------------------------------------
     def _find_dir(self, root: Path, parts: tuple[str, ...]) -> Path:
@@ -96,18 +102,30 @@ class Source:
                            + ", ".join(str(f) for f in found[:3]))
         return found[0]
 
-    def _index_zip(self, parts: tuple[str, ...]) -> dict[str, zipfile.ZipInfo]:
+    def _index_zip(self, parts: tuple[str, ...], prefix: str | None) -> dict[str, zipfile.ZipInfo]:
         try:
             with zipfile.ZipFile(self.path) as zf:
                 infos = zf.infolist()
         except (zipfile.BadZipFile, OSError) as exc:
-            raise VpsError(self.path, f"not a readable zip ({exc})") from None
-        prefixes: set[str] = set()
-        names = []
-        for info in infos:
-            if info.is_dir():
+            raise VpsError(self.label, f"not a readable zip ({exc})") from None
+        names = [info for info in infos if not info.is_dir()]
+        if prefix is None:
+            prefix = self._find_prefix(names, parts)
+        self._zip_prefix = prefix
+        index: dict[str, zipfile.ZipInfo] = {}
+        for info in names:
+            if not info.filename.startswith(prefix):
                 continue
-            names.append(info)
+            rel = info.filename[len(prefix):]
+            try:
+                rel = safe_relpath(rel, self.label)
+            except VpsError:
+                continue  # never expose a member that could escape
+            index[rel] = info
+        return index
+
+    def _find_prefix(self, names: list[zipfile.ZipInfo], parts: tuple[str, ...]) -> str:
+        prefixes: set[str] = set()
         # The anchor must appear whole as a run of path components of the members.
         n = len(parts)
         for info in names:
@@ -117,21 +135,11 @@ class Source:
                     prefixes.add("/".join(comps[: i + n]) + "/")
                     break
         if not prefixes:
-            raise VpsError(self.path, f"no '{self.anchor}' folder inside the zip")
+            raise VpsError(self.label, f"no '{self.anchor}' folder inside the zip")
         if len(prefixes) > 1:
-            raise VpsError(self.path, "several '{}' folders inside the zip: {}".format(self.anchor, ", ".join(sorted(prefixes)[:3])))
-        prefix = prefixes.pop()
-        index: dict[str, zipfile.ZipInfo] = {}
-        for info in names:
-            if not info.filename.startswith(prefix):
-                continue
-            rel = info.filename[len(prefix):]
-            try:
-                rel = safe_relpath(rel, self.path)
-            except VpsError:
-                continue  # never expose a member that could escape
-            index[rel] = info
-        return index
+            raise VpsError(self.label, "several '{}' folders inside the zip: {}".format(
+                self.anchor, ", ".join(sorted(prefixes)[:3])))
+        return prefixes.pop()
 
     @property
     def is_zip(self) -> bool:
@@ -142,8 +150,8 @@ class Source:
         """A human-readable location of member ``rel`` for messages."""
         if self._zip_index is not None:
             info = self._zip_index.get(rel)
-            member = info.filename if info is not None else f"{self.anchor}/{rel}"
-            return f"{self.path}:{member}"
+            member = info.filename if info is not None else f"{self._zip_prefix}{rel}"
+            return f"{self.label}:{member}"
         assert self._base is not None
         return str(self._base / rel)
 
@@ -162,32 +170,38 @@ class Source:
 
     def exists(self, rel: str) -> bool:
         """Whether member ``rel`` exists."""
-        rel = safe_relpath(rel, self.path)
+        rel = safe_relpath(rel, self.label)
         if self._zip_index is not None:
             return rel in self._zip_index
         assert self._base is not None
         return (self._base / rel).is_file()
 
-    def read(self, rel: str) -> bytes:
-        """Bytes of member ``rel``; ``VpsError`` when missing, unsafe or unreadable."""
-        rel = safe_relpath(rel, self.path)
+    def read(self, rel: str, *, missing: str | None = None) -> bytes:
+        """Bytes of member ``rel``; ``VpsError`` when missing (message ``missing``), unsafe or unreadable."""
+        rel = safe_relpath(rel, self.label)
         if self._zip_index is not None:
             info = self._zip_index.get(rel)
             if info is None:
-                raise VpsError(self.describe(rel), "missing from the zip")
+                raise VpsError(self.describe(rel), missing or "missing from the zip")
             try:
                 return self._handle.get().read(info)
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
         assert self._base is not None
-        return read_file(self._base / rel)
+        if missing is None:
+            return read_file(self._base / rel)
+        return read_file(self._base / rel, missing=missing)
+
+    def close(self) -> None:
+        """Close this process's zip handle, if one is open."""
+        self._handle.close()
 
     def local_path(self, rel: str) -> Path | None:
         """The file's path on disk for a folder source (``None`` for a zip)."""
         if self._zip_index is not None:
             return None
         assert self._base is not None
-        return self._base / safe_relpath(rel, self.path)
+        return self._base / safe_relpath(rel, self.label)
 
     def __repr__(self) -> str:
         kind = "zip" if self.is_zip else "folder"

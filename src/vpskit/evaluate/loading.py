@@ -26,7 +26,7 @@ from PIL import Image
 from .. import naming
 from ..errors import VpsError
 from ..pngio import read_file, rgb2id
-from ..sources import ZipHandle
+from ..sources import Source
 from .metrics.categories import CategorySet
 from .tables import ID_MASK, FrameTable, PairCounter, Segments, check_gt, frame_table
 
@@ -252,9 +252,6 @@ class PredictionSource:
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
         self._tmpdir: str | None = None
-        self._handle: ZipHandle | None = None
-        self.zip_path: Path | None = None  # zip holding the PNGs (None for a folder)
-        self.png_prefix = ""  # prefix of the PNG members inside that zip
         self.json_member: str | None = None  # pred.json member of self.path (zips)
         if self.path.is_dir():
             self.kind = "folder"
@@ -262,12 +259,13 @@ class PredictionSource:
                 raise VpsError(self.path, f"no {PRED_JSON} in the prediction folder")
             if not (self.path / PAN_PRED_DIR).is_dir():
                 raise VpsError(self.path, f"no {PAN_PRED_DIR}/ folder in the prediction folder")
+            self._pngs = Source(self.path, PAN_PRED_DIR, prefix=PAN_PRED_DIR)
         elif self.path.is_file():
-            self._open_zip_layout()
+            self._pngs = self._open_zip_layout()
         else:
             raise VpsError(self.path, "no such file or folder")
 
-    def _open_zip_layout(self) -> None:
+    def _open_zip_layout(self) -> Source:
         try:
             with zipfile.ZipFile(self.path) as zf:
                 names = [i.filename for i in zf.infolist() if not i.is_dir()]
@@ -282,9 +280,7 @@ class PredictionSource:
                 png_dir = f"{base}{PAN_PRED_DIR}/"
                 if any(n.startswith(png_dir) for n in names):
                     self.kind = "zip"
-                    self.zip_path = self.path
-                    self.png_prefix = png_dir
-                    return
+                    return Source(self.path, PAN_PRED_DIR, prefix=png_dir)
                 inner = f"{base}{PAN_PRED_ZIP}"
                 if inner not in names:
                     raise VpsError(self.path, f"neither {png_dir} nor {inner} inside the zip")
@@ -296,24 +292,26 @@ class PredictionSource:
         except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
             self.close()
             raise VpsError(self.path, f"not a readable zip ({exc})") from None
+        label = f"{self.path}:{PAN_PRED_ZIP}"
         try:
             with zipfile.ZipFile(target) as zf:
                 pngs = [i.filename for i in zf.infolist() if not i.is_dir() and i.filename.endswith(".png")]
         except (zipfile.BadZipFile, OSError) as exc:
             self.close()
-            raise VpsError(f"{self.path}:{inner}", f"not a readable zip ({exc})") from None
-        self.zip_path = target
+            raise VpsError(label, f"not a readable zip ({exc})") from None
         dirs = {str(PurePosixPath(n).parent) for n in pngs}
         if len(dirs) == 1:
             d = dirs.pop()
-            self.png_prefix = "" if d == "." else d + "/"
+            prefix = "" if d == "." else d + "/"
         else:
-            self.png_prefix = f"{PAN_PRED_DIR}/" if any(n.startswith(f"{PAN_PRED_DIR}/") for n in pngs) else ""
+            prefix = f"{PAN_PRED_DIR}/" if any(n.startswith(f"{PAN_PRED_DIR}/") for n in pngs) else ""
+        return Source(target, PAN_PRED_DIR, prefix=prefix, label=label)
 
     def close(self) -> None:
-        """Remove the temporary copy of a submission's ``pan_pred.zip``."""
-        if self._handle is not None:
-            self._handle.close()
+        """Close zip handles and remove the temporary copy of a submission's ``pan_pred.zip``."""
+        pngs = getattr(self, "_pngs", None)
+        if pngs is not None:
+            pngs.close()
         if self._tmpdir is not None:
             shutil.rmtree(self._tmpdir, ignore_errors=True)
             self._tmpdir = None
@@ -329,11 +327,7 @@ class PredictionSource:
             if self.kind == "folder":
                 return str(self.path / PRED_JSON)
             return f"{self.path}:{self.json_member}"
-        if self.kind == "folder":
-            return str(self.path / PAN_PRED_DIR / rel)
-        if self.kind == "zip":
-            return f"{self.path}:{self.png_prefix}{rel}"
-        return f"{self.path}:{PAN_PRED_ZIP}:{self.png_prefix}{rel}"
+        return self._pngs.describe(rel)
 
     def read_json(self) -> dict:
         """The parsed ``pred.json``."""
@@ -352,35 +346,14 @@ class PredictionSource:
             raise VpsError(self.describe(), "no 'annotations' list")
         return obj
 
-    def _zipfile(self) -> zipfile.ZipFile:
-        if self._handle is None:
-            assert self.zip_path is not None
-            self._handle = ZipHandle(self.zip_path)
-        return self._handle.get()
-
     def exists(self, rel: str) -> bool:
         """Whether PNG ``rel`` (relative to ``pan_pred``) exists."""
-        rel = naming.safe_relpath(rel, self.describe())
-        if self.kind == "folder":
-            return (self.path / PAN_PRED_DIR / rel).is_file()
-        try:
-            self._zipfile().getinfo(self.png_prefix + rel)
-        except KeyError:
-            return False
-        return True
+        return self._pngs.exists(naming.safe_relpath(rel, self.describe()))
 
     def read_png(self, rel: str) -> bytes:
         """Bytes of PNG ``rel`` (relative to ``pan_pred``)."""
-        rel = naming.safe_relpath(rel, self.describe())
-        if self.kind == "folder":
-            return read_file(self.path / PAN_PRED_DIR / rel,
-                             missing="missing: no prediction PNG for this ground-truth frame")
-        try:
-            return self._zipfile().read(self.png_prefix + rel)
-        except KeyError:
-            raise VpsError(self.describe(rel), "missing: no prediction PNG for this ground-truth frame") from None
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-            raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
+        return self._pngs.read(naming.safe_relpath(rel, self.describe()),
+                               missing="missing: no prediction PNG for this ground-truth frame")
 
 
 @dataclass(frozen=True)
