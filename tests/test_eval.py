@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
 import shutil
@@ -211,6 +212,55 @@ def test_jobs_and_video_split_give_identical_results(split, tmp_path):
     v1, s1 = evaluate_videos(pred, root=split, videos=["0001"], jobs=1)
     v2, s2 = evaluate_videos(pred, root=split, videos=["0002"], jobs=1)
     assert {"vpq": v2.merge(v1).result(), "stq": s2.merge(s1).result()} == one
+
+
+def test_some_videos_only_need_predictions_for_those(split, tmp_path):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    vpq, stq = evaluate_videos(pred, root=split, videos=["0002"], jobs=1)
+    want = {"vpq": vpq.result(), "stq": stq.result()}
+    assert list(want["stq"]["per_sequence"]) == ["0002"]
+    # the frames of video 1 gone from the prediction: keyed annotations, then by position
+    data = json.loads((pred / "pred.json").read_text())
+    for a in data["annotations"]:
+        if a["image_id"].startswith("0001"):
+            (pred / "pan_pred" / naming.pan_pred_file(a["image_id"])).unlink()
+    kept = [a for a in data["annotations"] if a["image_id"].startswith("0002")]
+    (pred / "pred.json").write_text(json.dumps({"annotations": kept}))
+    for videos in (["0002"], [2], "2", 2):
+        assert evaluate(pred, root=split, videos=videos, jobs=1) == want
+    with pytest.raises(VpsError, match="missing frame: no annotation for ground-truth image 0001_"):
+        evaluate(pred, root=split, jobs=1)
+    (pred / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
+                                                                for a in kept]}))
+    assert evaluate(pred, root=split, videos=[2], jobs=1) == want
+    assert main(["eval", str(pred), "--root", str(split), "--videos", "2-2", "--out", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "results.json").read_text()) == want
+    with pytest.raises(VpsError, match="videos: not in the ground truth: 0003"):
+        evaluate(pred, root=split, videos=[2, 3])
+    with pytest.raises(VpsError, match="6 annotations without image_id or file_name, but the ground truth "
+                       r"has 12 frames \(matching by position"):
+        evaluate(pred, root=split, videos=[1, 2])
+    # by position over the whole ground truth, scored on one video
+    full = tmp_path / "full"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", full)
+    data = json.loads((full / "pred.json").read_text())
+    (full / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
+                                                                for a in data["annotations"]]}))
+    assert evaluate(full, root=split, videos=[2], jobs=1) == want
+    with pytest.raises(VpsError, match=r"5 annotations .* has 12 frames \(6 in the videos asked for\)"):
+        (full / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
+                                                                    for a in data["annotations"][:5]]}))
+        evaluate(full, root=split, videos=[2], jobs=1)
+
+
+def test_video_list_argument():
+    from vpskit.cli.evaluate import video_list
+
+    assert video_list("3, 1-2,2,10-12") == [1, 2, 3, 10, 11, 12]
+    for bad in ("", "a", "0", "5-3", "1-", "-2"):
+        with pytest.raises(argparse.ArgumentTypeError):
+            video_list(bad)
 
 
 def test_noisy_prediction_is_deterministic_and_imperfect(split, tmp_path):

@@ -24,6 +24,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
     p.add_argument("--out", help="folder for the reports (default: PRED's folder)")
     p.add_argument("--metrics", default="vpq,stq", help="comma-separated: vpq, stq (default: both)")
+    p.add_argument("--videos", type=video_list, metavar="LIST",
+                   help="score only these videos: comma-separated numbers and ranges, e.g. 1-20,35 "
+                   "(default: all; only their frames then need a prediction)")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: all cores; one for a small split)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -40,7 +43,24 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else (pred if pred.is_dir() else pred.parent)
     results = evaluate(args.pred, root=args.root, split=args.split, gt_json=args.gt_json,
                        gt_dir=args.gt_dir, out=out, metrics=args.metrics, jobs=args.jobs,
-                       progress=args.progress)
+                       progress=args.progress, videos=args.videos)
     print(format_table(results))
     print(f"\nreports written to {out}")
     return 0
+
+
+def video_list(text: str) -> list[int]:
+    """Video numbers from ``"1-20,35"`` (sorted, without repeats)."""
+    out: set[int] = set()
+    for part in text.split(","):
+        part = part.strip()
+        first, sep, last = part.partition("-")
+        try:
+            lo = int(first)
+            hi = int(last) if sep else lo
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a video number or a range like 1-20") from None
+        if lo < 1 or hi < lo:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a video number or a range like 1-20")
+        out.update(range(lo, hi + 1))
+    return sorted(out)

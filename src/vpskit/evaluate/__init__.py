@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import naming
 from .._callable import make_module_callable
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
@@ -77,26 +78,29 @@ def evaluate_videos(
     metrics: Iterable[str] | str = METRICS,
     jobs: int | None = None,
     progress: bool | None = None,
-    videos: Iterable[str] | None = None,
+    videos: Iterable[str | int] | None = None,
 ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
     """The metric accumulators of a prediction, holding one state per video.
 
-    ``videos`` restricts the work to some videos (4-digit names), so that an evaluation can be
-    split across machines and the accumulators merged afterwards.
+    ``videos`` restricts the work to some videos (numbers or 4-digit names), so that an
+    evaluation can be split across machines and the accumulators merged afterwards; only their
+    frames then need a prediction.
     """
     wanted = _parse_metrics(metrics)
     json_path, png_dir = gt_paths(root, split, gt_json, gt_dir)
     gt = load_ground_truth(json_path, png_dir)
+    names = sorted(gt.videos)
+    if videos is not None:
+        keep = {_video_name(v) for v in ([videos] if isinstance(videos, (str, int)) else videos)}
+        unknown = sorted(keep - set(names))
+        if unknown:
+            raise VpsError("videos", f"not in the ground truth: {', '.join(unknown)}")
+        if not keep:
+            raise VpsError("videos", "no video given")
+        names = [v for v in names if v in keep]
     source = PredictionSource(pred)
     try:
-        preds = match_predictions(gt, source.read_json(), source)
-        names = sorted(gt.videos)
-        if videos is not None:
-            keep = {str(v) for v in videos}
-            unknown = sorted(keep - set(names))
-            if unknown:
-                raise VpsError("videos", f"not in the ground truth: {', '.join(unknown)}")
-            names = [v for v in names if v in keep]
+        preds = match_predictions(gt, source.read_json(), source, None if videos is None else names)
         items = [(v, gt.videos[v], {f.image_id: preds[f.image_id] for f in gt.videos[v]}) for v in names]
         if jobs is None:
             jobs = default_jobs()
@@ -114,6 +118,17 @@ def evaluate_videos(
         if stq is not None and ss is not None:
             stq.add_state(video, ss)
     return vpq, stq
+
+
+def _video_name(video: str | int) -> str:
+    """A video's 4-digit name from its number or name (``7``, ``"7"``, ``"0007"``)."""
+    try:
+        number = int(video)
+    except (TypeError, ValueError):
+        raise VpsError("videos", f"{video!r} is not a video number") from None
+    if not 0 < number <= 9999:
+        raise VpsError("videos", f"{video!r} is not a video number (1 … 9999)")
+    return naming.video_name(number)
 
 
 def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
@@ -152,6 +167,7 @@ def evaluate(
     metrics: Iterable[str] | str = METRICS,
     jobs: int | None = None,
     progress: bool | None = None,
+    videos: Iterable[str | int] | None = None,
 ) -> dict:
     """Score prediction ``pred`` against a split's ground truth with VPQ and/or STQ.
 
@@ -162,11 +178,12 @@ def evaluate(
     "final": {"all", "things", "stuff"}}, "stq": {"stq", "aq", "sq", "per_sequence": {…}}}``
     (fractions in [0, 1]); with ``out``, also writes ``vpq-{k}.txt``, ``vpq-final.txt`` and
     ``results.json`` there. ``jobs``: worker processes (None: all cores, or in-process for a
-    small split); ``progress``: show a progress bar (None: when stderr is a terminal).
+    small split); ``progress``: show a progress bar (None: when stderr is a terminal);
+    ``videos``: score only these videos (numbers or 4-digit names; None: all).
     Bad input raises ``VpsError``.
     """
     vpq, stq = evaluate_videos(pred, root=root, split=split, gt_json=gt_json, gt_dir=gt_dir,
-                               metrics=metrics, jobs=jobs, progress=progress)
+                               metrics=metrics, jobs=jobs, progress=progress, videos=videos)
     results = results_of(vpq, stq)
     if out is not None:
         from .report import write_reports

@@ -366,28 +366,38 @@ class PredFrame:
     """How the annotation is named in messages."""
 
 
-def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource) -> dict[str, PredFrame]:
+def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource,
+                      videos: Sequence[str] | None = None) -> dict[str, PredFrame]:
     """The prediction annotation of every GT frame, by ``image_id``/``file_name`` or by position.
 
     Annotations that name no frame at all are matched by position in GT image-id order (how
     existing models write them). Annotations naming frames not in the ground truth are ignored.
+    With ``videos``, only the frames of those videos need a prediction; annotations matched by
+    position may then cover either the whole ground truth or just those videos.
     """
     where = source.describe()
     anns = pred_json["annotations"]
     frames = gt.frames
+    wanted = frames if videos is None else [f for v in videos for f in gt.videos[v]]
     keyed = [isinstance(a, dict) and ("image_id" in a or "file_name" in a) for a in anns]
     out: dict[str, PredFrame] = {}
     if anns and not any(keyed):
         if len(anns) != len(frames):
-            raise VpsError(where, f"{len(anns)} annotations without image_id or file_name, but the "
-                           f"ground truth has {len(frames)} frames (matching by position needs one per frame)")
+            if len(anns) != len(wanted):
+                scope = "" if len(wanted) == len(frames) else f" ({len(wanted)} in the videos asked for)"
+                raise VpsError(where, f"{len(anns)} annotations without image_id or file_name, but the "
+                               f"ground truth has {len(frames)} frames{scope} (matching by position "
+                               "needs one per frame)")
+            frames = wanted
+        keep = {f.image_id for f in wanted}
         for pos, (frame, ann) in enumerate(zip(frames, anns, strict=True)):
-            out[frame.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"),
-                                            naming.pan_pred_file(frame.image_id),
-                                            f"annotations[{pos}] ({frame.image_id})")
+            if frame.image_id in keep:
+                out[frame.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"),
+                                                naming.pan_pred_file(frame.image_id),
+                                                f"annotations[{pos}] ({frame.image_id})")
         return out
     by_key: dict[str, GtFrame] = {}
-    for frame in frames:
+    for frame in wanted:
         for key in frame.keys:
             by_key.setdefault(key, frame)
     for pos, ann in enumerate(anns):
@@ -408,7 +418,7 @@ def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource
         if isinstance(fname, str) and PurePosixPath(fname).name != png and not source.exists(png):
             png = naming.safe_relpath(PurePosixPath(fname).name, where)
         out[frame.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"), png, frame.image_id)
-    for frame in frames:
+    for frame in wanted:
         if frame.image_id not in out:
             raise VpsError(where, f"missing frame: no annotation for ground-truth image {frame.image_id}")
     return out
