@@ -165,6 +165,34 @@ def test_a_png_missing_from_a_zip_or_submission_is_named_inside_it(split, tmp_pa
                               "missing: no prediction PNG for this ground-truth frame")
 
 
+def test_ground_truth_from_a_zip_of_the_prepared_folder(split, tmp_path):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    ref = evaluate(pred, root=split, jobs=1)
+    z = tmp_path / "gt.zip"
+    members = sorted(f for f in split.rglob("*") if f.is_file())
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in members:
+            zf.write(f, "shared/cityscapes_vps/" + f.relative_to(split).as_posix())
+    assert evaluate(pred, root=z, jobs=1) == ref
+    assert main(["eval", str(pred), "--root", str(z), "--jobs", "2", "--out", str(tmp_path / "r")]) == 0
+    assert json.loads((tmp_path / "r" / "results.json").read_text()) == ref
+    gone = next(f for f in members if f.suffix == ".png")
+    with zipfile.ZipFile(z, "w") as zf:
+        for f in members:
+            if f != gone:
+                zf.write(f, f.relative_to(split).as_posix())
+    with pytest.raises(VpsError) as err:
+        evaluate(pred, root=z, jobs=1)
+    assert str(err.value) == f"{z}:{gone.relative_to(split).as_posix()}: ground-truth PNG not found"
+    with pytest.raises(VpsError, match="no panoptic_gt_train_city_vps.json inside the zip"):
+        evaluate(pred, root=z, split="train")
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.write(split / naming.panoptic_gt_json("val"), naming.panoptic_gt_json("val"))
+    with pytest.raises(VpsError, match="no val/panoptic_video/ folder inside the zip"):
+        evaluate(pred, root=z)
+
+
 def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):
     pred = tmp_path / "pred"
     write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred, seed=3)

@@ -18,7 +18,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "results.json.",
     )
     p.add_argument("pred", metavar="PRED", help="prediction folder, zip or submission.zip")
-    p.add_argument("--root", help="prepared cityscapes_vps folder (ground truth of --split)")
+    p.add_argument("--root", help="prepared cityscapes_vps folder, or a zip of it (ground truth of --split)")
     p.add_argument("--split", default="val", help="split to evaluate against (default: val)")
     p.add_argument("--gt-json", help="ground-truth JSON (instead of --root), with --gt-dir")
     p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")

@@ -8,6 +8,7 @@ processes or machines.
 
 from __future__ import annotations
 
+import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,9 +23,8 @@ from .loading import (
     GtFrame,
     PredFrame,
     PredictionSource,
-    gt_paths,
-    load_ground_truth,
     match_predictions,
+    open_ground_truth,
     read_video_tables,
 )
 from .metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator
@@ -87,8 +87,7 @@ def evaluate_videos(
     frames then need a prediction.
     """
     wanted = _parse_metrics(metrics)
-    json_path, png_dir = gt_paths(root, split, gt_json, gt_dir)
-    gt = load_ground_truth(json_path, png_dir)
+    gt = open_ground_truth(root, split, gt_json, gt_dir)
     names = sorted(gt.videos)
     if videos is not None:
         keep = {_video_name(v) for v in ([videos] if isinstance(videos, (str, int)) else videos)}
@@ -139,7 +138,7 @@ def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
     try:
         from PIL import Image
 
-        with Image.open(gt.png_path(frames[0])) as img:
+        with Image.open(io.BytesIO(gt.read_png(frames[0]))) as img:
             w, h = img.size
     except (OSError, ValueError, VpsError):
         return 0

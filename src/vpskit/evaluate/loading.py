@@ -161,10 +161,13 @@ class GtFrame:
 
 @dataclass
 class GroundTruth:
-    """A split's ground truth: categories and frames grouped by video, in image-id order."""
+    """A split's ground truth: categories and frames grouped by video, in image-id order.
 
-    json_path: Path
-    png_dir: Path
+    The PNGs are read through ``pngs`` (a folder, or a folder inside a zip).
+    """
+
+    json_where: str
+    pngs: Source
     categories: CategorySet
     category_records: list[dict]
     videos: dict[str, list[GtFrame]] = field(default_factory=dict)
@@ -174,40 +177,70 @@ class GroundTruth:
         """Every frame, in video then image-id order."""
         return [f for v in sorted(self.videos) for f in self.videos[v]]
 
-    def png_path(self, frame: GtFrame) -> Path:
-        """The panoptic PNG of a frame."""
-        return self.png_dir / naming.safe_relpath(frame.file_name, self.json_path)
+    def _rel(self, frame: GtFrame) -> str:
+        return naming.safe_relpath(frame.file_name, self.json_where)
+
+    def describe(self, frame: GtFrame) -> str:
+        """Where the panoptic PNG of a frame is, for messages."""
+        return self.pngs.describe(self._rel(frame))
+
+    def read_png(self, frame: GtFrame) -> bytes:
+        """Bytes of the panoptic PNG of a frame."""
+        return self.pngs.read(self._rel(frame), missing="ground-truth PNG not found")
 
 
-def gt_paths(root: str | os.PathLike | None, split: str, gt_json: str | os.PathLike | None,
-             gt_dir: str | os.PathLike | None) -> tuple[Path, Path]:
-    """The GT JSON and PNG folder from ``root``/``split`` or from explicit paths."""
+def open_ground_truth(root: str | os.PathLike | None, split: str, gt_json: str | os.PathLike | None,
+                      gt_dir: str | os.PathLike | None) -> GroundTruth:
+    """The ground truth of ``split`` in a prepared ``root`` (folder or zip), or ``gt_json`` + ``gt_dir``."""
     if gt_json is not None or gt_dir is not None:
         if gt_json is None or gt_dir is None:
             raise VpsError("ground truth", "give both --gt-json and --gt-dir (or --root and --split)")
-        return Path(gt_json), Path(gt_dir)
+        return load_ground_truth(Path(gt_json), Path(gt_dir))
     if root is None:
         raise VpsError("ground truth", "give --root (and --split) or --gt-json and --gt-dir")
     if split not in naming.LABELLED_SPLITS:
         raise VpsError("--split", f"{split!r} has no public labels (use one of {', '.join(naming.LABELLED_SPLITS)})")
     root = Path(root)
-    return root / naming.panoptic_gt_json(split), root / split / PANOPTIC_VIDEO_DIR
+    if not root.is_file():
+        return load_ground_truth(root / naming.panoptic_gt_json(split), root / split / PANOPTIC_VIDEO_DIR)
+    json_name = naming.panoptic_gt_json(split)
+    try:
+        with zipfile.ZipFile(root) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+            found = sorted((n for n in names if PurePosixPath(n).name == json_name),
+                           key=lambda n: (n.count("/"), n))
+            if not found:
+                raise VpsError(root, f"no {json_name} inside the zip")
+            data = zf.read(found[0])
+    except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
+        raise VpsError(root, f"not a readable zip ({exc})") from None
+    prefix = f"{found[0][: -len(json_name)]}{split}/{PANOPTIC_VIDEO_DIR}/"
+    if not any(n.startswith(prefix) for n in names):
+        raise VpsError(root, f"no {prefix} folder inside the zip (next to {found[0]})")
+    pngs = Source(root, PANOPTIC_VIDEO_DIR, prefix=prefix)
+    return parse_ground_truth(data, f"{root}:{found[0]}", pngs)
 
 
 def load_ground_truth(json_path: Path, png_dir: Path) -> GroundTruth:
-    """Read and check the GT JSON; group its annotations by video (first four characters)."""
-    gt = _load_json(read_file(json_path), json_path)
-    if not isinstance(gt, dict) or not isinstance(gt.get("annotations"), list):
-        raise VpsError(json_path, "not a panoptic ground-truth JSON (no 'annotations' list)")
+    """The ground truth of a GT JSON file and its folder of panoptic PNGs."""
+    data = read_file(json_path)
     if not png_dir.is_dir():
         raise VpsError(png_dir, "ground-truth PNG folder not found")
+    return parse_ground_truth(data, str(json_path), Source(png_dir, PANOPTIC_VIDEO_DIR, prefix=""))
+
+
+def parse_ground_truth(data: bytes, json_where: str, pngs: Source) -> GroundTruth:
+    """Read and check a GT JSON (``json_where`` names it); group its annotations by video."""
+    gt = _load_json(data, json_where)
+    if not isinstance(gt, dict) or not isinstance(gt.get("annotations"), list):
+        raise VpsError(json_where, "not a panoptic ground-truth JSON (no 'annotations' list)")
     cats = gt.get("categories")
     if not isinstance(cats, list) or not cats:
-        raise VpsError(json_path, "no 'categories' list")
+        raise VpsError(json_where, "no 'categories' list")
     try:
         categories = CategorySet.from_json(cats)
     except (KeyError, TypeError, ValueError) as exc:
-        raise VpsError(json_path, f"bad 'categories' ({exc})") from None
+        raise VpsError(json_where, f"bad 'categories' ({exc})") from None
     image_names: dict[str, str] = {}
     for img in gt.get("images") or []:
         if isinstance(img, dict) and "id" in img and isinstance(img.get("file_name"), str):
@@ -215,13 +248,13 @@ def load_ground_truth(json_path: Path, png_dir: Path) -> GroundTruth:
     frames: dict[str, GtFrame] = {}
     for pos, ann in enumerate(gt["annotations"]):
         if not isinstance(ann, dict) or "image_id" not in ann or not isinstance(ann.get("segments_info"), list):
-            raise VpsError(json_path, f"annotations[{pos}] lacks 'image_id' or 'segments_info'")
+            raise VpsError(json_where, f"annotations[{pos}] lacks 'image_id' or 'segments_info'")
         image_id = str(ann["image_id"])
         if image_id in frames:
-            raise VpsError(json_path, f"image {image_id} has two annotations")
+            raise VpsError(json_where, f"image {image_id} has two annotations")
         video = naming.video_name(naming.parse_image_id(image_id).video)
-        file_name = naming.safe_relpath(ann.get("file_name"), f"{json_path}: {image_id}")
-        where = f"{json_path}: {image_id}"
+        file_name = naming.safe_relpath(ann.get("file_name"), f"{json_where}: {image_id}")
+        where = f"{json_where}: {image_id}"
         segs = Segments.from_records(ann["segments_info"], where, with_crowd=True)
         unknown = categories.positions(segs.category) < 0
         if unknown.any():
@@ -231,12 +264,12 @@ def load_ground_truth(json_path: Path, png_dir: Path) -> GroundTruth:
         if image_id in image_names:
             keys.add(PurePosixPath(image_names[image_id]).name)
         frames[image_id] = GtFrame(image_id, video, file_name, segs, tuple(sorted(keys)))
-    gt_obj = GroundTruth(json_path, png_dir, categories, cats)
+    gt_obj = GroundTruth(json_where, pngs, categories, cats)
     for image_id in sorted(frames):
         f = frames[image_id]
         gt_obj.videos.setdefault(f.video, []).append(f)
     if not gt_obj.videos:
-        raise VpsError(json_path, "no annotated frames")
+        raise VpsError(json_where, "no annotated frames")
     return gt_obj
 
 
@@ -451,8 +484,8 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])
             raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
-        gt_path = gt.png_path(frame)
-        gt_ids = decode_ids_raw(read_file(gt_path, missing="ground-truth PNG not found"), gt_path)
+        gt_path = gt.describe(frame)
+        gt_ids = decode_ids_raw(gt.read_png(frame), gt_path)
         check_gt(counter, gt_ids, frame.segments, gt_where=gt_path)
         del gt_ids
         pred_where = source.describe(pred.png)

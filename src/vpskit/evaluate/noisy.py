@@ -83,7 +83,7 @@ def write_noisy_prediction(gt_json: str | os.PathLike, gt_dir: str | os.PathLike
             plan[sid] = steps
         shifts = rng.integers(-MAX_SHIFT, MAX_SHIFT + 1, size=(n, 2))
         for j, frame in enumerate(frames):
-            gt_ids = decode_ids(gt.png_path(frame).read_bytes(), gt.png_path(frame))
+            gt_ids = decode_ids(gt.read_png(frame), gt.describe(frame))
             uniq, inverse = np.unique(gt_ids, return_inverse=True)
             info = {int(i): (int(c), bool(k)) for i, c, k in zip(frame.segments.ids, frame.segments.category,
                                                                   frame.segments.crowd, strict=True)}
