@@ -137,6 +137,11 @@ def _pixels_in_place(img: Image.Image) -> np.ndarray | None:
         return None
 
 
+def _named(members: list[str], name: str) -> list[str]:
+    """The zip members called ``name``, shallowest first."""
+    return sorted((m for m in members if PurePosixPath(m).name == name), key=lambda m: (m.count("/"), m))
+
+
 def _load_json(data: bytes, where: object) -> object:
     try:
         return json.loads(data)
@@ -207,8 +212,7 @@ def open_ground_truth(root: str | os.PathLike | None, split: str, gt_json: str |
     try:
         with zipfile.ZipFile(root) as zf:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
-            found = sorted((n for n in names if PurePosixPath(n).name == json_name),
-                           key=lambda n: (n.count("/"), n))
+            found = _named(names, json_name)
             if not found:
                 raise VpsError(root, f"no {json_name} inside the zip")
             data = zf.read(found[0])
@@ -302,8 +306,7 @@ class PredictionSource:
         try:
             with zipfile.ZipFile(self.path) as zf:
                 names = [i.filename for i in zf.infolist() if not i.is_dir()]
-                jsons = sorted((n for n in names if PurePosixPath(n).name == PRED_JSON),
-                               key=lambda n: (n.count("/"), n))
+                jsons = _named(names, PRED_JSON)
                 if not jsons:
                     raise VpsError(self.path, f"no {PRED_JSON} inside the zip")
                 if len(jsons) > 1 and jsons[0].count("/") == jsons[1].count("/"):

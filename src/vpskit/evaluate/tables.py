@@ -96,7 +96,8 @@ class IdIndex:
         known = known[known != VOID_ID]
         self.ids = np.concatenate((np.zeros(1, dtype=np.uint32), known))
         """Sorted known ids, void first."""
-        self._lut: np.ndarray | None = None
+        self.lut: np.ndarray | None = None
+        """Position by the low 16 bits of an id, or None when two known ids share them."""
         low = self.ids & np.uint32((1 << self._LUT_BITS) - 1)
         if _distinct(low).size == low.size:
             # The low 16 bits tell the ids apart: a table of 2**16 positions finds them. Entries
@@ -104,19 +105,18 @@ class IdIndex:
             if lut is None or lut.size != 1 << self._LUT_BITS:
                 lut = np.zeros(1 << self._LUT_BITS, dtype=np.intp)
             lut[low] = np.arange(self.ids.size)
-            self._lut = lut
+            self.lut = lut
 
     def __len__(self) -> int:
         return int(self.ids.size)
 
     def positions(self, values: np.ndarray) -> tuple[np.ndarray, int | None]:
         """Positions of ``values`` (uint32 ids) in :attr:`ids`, and the first value not there (or None)."""
-        if self._lut is not None:
-            pos = self._lut[values & np.uint32((1 << self._LUT_BITS) - 1)]
-            np.minimum(pos, self.ids.size - 1, out=pos)
+        if self.lut is not None:
+            pos = self.lut[values & np.uint32((1 << self._LUT_BITS) - 1)]
         else:
             pos = np.searchsorted(self.ids, values)
-            np.minimum(pos, self.ids.size - 1, out=pos)
+        np.minimum(pos, self.ids.size - 1, out=pos)
         bad = self.ids[pos] != values
         if bad.any():
             return pos, int(values[int(np.argmax(bad))])
@@ -147,8 +147,8 @@ class PairCounter:
     def index(self, ids: np.ndarray, side: int) -> IdIndex:
         """An :class:`IdIndex` of ``ids`` reusing this counter's lookup table ``side`` (0 GT, 1 prediction)."""
         idx = IdIndex(ids, self._luts[side])
-        if idx._lut is not None:
-            self._luts[side] = idx._lut
+        if idx.lut is not None:
+            self._luts[side] = idx.lut
         return idx
 
     def set_gt(self, gt_ids: np.ndarray, index: IdIndex) -> int | None:
