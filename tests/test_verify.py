@@ -120,3 +120,20 @@ def test_panoptic_video_not_matching_panoptic_inst(root):
     victim.write_bytes(encode_png(merged))
     report = verify(root, splits="val", jobs=1)
     only(report, victim.name, "one colour per panoptic_inst value")
+
+
+def test_category_records_are_checked_for_ids_things_and_colours(root):
+    path = root / "panoptic_gt_val_city_vps.json"
+    doc = json.loads(path.read_text())
+    # as the original preparation scripts write them: more keys, a misspelt name
+    for cat in doc["categories"]:
+        cat.update(instance_eval=cat["isthing"], trainid=cat["id"], ori_id=0)
+    doc["categories"][8]["name"] = "vegitation"
+    path.write_text(json.dumps(doc))
+    assert verify(root, splits=["val"], jobs=1).ok
+    doc["categories"][13]["color"] = [0, 0, 143]
+    path.write_text(json.dumps(doc))
+    only(verify(root, splits=["val"], jobs=1), "'categories' [13] is not category 13 'car'")
+    doc["categories"].pop()
+    path.write_text(json.dumps(doc))
+    only(verify(root, splits=["val"], jobs=1), "'categories' has 18 records")

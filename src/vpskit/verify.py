@@ -275,6 +275,20 @@ def _load(problems: list[str], fn: Callable[[Path], T], path: Path) -> T | None:
         return None
 
 
+def _category_problem(records: list) -> str | None:
+    """How ``records`` differ from the category table in what the data depends on (ids in order,
+    isthing, colour), or None. Names and further keys are free: the original preparation
+    scripts write extra keys and spell category 8 "vegitation"."""
+    table = categories_json()
+    if len(records) != len(table):
+        return f"has {len(records)} records, expected the {len(table)} Cityscapes-VPS categories"
+    for pos, (got, want) in enumerate(zip(records, table, strict=True)):
+        if not isinstance(got, dict) or any(got.get(k) != want[k] for k in ("id", "isthing", "color")):
+            return (f"[{pos}] is not category {want['id']} '{want['name']}' "
+                    f"(isthing {want['isthing']}, color {want['color']}): {got!r}")
+    return None
+
+
 def _gt_annotations(root: Path, split: str, frames: list[AnnotatedFrame],
                     problems: list[str]) -> dict[str, dict] | None:
     path = root / panoptic_gt_json(split)
@@ -285,8 +299,9 @@ def _gt_annotations(root: Path, split: str, frames: list[AnnotatedFrame],
                                             for k in ("images", "annotations", "categories")):
         problems.append(f"{path}: needs 'images', 'annotations' and 'categories' lists")
         return None
-    if doc["categories"] != categories_json():
-        problems.append(f"{path}: 'categories' differs from the Cityscapes-VPS category table")
+    bad = _category_problem(doc["categories"])
+    if bad is not None:
+        problems.append(f"{path}: 'categories' {bad}")
     expected = [(f.image_id, f.file_name) for f in frames]
     images = [(im.get("id"), im.get("file_name")) if isinstance(im, dict) else None for im in doc["images"]]
     if images != expected:
