@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import re
 import shutil
+import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -425,6 +428,31 @@ def test_decoded_ids_equal_rgb2id(in_place, tmp_path, monkeypatch):
         loading.decode_ids(pngio.encode_png(np.zeros((2, 2), np.uint8)), "gray.png")
     with pytest.raises(Exception, match="corrupt or truncated"):
         loading.decode_ids(data[: len(data) // 2], "cut.png")
+
+
+def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refused():
+    from PIL import Image
+
+    from vpskit.evaluate import loading
+
+    rng = np.random.default_rng(3)
+    colours = rng.integers(0, 256, size=(5, 3), dtype=np.uint8)
+    index = rng.integers(0, 5, size=(6, 9)).astype(np.uint8)
+    img = Image.fromarray(index, "P")
+    img.putpalette(colours.ravel().tolist())
+    buf = io.BytesIO()
+    img.save(buf, "PNG")
+    np.testing.assert_array_equal(loading.decode_ids(buf.getvalue(), "p.png"), pngio.rgb2id(colours[index]))
+    # a 16-bit-per-channel RGB PNG (Pillow would silently keep the high bytes)
+    h, w = 2, 3
+    rows = b"".join(b"\0" + np.full(3 * w, 0x1234, ">u2").tobytes() for _ in range(h))
+    ihdr = struct.pack(">IIBBBBB", w, h, 16, 2, 0, 0, 0)
+    png = b"\x89PNG\r\n\x1a\n" + b"".join(
+        struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        for kind, body in ((b"IHDR", ihdr), (b"IDAT", zlib.compress(rows)), (b"IEND", b"")))
+    assert Image.open(io.BytesIO(png)).mode == "RGB"
+    with pytest.raises(VpsError, match="deep.png: 16 bits per channel"):
+        loading.decode_ids(png, "deep.png")
 
 
 def test_vpskit_evaluate_is_callable_after_the_package_is_imported(split, tmp_path):

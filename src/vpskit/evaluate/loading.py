@@ -42,7 +42,7 @@ PANOPTIC_VIDEO_DIR = "panoptic_video"
 
 
 def decode_ids(data: bytes, where: object) -> np.ndarray:
-    """Segment ids (H, W) uint32 of a panoptic PNG (RGB or RGBA; id = R + 256 G + 256² B)."""
+    """Segment ids (H, W) uint32 of a panoptic PNG (RGB, RGBA or palette; id = R + 256 G + 256² B)."""
     return np.bitwise_and(decode_ids_raw(data, where), np.uint32(ID_MASK))
 
 
@@ -52,6 +52,8 @@ def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
     Saves a pass over the pixels where the caller masks the few values it keeps
     (:class:`vpskit.evaluate.tables.PairCounter` does).
     """
+    if len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16:
+        raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
     try:
         with Image.open(io.BytesIO(data)) as img:
             if img.format != "PNG":
@@ -65,6 +67,8 @@ def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
                 return np.frombuffer(img.tobytes("raw", "RGBX"), dtype="<u4").reshape(h, w)
             if img.mode == "RGBA":
                 return rgb2id(np.asarray(img))
+            if img.mode in ("P", "PA"):
+                return rgb2id(np.asarray(img.convert("RGB")))
             raise VpsError(where, f"expected an RGB panoptic PNG, found mode {img.mode}")
     except VpsError:
         raise
