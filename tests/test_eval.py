@@ -462,3 +462,31 @@ def test_vpskit_evaluate_is_callable_after_the_package_is_imported(split, tmp_pa
     pred = tmp_path / "pred"
     write_perfect(split, pred)
     assert all_ones(vpskit.evaluate(pred, root=split, jobs=1))
+
+
+def test_per_class_table():
+    from vpskit.evaluate.report import format_per_class
+
+    def cls(pq, tp, fp=0, fn=0):
+        return {"pq": pq, "sq": 0.0, "rq": 0.0, "iou": 0.0, "tp": tp, "fp": fp, "fn": fn}
+
+    per_k = {"0": {"0": cls(0.5, 1), "13": cls(0.0, 0)}, "5": {"0": cls(0.7, 2), "13": cls(0.0, 0, fp=1)},
+             "10": {"0": cls(0.6, 1), "13": cls(0.0, 0)}, "15": {"0": cls(0.8, 3), "13": cls(0.0, 0)}}
+    text = format_per_class({"vpq": {k: {"per_class": v} for k, v in per_k.items()}}).splitlines()
+    assert text[1].split() == ["id", "category", "VPQ", "k=0", "k=5", "k=10", "k=15"]
+    assert text[2].split() == ["0", "road", "stuff", "65.0", "50.0", "70.0", "60.0", "80.0"]
+    assert text[3].split() == ["13", "car", "thing", "0.0", "-", "0.0", "-", "-"]
+    assert len(text) == 4
+
+
+def test_cli_prints_the_per_class_table_on_request(split, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_perfect(split, pred)
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1"]) == 0
+    assert "VPQ per category" not in capsys.readouterr().out
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--per-class"]) == 0
+    rows = {line.split()[1]: line.split()[2:] for line in capsys.readouterr().out.splitlines()
+            if line[:3].strip().isdigit()}
+    assert rows["road"] == ["stuff", "100.0", "100.0", "100.0", "100.0", "100.0"]
+    assert rows["car"] == ["thing", "100.0", "100.0", "100.0", "100.0", "100.0"]
+    assert rows["sky"] == ["stuff", "-", "-", "-", "-", "-"]

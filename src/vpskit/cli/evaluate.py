@@ -27,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=video_list, metavar="LIST",
                    help="score only these videos: comma-separated numbers and ranges, e.g. 1-20,35 "
                    "(default: all; only their frames then need a prediction)")
+    p.add_argument("--per-class", action="store_true",
+                   help="also print VPQ per category (its mean over k and its PQ at each k)")
     p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
                    help="worker processes (default: all cores; one for a small split)")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
@@ -37,7 +39,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Evaluate, write the reports and print the table."""
     from ..evaluate import evaluate
-    from ..evaluate.report import format_table
+    from ..evaluate.report import format_per_class, format_table
 
     pred = Path(args.pred)
     out = Path(args.out) if args.out else (pred if pred.is_dir() else pred.parent)
@@ -45,6 +47,9 @@ def run(args: argparse.Namespace) -> int:
                        gt_dir=args.gt_dir, out=out, metrics=args.metrics, jobs=args.jobs,
                        progress=args.progress, videos=args.videos)
     print(format_table(results))
+    if args.per_class and "vpq" in results:
+        print()
+        print(format_per_class(results))
     print(f"\nreports written to {out}")
     return 0
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from ..categories import CATEGORY_BY_ID
 from ..pngio import atomic_write_bytes
 from .metrics.categories import CategorySet
 from .metrics.vpq import SPANS
@@ -74,4 +75,27 @@ def format_table(results: dict) -> str:
             lines.append("")
         lines += ["STQ (%)", f"{'STQ':>6s} {'AQ':>6s} {'SQ':>6s}",
                   f"{100 * s['stq']:6.1f} {100 * s['aq']:6.1f} {100 * s['sq']:6.1f}"]
+    return "\n".join(lines)
+
+
+def format_per_class(results: dict) -> str:
+    """VPQ per category: the mean of its PQ over the spans, then its PQ at each k (percent).
+
+    A category with no TP, FP or FN at a span shows ``-`` there and is left out of its mean.
+    """
+    vpq = results["vpq"]
+    lines = ["VPQ per category (%)",
+             f"{'id':>3s}  {'category':14s} {'':5s} {'VPQ':>6s}" + "".join(f" {f'k={k}':>6s}" for k in SPANS)]
+    for cid in vpq[str(SPANS[0])]["per_class"]:
+        pqs = []
+        for k in SPANS:
+            c = vpq[str(k)]["per_class"][cid]
+            pqs.append(100 * c["pq"] if c["tp"] + c["fp"] + c["fn"] > 0 else None)
+        counted = [q for q in pqs if q is not None]
+        category = CATEGORY_BY_ID.get(int(cid))
+        name = category.name if category is not None else ""
+        kind = "" if category is None else ("thing" if category.isthing else "stuff")
+        mean = f"{sum(counted) / len(counted):6.1f}" if counted else f"{'-':>6s}"
+        cells = "".join(f" {q:6.1f}" if q is not None else f" {'-':>6s}" for q in pqs)
+        lines.append(f"{int(cid):3d}  {name:14s} {kind:5s} {mean}{cells}")
     return "\n".join(lines)
