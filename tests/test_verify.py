@@ -137,3 +137,18 @@ def test_category_records_are_checked_for_ids_things_and_colours(root):
     doc["categories"].pop()
     path.write_text(json.dumps(doc))
     only(verify(root, splits=["val"], jobs=1), "'categories' has 18 records")
+
+
+def test_labelmap_and_panoptic_inst_must_be_stage_3_of_their_labels(root):
+    labelmaps = sorted((root / "train" / "labelmap").iterdir())
+    victim = labelmaps[1]
+    sem = decode_png(victim.read_bytes())
+    sem[0, :3] = np.where(sem[0, :3] == 0, 1, 0)
+    victim.write_bytes(encode_png(sem))
+    pans = sorted((root / "train" / "panoptic_inst").iterdir())
+    # another frame's panoptic_inst: right size and format, wrong content
+    pans[3].write_bytes(pans[4].read_bytes())
+    report = verify(root, splits="train", jobs=1)
+    only(report, f"labelmap/{victim.name}: 3 pixels differ from what stage 3 makes of cls/{victim.name}")
+    only(report, f"panoptic_inst/{pans[3].name}:", "pixels differ from what stage 3 makes")
+    assert len([p for p in report.problems if "stage 3" in p]) == 2

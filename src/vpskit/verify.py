@@ -44,6 +44,7 @@ from .prepare.common import (
     png_size,
     raw_frames,
 )
+from .prepare.panoptic import decode_cls, decode_inst, panoptic_from_labels
 from .prepare.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
 
 T = TypeVar("T")
@@ -136,6 +137,26 @@ def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | Non
         return size
     _count(res, key)
     return size
+
+
+def _check_stage3(folder: Path, cls_name: str, inst_name: str, res: _Result) -> None:
+    """``labelmap`` and ``panoptic_inst`` must be what stage 3 makes of the frame's ``cls`` and ``inst``."""
+    try:
+        cls = decode_cls((folder / "cls" / cls_name).read_bytes(), folder / "cls" / cls_name)
+        inst = decode_inst((folder / "inst" / inst_name).read_bytes(), folder / "inst" / inst_name)
+        want = dict(zip(("labelmap", "panoptic_inst"), panoptic_from_labels(cls, inst), strict=True))
+        for kind, expected in want.items():
+            path = folder / kind / cls_name
+            got = decode_png(path.read_bytes(), path)
+            if got.shape != expected.shape:
+                res.problems.append(f"{path}: not a single-channel image")
+                continue
+            wrong = int(np.count_nonzero(got.astype(np.int64) != expected))
+            if wrong:
+                res.problems.append(f"{path}: {wrong} pixels differ from what stage 3 makes of "
+                                    f"cls/{cls_name} and inst/{inst_name}")
+    except (OSError, ValueError, VpsError) as exc:
+        res.problems.append(str(exc) if isinstance(exc, VpsError) else f"{folder}: {cls_name}: {exc}")
 
 
 def _check_against_pan(pan_path: Path, id_map: np.ndarray, path: Path, res: _Result) -> None:
@@ -241,6 +262,7 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
         want = size if size is not None else want
         if unit.labels:
             cls_name, inst_name = unit.labels[i]
+            before = len(res.problems)
             if cls_name is None:
                 res.problems.append(f"{root / split / 'cls'}: no label for image {f.image_id}")
             else:
@@ -251,6 +273,9 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
                 res.problems.append(f"{root / split / 'inst'}: no label for image {f.image_id}")
             else:
                 _sized(root / split / "inst" / inst_name, res, "inst", want)
+            if len(res.problems) == before:
+                assert cls_name is not None and inst_name is not None
+                _check_stage3(root / split, cls_name, inst_name, res)
         if unit.anns:
             ann = unit.anns[i]
             if ann is not None:
