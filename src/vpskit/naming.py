@@ -50,7 +50,7 @@ class ImageId(NamedTuple):
     """A Cityscapes-VPS image id ``{video:04d}_{index:04d}_{city}_{seq:06d}_{frame:06d}``."""
 
     video: int
-    index: int
+    index: int  # type: ignore[assignment]  # a field named like tuple.index, as in the id's format
     city: str
     seq: int
     frame: int

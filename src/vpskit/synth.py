@@ -611,7 +611,7 @@ def _write_json(path: Path, obj: object) -> None:
 
 
 def _polygons_json(scene: _Scene, polys: list[tuple[int, list[tuple[int, int]]]]) -> dict:
-    objects = []
+    objects: list[dict] = []
     for key, pts in polys:
         if not scene.keys[key].listed:
             continue  # inside a polygon of the same object, which draws the same labels
@@ -694,7 +694,7 @@ def _release_jsons(outputs: list[_VideoOutput], width: int, height: int) -> dict
             inst_images = [{"id": iid.index, "file_name": naming.image_file(iid),
                             "width": width, "height": height}
                            for o in outs for iid in o.plan.image_ids()]
-            anns = []
+            anns: list[dict] = []
             for o in outs:
                 for index, frame_anns in o.annotations:
                     for a in frame_anns:

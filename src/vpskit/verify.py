@@ -375,11 +375,11 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
                 for n in range(first, first + FRAMES_PER_SNIPPET):
                     owner.setdefault(FrameKey(f.iid.city, f.iid.seq, n), video)
         for r in raw:
-            video = owner.get(r.key)
-            if video is None:
+            found = owner.get(r.key)
+            if found is None:
                 problems.append(f"{root / im_all_info_json(split)}: frame {r.file_name} belongs to no video")
-                video = 0
-            raw_by_video.setdefault(video, []).append(r)
+                found = 0
+            raw_by_video.setdefault(found, []).append(r)
         _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
         counts["img_all"] = 0
     _extra_files(root / split / "img", {f.file_name for f in frames}, problems)

@@ -444,20 +444,20 @@ def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource
         if not keyed[pos]:
             raise VpsError(where, f"annotations[{pos}] has neither image_id nor file_name "
                            "(others have; give every annotation one, or none)")
-        frame = None
+        match: GtFrame | None = None
         if "image_id" in ann:
-            frame = by_key.get(str(ann["image_id"]))
-        if frame is None and isinstance(ann.get("file_name"), str):
-            frame = by_key.get(PurePosixPath(ann["file_name"]).name)
-        if frame is None:
+            match = by_key.get(str(ann["image_id"]))
+        if match is None and isinstance(ann.get("file_name"), str):
+            match = by_key.get(PurePosixPath(ann["file_name"]).name)
+        if match is None:
             continue
-        if frame.image_id in out:
-            raise VpsError(where, f"annotations[{pos}]: a second annotation for image {frame.image_id}")
-        png = naming.pan_pred_file(frame.image_id)
+        if match.image_id in out:
+            raise VpsError(where, f"annotations[{pos}]: a second annotation for image {match.image_id}")
+        png = naming.pan_pred_file(match.image_id)
         fname = ann.get("file_name")
         if isinstance(fname, str) and PurePosixPath(fname).name != png and not source.exists(png):
             png = naming.safe_relpath(PurePosixPath(fname).name, where)
-        out[frame.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"), png, frame.image_id)
+        out[match.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"), png, match.image_id)
     for frame in wanted:
         if frame.image_id not in out:
             raise VpsError(where, f"missing frame: no annotation for ground-truth image {frame.image_id}")

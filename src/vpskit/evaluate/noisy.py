@@ -71,7 +71,7 @@ def write_noisy_prediction(gt_json: str | os.PathLike, gt_dir: str | os.PathLike
             confused = rng.random(n) < 0.5 if rng.random() < P_CONFUSE else np.zeros(n, bool)
             switch_at = int(rng.integers(1, n)) if n > 1 and rng.random() < P_SWITCH else n
             other = int(rng.choice(thing_ids)) if thing_ids else None
-            steps = []
+            steps: list[tuple[int, int | None]] = []
             for j in range(n):
                 if j == switch_at:
                     track = next_track

@@ -277,6 +277,7 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
         raise VpsError(root, "no such folder (give --release to unpack the release into it)")
     summary.reports.append(stage_fetch(root, img_src, wanted, jobs=jobs, link=link, progress=progress))
     if labelled:
+        assert gt_src is not None
         summary.reports.append(stage_merge(root, gt_src, labelled, jobs=jobs, progress=progress))
         rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
         known, rep.values = rep.values, {}
