@@ -152,7 +152,7 @@ def test_a_png_missing_from_a_zip_or_submission_is_named_inside_it(split, tmp_pa
                 zf.write(f, "run1/pan_pred/" + f.name)
     with pytest.raises(VpsError) as err:
         evaluate(z, root=split, jobs=1)
-    assert str(err.value) == f"{z}:run1/pan_pred/{gone}: missing: no prediction PNG for this ground-truth frame"
+    assert str(err.value) == f"{z}:run1/pan_pred/{gone}: missing: no prediction PNG for this frame"
     inner = tmp_path / "pan_pred.zip"
     with zipfile.ZipFile(inner, "w") as zf:
         for f in pngs:
@@ -165,7 +165,7 @@ def test_a_png_missing_from_a_zip_or_submission_is_named_inside_it(split, tmp_pa
     with pytest.raises(VpsError) as err:
         evaluate(sub, root=split, jobs=1)
     assert str(err.value) == (f"{sub}:pan_pred.zip:preds/{gone}: "
-                              "missing: no prediction PNG for this ground-truth frame")
+                              "missing: no prediction PNG for this frame")
 
 
 def test_ground_truth_from_a_zip_of_the_prepared_folder(split, tmp_path):
@@ -260,7 +260,7 @@ def test_some_videos_only_need_predictions_for_those(split, tmp_path):
     (pred / "pred.json").write_text(json.dumps({"annotations": kept}))
     for videos in (["0002"], [2], "2", 2):
         assert evaluate(pred, root=split, videos=videos, jobs=1) == want
-    with pytest.raises(VpsError, match="missing frame: no annotation for ground-truth image 0001_"):
+    with pytest.raises(VpsError, match="missing frame: no annotation for image 0001_"):
         evaluate(pred, root=split, jobs=1)
     (pred / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
                                                                 for a in kept]}))
@@ -269,7 +269,7 @@ def test_some_videos_only_need_predictions_for_those(split, tmp_path):
     assert json.loads((tmp_path / "r" / "results.json").read_text()) == want
     with pytest.raises(VpsError, match="videos: not in the ground truth: 0003"):
         evaluate(pred, root=split, videos=[2, 3])
-    with pytest.raises(VpsError, match="6 annotations without image_id or file_name, but the ground truth "
+    with pytest.raises(VpsError, match="6 annotations without image_id or file_name, but the split "
                        r"has 12 frames \(matching by position"):
         evaluate(pred, root=split, videos=[1, 2])
     # by position over the whole ground truth, scored on one video
@@ -353,7 +353,7 @@ BAD = {
     "missing png": (lambda p, iid, sid: (p / "pan_pred" / naming.pan_pred_file(iid)).unlink(),
                     r"pan_pred/{iid}\.png: missing"),
     "missing annotation": (lambda p, iid, sid: _edit_json(p, lambda a: a.pop(0)),
-                           r"pred\.json: missing frame: no annotation for ground-truth image {iid}"),
+                           r"pred\.json: missing frame: no annotation for image {iid}"),
     "size mismatch": (lambda p, iid, sid: _edit_png(p, iid, lambda ids: ids[:, :-1]),
                       r"pan_pred/{iid}\.png: size 31x16 differs from the ground truth's 32x16"),
 }

@@ -6,6 +6,7 @@ Public API (imported on first use):
 - ``prepare(root, images, gtfine, release=…)`` — build Cityscapes-VPS from the downloads.
 - ``verify(root, splits)`` — check a prepared dataset.
 - ``evaluate(pred, root=…, split=…)`` — score a video panoptic prediction with VPQ and STQ.
+- ``make_submission(pred, root, split="test")`` — check a prediction and pack the test server's zip.
 - :class:`VpsError` — the one exception type for user-facing failures.
 - :func:`rgb2id`, :func:`id2rgb` — panoptic PNG colours <-> segment ids.
 """
@@ -26,9 +27,10 @@ _LAZY = {
     "prepare": ("vpskit.prepare", None),
     "verify": ("vpskit.verify", None),
     "evaluate": ("vpskit.evaluate", None),
+    "make_submission": ("vpskit.submission", "make_submission"),
 }
 
-__all__ = ["VpsError", "evaluate", "id2rgb", "prepare", "rgb2id", "synthesize", "verify"]
+__all__ = ["VpsError", "evaluate", "id2rgb", "make_submission", "prepare", "rgb2id", "synthesize", "verify"]
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from .options import add_jobs_and_progress
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``eval`` parser."""
@@ -29,10 +31,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(default: all; only their frames then need a prediction)")
     p.add_argument("--per-class", action="store_true",
                    help="also print VPQ per category (its mean over k and its PQ at each k)")
-    p.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores; one for a small split)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show a progress bar (default: when stderr is a terminal)")
+    add_jobs_and_progress(p, "worker processes (default: all cores; one for a small split)")
     p.set_defaults(func=run)
 
 

@@ -6,13 +6,11 @@ import argparse
 import sys
 
 from ..naming import SPLITS
+from .options import add_jobs_and_progress
 
 
 def _jobs(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N",
-                        help="worker processes (default: all cores)")
-    parser.add_argument("--no-progress", dest="progress", action="store_const", const=False,
-                        default=None, help="hide the progress bars")
+    add_jobs_and_progress(parser)
 
 
 def _root(parser: argparse.ArgumentParser) -> None:

@@ -99,7 +99,8 @@ def evaluate_videos(
         names = [v for v in names if v in keep]
     source = PredictionSource(pred)
     try:
-        preds = match_predictions(gt, source.read_json(), source, None if videos is None else names)
+        subset = None if videos is None else [f for v in names for f in gt.videos[v]]
+        preds = match_predictions(gt.frames, source.read_json(), source, subset)
         items = [(v, gt.videos[v], {f.image_id: preds[f.image_id] for f in gt.videos[v]}) for v in names]
         if jobs is None:
             jobs = default_jobs()

@@ -393,7 +393,7 @@ class PredictionSource:
     def read_png(self, rel: str) -> bytes:
         """Bytes of PNG ``rel`` (relative to ``pan_pred``)."""
         return self._pngs.read(naming.safe_relpath(rel, self.describe()),
-                               missing="missing: no prediction PNG for this ground-truth frame")
+                               missing="missing: no prediction PNG for this frame")
 
 
 @dataclass(frozen=True)
@@ -406,19 +406,19 @@ class PredFrame:
     """How the annotation is named in messages."""
 
 
-def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource,
-                      videos: Sequence[str] | None = None) -> dict[str, PredFrame]:
-    """The prediction annotation of every GT frame, by ``image_id``/``file_name`` or by position.
+def match_predictions(frames: Sequence[GtFrame], pred_json: dict, source: PredictionSource,
+                      wanted: Sequence[GtFrame] | None = None) -> dict[str, PredFrame]:
+    """The prediction annotation of every frame, by ``image_id``/``file_name`` or by position.
 
-    Annotations that name no frame at all are matched by position in GT image-id order (how
-    existing models write them). Annotations naming frames not in the ground truth are ignored.
-    With ``videos``, only the frames of those videos need a prediction; annotations matched by
-    position may then cover either the whole ground truth or just those videos.
+    ``frames`` are all the frames of a split, in image-id order. Annotations that name no frame
+    at all are matched by position in that order (how existing models write them). Annotations
+    naming other frames are ignored. With ``wanted`` (some of ``frames``), only those need a
+    prediction; annotations matched by position may then cover either all frames or just those.
     """
     where = source.describe()
     anns = pred_json["annotations"]
-    frames = gt.frames
-    wanted = frames if videos is None else [f for v in videos for f in gt.videos[v]]
+    frames = list(frames)
+    wanted = frames if wanted is None else list(wanted)
     keyed = [isinstance(a, dict) and ("image_id" in a or "file_name" in a) for a in anns]
     out: dict[str, PredFrame] = {}
     if anns and not any(keyed):
@@ -426,7 +426,7 @@ def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource
             if len(anns) != len(wanted):
                 scope = "" if len(wanted) == len(frames) else f" ({len(wanted)} in the videos asked for)"
                 raise VpsError(where, f"{len(anns)} annotations without image_id or file_name, but the "
-                               f"ground truth has {len(frames)} frames{scope} (matching by position "
+                               f"split has {len(frames)} frames{scope} (matching by position "
                                "needs one per frame)")
             frames = wanted
         keep = {f.image_id for f in wanted}
@@ -460,8 +460,18 @@ def match_predictions(gt: GroundTruth, pred_json: dict, source: PredictionSource
         out[match.image_id] = PredFrame(_records(ann, f"{where}: annotations[{pos}]"), png, match.image_id)
     for frame in wanted:
         if frame.image_id not in out:
-            raise VpsError(where, f"missing frame: no annotation for ground-truth image {frame.image_id}")
+            raise VpsError(where, f"missing frame: no annotation for image {frame.image_id}")
     return out
+
+
+def prediction_segments(pred: PredFrame, where: str, categories: CategorySet) -> Segments:
+    """The segments of a predicted frame; ``VpsError`` for a malformed record or an unknown category."""
+    segs = Segments.from_records(pred.records, where, with_crowd=False)
+    unknown = categories.positions(segs.category) < 0
+    if unknown.any():
+        i = int(np.flatnonzero(unknown)[0])
+        raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
+    return segs
 
 
 def _records(ann: object, where: str) -> list:
@@ -486,11 +496,7 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
     for frame in frames:
         pred = preds[frame.image_id]
         where = f"{json_where}: {pred.label}"
-        segs = Segments.from_records(pred.records, where, with_crowd=False)
-        unknown = gt.categories.positions(segs.category) < 0
-        if unknown.any():
-            i = int(np.flatnonzero(unknown)[0])
-            raise VpsError(where, f"segment id {int(segs.ids[i])} has unknown category_id {int(segs.category[i])}")
+        segs = prediction_segments(pred, where, gt.categories)
         gt_path = gt.describe(frame)
         gt_ids = decode_ids_raw(gt.read_png(frame), gt_path)
         check_gt(counter, gt_ids, frame.segments, gt_where=gt_path)
