@@ -208,6 +208,17 @@ def video_name(video: int) -> str:
     return f"{video:04d}"
 
 
+def video_name_of(video: str | int, where: object = "video") -> str:
+    """The four-digit name of a video given by number or name (``7``, ``"7"``, ``"0007"``)."""
+    try:
+        number = int(video)
+    except (TypeError, ValueError):
+        raise VpsError(where, f"{video!r} is not a video number") from None
+    if not 0 < number <= 9999:
+        raise VpsError(where, f"{video!r} is not a video number (1 … 9999)")
+    return video_name(number)
+
+
 def safe_relpath(name: object, where: object = "JSON") -> str:
     """Return ``name`` as a safe relative POSIX path, or raise ``VpsError``.
 

@@ -90,7 +90,7 @@ def evaluate_videos(
     gt = open_ground_truth(root, split, gt_json, gt_dir)
     names = sorted(gt.videos)
     if videos is not None:
-        keep = {_video_name(v) for v in ([videos] if isinstance(videos, (str, int)) else videos)}
+        keep = {naming.video_name_of(v, "videos") for v in ([videos] if isinstance(videos, (str, int)) else videos)}
         unknown = sorted(keep - set(names))
         if unknown:
             raise VpsError("videos", f"not in the ground truth: {', '.join(unknown)}")
@@ -118,17 +118,6 @@ def evaluate_videos(
         if stq is not None and ss is not None:
             stq.add_state(video, ss)
     return vpq, stq
-
-
-def _video_name(video: str | int) -> str:
-    """A video's 4-digit name from its number or name (``7``, ``"7"``, ``"0007"``)."""
-    try:
-        number = int(video)
-    except (TypeError, ValueError):
-        raise VpsError("videos", f"{video!r} is not a video number") from None
-    if not 0 < number <= 9999:
-        raise VpsError("videos", f"{video!r} is not a video number (1 … 9999)")
-    return naming.video_name(number)
 
 
 def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
