@@ -61,7 +61,7 @@ print(json.dumps({"seconds": sec, "frames": len(anns), "rss_kb": peak_kb()}))
 
 _EVAL = _PEAK + r"""
 import json, sys, time
-from vpskit.evaluate import evaluate
+from vpskit.evaluation import evaluate
 gt_json, gt_dir, pred, jobs = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 t0 = time.perf_counter()
 res = evaluate(pred, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs, progress=False)
@@ -175,7 +175,7 @@ def main() -> None:
     data = args.data
     if data == "auto":
         try:
-            import vpskit.prepare  # noqa: F401
+            import vpskit.preparation  # noqa: F401
             import vpskit.synth  # noqa: F401
 
             data = "synth"
@@ -185,7 +185,7 @@ def main() -> None:
     gt_json, gt_dir = (build_with_synth if data == "synth" else build_direct)(args.work, args.videos)
     pred = args.work / f"pred-{data}"
     if not (pred / "pred.json").is_file():
-        from vpskit.evaluate.noisy import write_noisy_prediction
+        from vpskit.evaluation.noisy import write_noisy_prediction
 
         write_noisy_prediction(gt_json, gt_dir, pred, seed=0)
     n_frames = len(json.loads(gt_json.read_text())["annotations"])

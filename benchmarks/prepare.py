@@ -22,11 +22,11 @@ from pathlib import Path
 
 from vpskit.naming import LABELLED_SPLITS, SPLITS
 from vpskit.pngio import atomic_write_bytes, decode_png, encode_png
-from vpskit.prepare import stage_fetch, stage_merge, stage_panoptic, stage_video, unpack_release
-from vpskit.prepare.fetch import plan as fetch_plan
-from vpskit.prepare.merge import plan as merge_plan
-from vpskit.prepare.panoptic import plan as panoptic_plan
-from vpskit.prepare.video import plan as video_plan
+from vpskit.preparation import stage_fetch, stage_merge, stage_panoptic, stage_video, unpack_release
+from vpskit.preparation.fetch import plan as fetch_plan
+from vpskit.preparation.merge import plan as merge_plan
+from vpskit.preparation.panoptic import plan as panoptic_plan
+from vpskit.preparation.video import plan as video_plan
 from vpskit.sources import open_gtfine, open_images
 from vpskit.synth import synthesize
 

@@ -27,7 +27,7 @@ def test_prepare_and_eval_on_a_dask_cluster(tmp_path):
             assert main(["--scheduler", cluster.scheduler_address, "prepare", str(remote), *zips,
                          "--no-progress"]) == 0
             assert _tree(remote) == _tree(local)
-            from vpskit.evaluate.noisy import write_noisy_prediction
+            from vpskit.evaluation.noisy import write_noisy_prediction
 
             pred = write_noisy_prediction(local / "panoptic_gt_val_city_vps.json",
                                           local / "val" / "panoptic_video", tmp_path / "pred", seed=1)

@@ -1,4 +1,4 @@
-"""End-to-end evaluation: `vpskit eval` and `vpskit.evaluate.evaluate` on small generated splits."""
+"""End-to-end evaluation: `vpskit eval` and `vpskit.evaluation.evaluate` on small generated splits."""
 
 from __future__ import annotations
 
@@ -19,8 +19,8 @@ from vpskit import naming, pngio
 from vpskit.categories import categories_json, pack_color
 from vpskit.cli import main
 from vpskit.errors import VpsError
-from vpskit.evaluate import evaluate, evaluate_videos
-from vpskit.evaluate.noisy import write_noisy_prediction
+from vpskit.evaluation import evaluate, evaluate_videos
+from vpskit.evaluation.noisy import write_noisy_prediction
 
 H, W = 16, 32
 ROAD, SIDEWALK, CAR, PERSON = 0, 1, 13, 11
@@ -393,7 +393,7 @@ def test_missing_ground_truth_arguments(tmp_path, capsys):
 
 
 def test_each_png_is_decoded_once(split, tmp_path, monkeypatch):
-    from vpskit.evaluate import loading
+    from vpskit.evaluation import loading
 
     pred = tmp_path / "pred"
     write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
@@ -411,7 +411,7 @@ def test_each_png_is_decoded_once(split, tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("in_place", [True, False])
 def test_decoded_ids_equal_rgb2id(in_place, tmp_path, monkeypatch):
-    from vpskit.evaluate import loading
+    from vpskit.evaluation import loading
 
     if not in_place:
         monkeypatch.setattr(loading, "_pixels_in_place", lambda img: None)
@@ -433,7 +433,7 @@ def test_decoded_ids_equal_rgb2id(in_place, tmp_path, monkeypatch):
 def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refused():
     from PIL import Image
 
-    from vpskit.evaluate import loading
+    from vpskit.evaluation import loading
 
     rng = np.random.default_rng(3)
     colours = rng.integers(0, 256, size=(5, 3), dtype=np.uint8)
@@ -455,9 +455,9 @@ def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refus
         loading.decode_ids(png, "deep.png")
 
 
-def test_vpskit_evaluate_is_callable_after_the_package_is_imported(split, tmp_path):
+def test_vpskit_evaluate_is_the_function_after_the_package_is_imported(split, tmp_path):
     import vpskit
-    import vpskit.evaluate.noisy  # noqa: F401  (binds the package as vpskit.evaluate)
+    import vpskit.evaluation.noisy  # noqa: F401
 
     pred = tmp_path / "pred"
     write_perfect(split, pred)
@@ -465,7 +465,7 @@ def test_vpskit_evaluate_is_callable_after_the_package_is_imported(split, tmp_pa
 
 
 def test_per_class_table():
-    from vpskit.evaluate.report import format_per_class
+    from vpskit.evaluation.report import format_per_class
 
     def cls(pq, tp, fp=0, fn=0):
         return {"pq": pq, "sq": 0.0, "rq": 0.0, "iou": 0.0, "tp": tp, "fp": fp, "fn": fn}

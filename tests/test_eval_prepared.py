@@ -12,7 +12,7 @@ from vpskit import naming
 from vpskit.cli import main
 
 pytest.importorskip("vpskit.synth")
-pytest.importorskip("vpskit.prepare")
+pytest.importorskip("vpskit.preparation")
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +48,7 @@ def test_ground_truth_scores_one_and_noisy_model_less(prepared, split, tmp_path,
         assert res["vpq"][k]["all"]["pq"] == 1.0 and res["vpq"][k]["all"]["n"] > 0
     assert res["stq"]["stq"] == 1.0
 
-    from vpskit.evaluate.noisy import write_noisy_prediction
+    from vpskit.evaluation.noisy import write_noisy_prediction
 
     noisy = write_noisy_prediction(prepared / naming.panoptic_gt_json(split), prepared / split / "panoptic_video",
                                    tmp_path / "noisy", seed=0)

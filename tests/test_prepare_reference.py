@@ -28,7 +28,7 @@ import numpy as np
 import pytest
 
 from vpskit import naming, pngio
-from vpskit.prepare import prepare
+from vpskit.preparation import prepare
 from vpskit.synth import synthesize
 
 FIXTURE = Path(__file__).parent / "fixtures" / "reference_prepare.json"

@@ -9,8 +9,8 @@ from hypothesis import strategies as st
 
 from vpskit.categories import CATEGORY_BY_ID, LABEL_BY_NAME, pack_color
 from vpskit.errors import VpsError
-from vpskit.prepare import assign_colors, colorize, panoptic_from_labels, segments_info
-from vpskit.prepare.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
+from vpskit.preparation import assign_colors, colorize, panoptic_from_labels, segments_info
+from vpskit.preparation.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
 
 C = {name: LABEL_BY_NAME[name].color for name in LABEL_BY_NAME}
 L = {name: LABEL_BY_NAME[name].id for name in LABEL_BY_NAME}

@@ -4,9 +4,9 @@ import pytest
 
 from test_prepare_e2e import parts, snapshot
 from vpskit.cli import main
-from vpskit.prepare import prepare
+from vpskit.preparation import prepare
 from vpskit.synth import synthesize
-from vpskit.verify import verify
+from vpskit.verification import verify
 
 SIZE = (256, 128)
 

@@ -4,7 +4,7 @@
 and google-research/deeplab2 ``evaluation/numpy/segmentation_and_tracking_quality.py`` (STQ)
 computed on the cases of ``evalcases.py`` (commits and label-map encoding are recorded in the
 file). Each case is regenerated here, checked against the digest stored with its numbers, and
-scored by :func:`vpskit.evaluate.evaluate`.
+scored by :func:`vpskit.evaluation.evaluate`.
 
 One known difference is asserted rather than hidden: deeplab2 cannot express SPEC §4's rule that a
 predicted-void pixel on labelled ground truth is only a miss of the GT category. Its confusion
@@ -47,7 +47,7 @@ GROUPS = ("all", "things", "stuff")
 
 def _evaluate(root: Path, jobs: int = 1) -> dict:
     """Score the prediction written under ``root`` with vpskit (VPQ and STQ)."""
-    from vpskit.evaluate import evaluate
+    from vpskit.evaluation import evaluate
 
     return evaluate(root / PRED_DIR, gt_json=root / GT_JSON, gt_dir=root / GT_DIR,
                     metrics=("vpq", "stq"), jobs=jobs, progress=False)
@@ -274,7 +274,7 @@ def test_parallel_run_agrees_with_reference(case_dirs):
 
 def test_text_reports_carry_the_reference_numbers(case_dirs, tmp_path):
     """vpq-{k}.txt and vpq-final.txt (SPEC §4) show the reference's numbers at their precision."""
-    from vpskit.evaluate import evaluate
+    from vpskit.evaluation import evaluate
 
     name = "mixed"
     root = case_dirs[name]

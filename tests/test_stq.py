@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tinyframes import frame, segs
-from vpskit.evaluate.metrics import CategorySet, STQAccumulator
+from vpskit.evaluation.metrics import CategorySet, STQAccumulator
 
 ROAD, SIDEWALK, PERSON, CAR = 0, 1, 11, 13
 CATS = CategorySet.default()

@@ -14,10 +14,10 @@ from PIL import Image
 from vpskit import naming, pngio
 from vpskit.cli import main
 from vpskit.errors import VpsError
-from vpskit.evaluate import evaluate
-from vpskit.evaluate.noisy import write_noisy_prediction
-from vpskit.prepare import prepare
-from vpskit.prepare.common import annotated_frames
+from vpskit.evaluation import evaluate
+from vpskit.evaluation.noisy import write_noisy_prediction
+from vpskit.preparation import prepare
+from vpskit.preparation.common import annotated_frames
 from vpskit.submission import make_submission
 from vpskit.synth import synthesize
 

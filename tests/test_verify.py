@@ -9,8 +9,8 @@ import pytest
 from test_prepare_tree import build_download
 from vpskit.cli import main
 from vpskit.pngio import decode_png, encode_png, id2rgb, rgb2id
-from vpskit.prepare import prepare
-from vpskit.verify import verify
+from vpskit.preparation import prepare
+from vpskit.verification import verify
 
 
 @pytest.fixture(scope="module")

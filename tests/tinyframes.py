@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from vpskit.evaluate.tables import FrameTable, PairCounter, Segments, check_gt, frame_table
+from vpskit.evaluation.tables import FrameTable, PairCounter, Segments, check_gt, frame_table
 
 
 def segs(*records, crowd=()) -> Segments:

@@ -1,41 +1,29 @@
 """vpskit: prepare, verify and evaluate the Cityscapes-VPS video panoptic segmentation benchmark.
 
-Public API (imported on first use):
+Public API:
 
-- ``synthesize(out, videos, size, seed, as_zip)`` — write a synthetic Cityscapes-VPS download.
-- ``prepare(root, images, gtfine, release=…)`` — build Cityscapes-VPS from the downloads.
-- ``verify(root, splits)`` — check a prepared dataset.
-- ``evaluate(pred, root=…, split=…)`` — score a video panoptic prediction with VPQ and STQ.
-- ``make_submission(pred, root, split="test")`` — check a prediction and pack the test server's zip.
+- :func:`synthesize` — write a synthetic Cityscapes-VPS download.
+- :func:`prepare` — build Cityscapes-VPS from the downloads.
+- :func:`verify` — check a prepared dataset.
+- :func:`evaluate` — score a video panoptic prediction with VPQ and STQ.
+- :func:`make_submission` — check a test-split prediction and pack the test server's zip.
 - :class:`VpsError` — the one exception type for user-facing failures.
 - :func:`rgb2id`, :func:`id2rgb` — panoptic PNG colours <-> segment ids.
+
+The packages behind them are :mod:`vpskit.preparation`, :mod:`vpskit.evaluation` and
+:mod:`vpskit.verification`.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
-
+from ._version import __version__
 from .errors import VpsError
+from .evaluation import evaluate
 from .pngio import id2rgb, rgb2id
+from .preparation import prepare
+from .submission import make_submission
+from .synth import synthesize
+from .verification import verify
 
-__version__ = "0.1.0"
-
-# name -> (module, attribute); attribute None: the module itself, which is callable.
-_LAZY = {
-    "synthesize": ("vpskit.synth", "synthesize"),
-    "prepare": ("vpskit.prepare", None),
-    "verify": ("vpskit.verify", None),
-    "evaluate": ("vpskit.evaluate", None),
-    "make_submission": ("vpskit.submission", "make_submission"),
-}
-
-__all__ = ["VpsError", "evaluate", "id2rgb", "make_submission", "prepare", "rgb2id", "synthesize", "verify"]
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        module, attr = _LAZY[name]
-        mod = importlib.import_module(module)
-        return mod if attr is None else getattr(mod, attr)
-    raise AttributeError(f"module 'vpskit' has no attribute {name!r}")
+__all__ = ["VpsError", "__version__", "evaluate", "id2rgb", "make_submission", "prepare", "rgb2id",
+           "synthesize", "verify"]

@@ -21,7 +21,7 @@ import numpy as np
 
 from . import naming
 from .errors import VpsError
-from .evaluate.loading import (
+from .evaluation.loading import (
     GtFrame,
     PredFrame,
     PredictionSource,
@@ -29,11 +29,11 @@ from .evaluate.loading import (
     match_predictions,
     prediction_segments,
 )
-from .evaluate.metrics.categories import CategorySet
-from .evaluate.tables import PairCounter, Segments, check_gt, frame_table
+from .evaluation.metrics.categories import CategorySet
+from .evaluation.tables import PairCounter, Segments, check_gt, frame_table
 from .parallel import map_videos
 from .pngio import encode_png, id2rgb, part_path
-from .prepare.common import AnnotatedFrame, annotated_frames
+from .preparation.common import AnnotatedFrame, annotated_frames
 
 PRED_JSON = "pred.json"
 PAN_PRED_ZIP = "pan_pred.zip"

@@ -42,13 +42,13 @@ def _prepare_dir(base: Path) -> None:
 
 def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs: int | None) -> int:
     """Run the five demo steps in ``base``, printing what each made; return the exit code."""
-    from ..evaluate import evaluate
-    from ..evaluate.noisy import write_noisy_prediction
-    from ..evaluate.report import format_table
+    from ..evaluation import evaluate
+    from ..evaluation.noisy import write_noisy_prediction
+    from ..evaluation.report import format_table
     from ..naming import panoptic_gt_json
-    from ..prepare import prepare
+    from ..preparation import prepare
     from ..synth import synthesize
-    from ..verify import verify
+    from ..verification import verify
 
     _prepare_dir(base)
     downloads, root, pred = base / "downloads", base / "cityscapes_vps", base / "prediction"

@@ -37,8 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluate, write the reports and print the table."""
-    from ..evaluate import evaluate
-    from ..evaluate.report import format_per_class, format_table
+    from ..evaluation import evaluate
+    from ..evaluation.report import format_per_class, format_table
 
     pred = Path(args.pred)
     out = Path(args.out) if args.out else (pred if pred.is_dir() else pred.parent)

@@ -95,7 +95,7 @@ def _print_report(report) -> None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
-    from ..prepare import prepare
+    from ..preparation import prepare
 
     summary = prepare(args.root, args.images, args.gtfine, release=args.release, splits=args.splits,
                       jobs=args.jobs, link=args.link, progress=args.progress)
@@ -104,7 +104,7 @@ def _cmd_prepare(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from ..prepare import stage_fetch
+    from ..preparation import stage_fetch
 
     _print_report(stage_fetch(args.root, args.images, args.split, jobs=args.jobs, link=args.link,
                         progress=args.progress))
@@ -112,28 +112,28 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_merge(args: argparse.Namespace) -> int:
-    from ..prepare import stage_merge
+    from ..preparation import stage_merge
 
     _print_report(stage_merge(args.root, args.gtfine, args.split, jobs=args.jobs, progress=args.progress))
     return 0
 
 
 def _cmd_panoptic(args: argparse.Namespace) -> int:
-    from ..prepare import stage_panoptic
+    from ..preparation import stage_panoptic
 
     _print_report(stage_panoptic(args.root, args.split, jobs=args.jobs, progress=args.progress))
     return 0
 
 
 def _cmd_video(args: argparse.Namespace) -> int:
-    from ..prepare import stage_video
+    from ..preparation import stage_video
 
     _print_report(stage_video(args.root, args.split, jobs=args.jobs, progress=args.progress))
     return 0
 
 
 def _cmd_verify(args: argparse.Namespace) -> int:
-    from ..verify import MAX_LISTED, verify
+    from ..verification import MAX_LISTED, verify
 
     report = verify(args.root, splits=args.splits, jobs=args.jobs, progress=args.progress)
     print(report.table)

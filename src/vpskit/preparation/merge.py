@@ -1,6 +1,6 @@
 """Stage 2 (SPEC §2): copy the gtFine labels of each 20th frame into ``cls/`` and ``inst/``.
 
-The copying itself is stage 1's (:func:`vpskit.prepare.fetch.run_video`, always by copy).
+The copying itself is stage 1's (:func:`vpskit.preparation.fetch.run_video`, always by copy).
 """
 
 from __future__ import annotations

@@ -44,7 +44,7 @@ class StageReport:
 
 @dataclass
 class PrepareSummary:
-    """The reports of every stage run by :func:`vpskit.prepare.prepare`."""
+    """The reports of every stage run by :func:`vpskit.preparation.prepare`."""
 
     root: Path
     reports: list[StageReport] = field(default_factory=list)

@@ -18,7 +18,6 @@ from typing import TypeVar
 
 import numpy as np
 
-from ._callable import make_module_callable
 from .categories import CATEGORY_BY_ID, categories_json, pack_color
 from .errors import VpsError
 from .naming import (
@@ -34,7 +33,7 @@ from .naming import (
 )
 from .parallel import map_videos
 from .pngio import decode_png, rgb2id
-from .prepare.common import (
+from .preparation.common import (
     AnnotatedFrame,
     RawFrame,
     annotated_frames,
@@ -44,8 +43,8 @@ from .prepare.common import (
     png_size,
     raw_frames,
 )
-from .prepare.panoptic import decode_cls, decode_inst, panoptic_from_labels
-from .prepare.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
+from .preparation.panoptic import decode_cls, decode_inst, panoptic_from_labels
+from .preparation.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
 
 T = TypeVar("T")
 
@@ -459,4 +458,3 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
     return report
 
 
-make_module_callable(__name__, verify)

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import naming
-from .._callable import make_module_callable
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
 from .loading import (
@@ -181,4 +180,3 @@ def evaluate(
     return results
 
 
-make_module_callable(__name__, evaluate)

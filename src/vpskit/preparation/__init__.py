@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-from .._callable import make_module_callable
 from .panoptic import panoptic_from_labels
 from .runner import (
     STAGES,
@@ -41,4 +40,3 @@ __all__ = [
     "unpack_release",
 ]
 
-make_module_callable(__name__, prepare)

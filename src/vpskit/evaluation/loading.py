@@ -50,7 +50,7 @@ def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
     """Like :func:`decode_ids`, but the top byte of each value is left unspecified.
 
     Saves a pass over the pixels where the caller masks the few values it keeps
-    (:class:`vpskit.evaluate.tables.PairCounter` does).
+    (:class:`vpskit.evaluation.tables.PairCounter` does).
     """
     if len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16:
         raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
