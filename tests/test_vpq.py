@@ -11,7 +11,13 @@ from tinyframes import frame, segs
 from vpskit.errors import VpsError
 from vpskit.evaluation.metrics import CategorySet, VPQAccumulator
 from vpskit.evaluation.metrics.vpq import SPANS
-from vpskit.evaluation.tables import PairCounter, check_gt, frame_table, pair_counts, pair_counts_slow
+from vpskit.evaluation.tables import (
+    PairCounter,
+    check_gt,
+    frame_table,
+    pair_counts,
+    pair_counts_slow,
+)
 
 ROAD, SIDEWALK, CAR, PERSON = 0, 1, 13, 11
 CATS = CategorySet.default()
