@@ -105,7 +105,7 @@ def labelled_frames(root: Path) -> int:
 def main() -> None:
     """Run the benchmark and print the table."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", type=int, default=12, help="videos (12: 10 labelled, 2 test)")
+    ap.add_argument("--videos", type=int, default=12, help="videos (12: 11 labelled, 1 test)")
     ap.add_argument("--size", default="2048x1024")
     ap.add_argument("--jobs", default="1,2", help="comma-separated --jobs values to time")
     ap.add_argument("--out", default=None, help="work folder (default: a temporary one, removed)")

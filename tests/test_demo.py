@@ -38,3 +38,13 @@ def test_help(argv, capsys):
         main(argv)
     assert exc.value.code == 0
     assert "vpskit" in capsys.readouterr().out
+
+
+def test_demo_splits_score_several_val_videos():
+    from vpskit.cli.demo import demo_splits
+
+    assert demo_splits(12) == {"train": 4, "val": 6, "test": 2}  # the default
+    assert demo_splits(3) == {"train": 1, "val": 1, "test": 1}
+    for n in range(3, 40):
+        counts = demo_splits(n)
+        assert sum(counts.values()) == n and min(counts.values()) >= 1

@@ -27,7 +27,9 @@ ROAD, CAR = 0, 13
 @pytest.fixture(scope="module")
 def root(tmp_path_factory) -> Path:
     base = tmp_path_factory.mktemp("submission")
-    synthesize(base / "down", videos=12, size=(160, 80), seed=2, progress=False)
+    # two val and two test videos: a video is a unit of both checks and scores
+    synthesize(base / "down", videos=12, size=(160, 80), seed=2, progress=False,
+               splits={"train": 8, "val": 2, "test": 2})
     out = base / "cityscapes_vps"
     prepare(out, base / "down" / "leftImg8bit_sequence", base / "down" / "gtFine",
             release=base / "down" / "cityscapes_vps", jobs=1, progress=False)

@@ -19,6 +19,7 @@ from PIL import Image
 from spec_validator import SpecViolation, majority_color, validate_inputs
 from vpskit import synth
 from vpskit.cli import main
+from vpskit.errors import VpsError
 
 pytestmark = pytest.mark.filterwarnings("ignore:__array__ implementation:DeprecationWarning")
 
@@ -282,17 +283,42 @@ def test_split_assignment_golden():
     assert synth.split_assignment(2) == ["train", "val"]
     assert synth.split_assignment(3) == ["train", "val", "test"]
     assert synth.split_assignment(6) == ["train", "val", "train", "test", "train", "train"]
+    assert synth.split_assignment(12) == ["train"] * 4 + ["val"] + ["train"] * 3 + ["test"] + ["train"] * 3
+    assert synth.split_counts(500) == {"train": 400, "val": 50, "test": 50}  # the real benchmark
+    assert synth.split_counts(15) == {"train": 11, "val": 2, "test": 2}
+    assert synth.split_counts(14) == {"train": 12, "val": 1, "test": 1}
+
+
+def test_explicit_split_counts():
+    # 8,2,2 is the 4:1:1 split of 12 videos that earlier versions made (and reference fixtures used)
+    assert synth.split_assignment(12, {"train": 8, "val": 2, "test": 2}) == [
+        "train", "val", "train", "test", "train", "train", "train", "val", "train", "train", "test", "train"]
+    assert synth.split_assignment(3, {"val": 3}) == ["val"] * 3
+    for bad, text in (({"train": 2, "val": 2}, "add up to 4, not to the 3 videos"),
+                      ({"train": 2, "dev": 1}, "unknown split 'dev'"),
+                      ({"train": 4, "val": -1}, "non-negative integers")):
+        with pytest.raises(VpsError, match=text):
+            synth.split_assignment(3, bad)
 
 
 @given(st.integers(3, 600))
-def test_split_assignment_about_4_1_1_and_interleaved(n):
+def test_split_assignment_8_1_1_and_interleaved(n):
     s = synth.split_assignment(n)
     counts = {k: s.count(k) for k in ("train", "val", "test")}
+    assert counts == synth.split_counts(n)
     assert sum(counts.values()) == n and all(counts.values())
-    assert abs(counts["val"] - n / 6) <= 1 and counts["val"] == counts["test"]
+    assert abs(counts["val"] - n / 10) <= 0.5 or counts["val"] == 1
+    assert counts["val"] == counts["test"]
     if n >= 6:
         train = [i for i, x in enumerate(s) if x == "train"]
         assert train[-1] - train[0] + 1 > len(train)  # not one contiguous range
+
+
+@given(st.integers(0, 30), st.integers(0, 30), st.integers(0, 30))
+def test_split_assignment_gives_the_counts_asked(train, val, test):
+    n = train + val + test
+    s = synth.split_assignment(n, {"train": train, "val": val, "test": test})
+    assert (s.count("train"), s.count("val"), s.count("test")) == (train, val, test)
 
 
 def test_plan_videos_distinct_snippets():
@@ -383,6 +409,20 @@ def test_cli_prints_summary(tmp_path: Path, capsys):
     assert main(["synth", str(tmp_path / "s"), "--videos", "2", "--size", "64x32", "--jobs", "1"]) == 0
     out = capsys.readouterr().out
     assert "videos: 2 (train 1, val 1, test 0)" in out and str(tmp_path / "s") in out
+
+
+def test_cli_explicit_splits(tmp_path: Path, capsys):
+    assert main(["synth", str(tmp_path / "s"), "--splits", "0,2,1", "--size", "64x32", "--jobs", "1"]) == 0
+    assert "videos: 3 (train 0, val 2, test 1)" in capsys.readouterr().out
+    release = tmp_path / "s" / "cityscapes_vps"
+    val = json.loads((release / "panoptic_im_val_city_vps.json").read_text())
+    assert sorted({im["file_name"][:4] for im in val["images"]}) == ["0001", "0003"]  # interleaved
+    assert not (release / "train").exists() or not any((release / "train").rglob("*.png"))
+    assert main(["synth", str(tmp_path / "t"), "--splits", "1,1,1", "--videos", "4"]) == 2
+    assert "--splits: 3 videos in all, but --videos says 4" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["synth", str(tmp_path / "t"), "--splits", "1,1"])
+    assert not (tmp_path / "t").exists()
 
 
 def test_frames_look_like_scenes(folder_out: Path):

@@ -26,6 +26,7 @@ import json
 import os
 import shutil
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -131,16 +132,34 @@ class VideoPlan:
                 for j, off in enumerate(ANNOTATED_OFFSETS)]
 
 
-def split_assignment(videos: int) -> list[str]:
-    """Split of each video 1…N: about 4:1:1 train/val/test, interleaved, none empty for N >= 3."""
+SPLIT_RATIO = {"train": 8, "val": 1, "test": 1}
+"""Share of each split in the real Cityscapes-VPS: 400 / 50 / 50 videos."""
+
+
+def split_counts(videos: int) -> dict[str, int]:
+    """How many of ``videos`` videos go to train, val and test: 8:1:1 as in the real benchmark.
+
+    Val and test get ``videos / 10`` rounded half up, at least one each (so none is empty for
+    N >= 3); train gets the rest. One video is val; two are train and val.
+    """
     if videos <= 0:
-        return []
+        return dict.fromkeys(naming.SPLITS, 0)
     if videos == 1:
-        return ["val"]
+        return {"train": 0, "val": 1, "test": 0}
     if videos == 2:
-        return ["train", "val"]
-    n_small = max(1, round(videos / 6))
-    target = {"train": videos - 2 * n_small, "val": n_small, "test": n_small}
+        return {"train": 1, "val": 1, "test": 0}
+    total = sum(SPLIT_RATIO.values())
+    small = {s: max(1, (2 * videos * SPLIT_RATIO[s] + total) // (2 * total)) for s in ("val", "test")}
+    return {"train": videos - small["val"] - small["test"], **small}
+
+
+def split_assignment(videos: int, counts: Mapping[str, int] | None = None) -> list[str]:
+    """Split of each video 1…N, interleaved over the numbers.
+
+    ``counts`` (train, val, test → number of videos, summing to ``videos``) states the split
+    explicitly; by default it is :func:`split_counts`.
+    """
+    target = split_counts(videos) if counts is None else _checked_counts(videos, counts)
     given = dict.fromkeys(target, 0)
     out = []
     for i in range(videos):
@@ -152,10 +171,29 @@ def split_assignment(videos: int) -> list[str]:
     return out
 
 
-def plan_videos(videos: int, seed: int) -> list[VideoPlan]:
-    """The videos of a synthetic dataset: split, city, sequence and first frame of each."""
+def _checked_counts(videos: int, counts: Mapping[str, int]) -> dict[str, int]:
+    """``counts`` as a dict over every split, or ``VpsError`` if it does not split ``videos``."""
+    unknown = sorted(set(counts) - set(naming.SPLITS))
+    if unknown:
+        raise VpsError("split counts", f"unknown split {unknown[0]!r} "
+                       f"(use {', '.join(naming.SPLITS)})")
+    out = {s: counts.get(s, 0) for s in naming.SPLITS}
+    if any(not isinstance(n, int) or n < 0 for n in out.values()):
+        raise VpsError("split counts", f"must be non-negative integers, got {dict(counts)}")
+    if sum(out.values()) != videos:
+        raise VpsError("split counts", f"{dict(counts)} add up to {sum(out.values())}, "
+                       f"not to the {videos} videos")
+    return out
+
+
+def plan_videos(videos: int, seed: int,
+                counts: Mapping[str, int] | None = None) -> list[VideoPlan]:
+    """The videos of a synthetic dataset: split, city, sequence and first frame of each.
+
+    ``counts`` states how many videos each split gets (default :func:`split_counts`).
+    """
     plans = []
-    for video, split in enumerate(split_assignment(videos), start=1):
+    for video, split in enumerate(split_assignment(videos, counts), start=1):
         rng = np.random.default_rng([seed, video, 0])
         first = int(rng.integers(0, 3000))
         plans.append(VideoPlan(video, split, CITIES[(video - 1) % len(CITIES)],
@@ -764,10 +802,13 @@ def synthesize(
     as_zip: bool = False,
     jobs: int | None = None,
     progress: bool | None = None,
+    splits: Mapping[str, int] | None = None,
 ) -> SynthResult:
     """Write a synthetic Cityscapes-VPS download of ``videos`` videos into ``out``.
 
-    ``size`` is (width, height) of every frame. The same arguments give byte-identical files,
+    ``size`` is (width, height) of every frame. Videos are split 8:1:1 into train, val and test
+    (:func:`split_counts`) unless ``splits`` (split → number of videos, adding up to ``videos``)
+    says otherwise. The same arguments give byte-identical files,
     whatever ``jobs`` (number of processes; default all cores). With ``as_zip`` the three
     inputs are written as the zips of the real downloads and no folder trees are left.
     The outputs of an earlier run into ``out`` are replaced; a folder that holds inputs not
@@ -779,6 +820,7 @@ def synthesize(
     if not isinstance(seed, int) or seed < 0:
         raise VpsError("seed", f"must be a non-negative integer, got {seed!r}")
     width, height = _parse_size(size)
+    plans = plan_videos(videos, seed, splits)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise VpsError(out, "exists and is not a folder")
@@ -786,7 +828,6 @@ def synthesize(
     _write_json(out / MARKER, {"videos": videos, "size": [width, height], "seed": seed,
                                "zip": as_zip})
     root = out / _STAGING if as_zip else out
-    plans = plan_videos(videos, seed)
     ctx = _Context(str(root), width, height, seed)
     outputs = map_videos(_make_video, plans, context=ctx, jobs=jobs, desc="synth",
                          progress=progress)
@@ -812,5 +853,5 @@ def synthesize(
     )
 
 
-__all__ = ["CITIES", "SynthResult", "VideoPlan", "instance_annotations", "plan_videos",
-           "split_assignment", "synthesize"]
+__all__ = ["CITIES", "SPLIT_RATIO", "SynthResult", "VideoPlan", "instance_annotations",
+           "plan_videos", "split_assignment", "split_counts", "synthesize"]

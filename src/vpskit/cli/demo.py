@@ -14,6 +14,8 @@ DESCRIPTION = """\
 Run the whole Cityscapes-VPS job on built-in synthetic data, in DIR (default ./vpskit-demo):
 
   1. synth     write a synthetic download as zips, like the real ones   DIR/downloads/
+               (N videos: half of them val, the split scored below, a sixth test,
+               the rest train)
   2. prepare   build Cityscapes-VPS straight from the zips               DIR/cityscapes_vps/
   3. verify    check the prepared dataset
   4. predict   a "noisy model" prediction for the val split             DIR/prediction/
@@ -40,6 +42,12 @@ def _prepare_dir(base: Path) -> None:
     (base / MARKER).write_text("made by 'vpskit demo'; safe to delete\n")
 
 
+def demo_splits(videos: int) -> dict[str, int]:
+    """The demo's split of ``videos`` (>= 3) videos: half val (the split it scores), a sixth test."""
+    val, test = max(1, videos // 2), max(1, videos // 6)
+    return {"train": videos - val - test, "val": val, "test": test}
+
+
 def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs: int | None) -> int:
     """Run the five demo steps in ``base``, printing what each made; return the exit code."""
     from ..evaluation import evaluate
@@ -61,8 +69,11 @@ def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs:
     def done(t0: float) -> None:
         print(f"      ({time.perf_counter() - t0:.1f} s)", flush=True)
 
-    t = step(1, f"synth: {videos} videos at {size[0]}x{size[1]}, seed {seed}, as zips")
-    made = synthesize(downloads, videos=videos, size=size, seed=seed, as_zip=True, jobs=jobs)
+    splits = demo_splits(videos)
+    t = step(1, f"synth: {videos} videos ({', '.join(f'{s} {n}' for s, n in splits.items())}) "
+             f"at {size[0]}x{size[1]}, seed {seed}, as zips")
+    made = synthesize(downloads, videos=videos, size=size, seed=seed, as_zip=True, jobs=jobs,
+                      splits=splits)
     print(made.summary())
     done(t)
 
@@ -108,12 +119,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``demo`` parser."""
-    p = sub.add_parser("demo", help="run the whole job on synthetic data (synth, prepare, verify, eval)",
+    p = sub.add_parser("demo", help="run the whole job on synthetic data "
+                       "(synth, prepare, verify, predict, eval)",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", metavar="DIR", nargs="?", default="vpskit-demo",
                    help="working folder (default ./vpskit-demo)")
     p.add_argument("--videos", type=int, default=12, metavar="N",
-                   help="number of videos, split about 4:1:1 into train/val/test (default 12)")
+                   help="number of videos, at least 3 (default 12: 4 train, 6 val, 2 test)")
     p.add_argument("--size", type=_size, default=(1024, 512), metavar="WxH",
                    help="frame size (default 1024x512; the real data is 2048x1024)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")

@@ -21,7 +21,9 @@ Write a synthetic Cityscapes-VPS download into OUT, in the exact formats of the 
 With --zip the same content is written as OUT/leftImg8bit_sequence_trainvaltest.zip,
 OUT/gtFine_trainvaltest.zip and OUT/cityscapes-vps-dataset-1.0.zip instead of folders.
 
-Videos are numbered 1…N and split about 4:1:1 into train/val/test (interleaved); cities are
+Videos are numbered 1…N and split 8:1:1 into train/val/test like the real benchmark's
+400/50/50 (val and test get N/10 rounded, at least one each for N >= 3; train the rest),
+interleaved over the numbers; --splits TRAIN,VAL,TEST states the counts instead. Cities are
 frankfurt, lindau and munster. Scenes hold stuff and void regions of every kind, crowd regions,
 moving objects with persistent instance ids (entering, leaving, occluding each other), caravans
 and trailers, and in the VPS-annotated frames an object with two thing colours and one whose
@@ -37,11 +39,26 @@ def _size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
+def _splits(text: str) -> dict[str, int]:
+    m = re.fullmatch(r"\s*(\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*", text)
+    if m is None:
+        raise argparse.ArgumentTypeError(f"expected TRAIN,VAL,TEST video counts (e.g. 8,2,2), got {text!r}")
+    return dict(zip(("train", "val", "test"), (int(g) for g in m.groups()), strict=True))
+
+
 def _run(args: argparse.Namespace) -> int:
+    from ..errors import VpsError
     from ..synth import synthesize
 
-    result = synthesize(args.out, videos=args.videos, size=args.size, seed=args.seed,
-                        as_zip=args.zip, jobs=args.jobs, progress=None)
+    videos = args.videos
+    if args.splits is not None:
+        total = sum(args.splits.values())
+        if videos is not None and videos != total:
+            raise VpsError("--splits", f"{total} videos in all, but --videos says {videos}")
+        videos = total
+    result = synthesize(args.out, videos=6 if videos is None else videos, size=args.size,
+                        seed=args.seed, as_zip=args.zip, jobs=args.jobs, progress=None,
+                        splits=args.splits)
     print(result.summary())
     return 0
 
@@ -51,8 +68,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("synth", help="write a synthetic Cityscapes-VPS download (folders or zips)",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("out", metavar="OUT", help="output folder (created if missing)")
-    p.add_argument("--videos", type=int, default=6, metavar="N",
+    p.add_argument("--videos", type=int, default=None, metavar="N",
                    help="number of videos, 1…1666 (default 6; the real benchmark has 500)")
+    p.add_argument("--splits", type=_splits, default=None, metavar="TRAIN,VAL,TEST",
+                   help="videos of each split, e.g. 8,2,2 (default: 8:1:1 of --videos)")
     p.add_argument("--size", type=_size, default=(2048, 1024), metavar="WxH",
                    help="frame size (default 2048x1024, the Cityscapes size)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
