@@ -117,8 +117,9 @@ def make_submission(
     """Check prediction ``pred`` against the frames of ``split`` in ``root`` and write ``submission.zip``.
 
     ``root`` holds the release's ``panoptic_im_{split}_city_vps.json`` (a prepared Cityscapes-VPS
-    folder does). ``out`` defaults to ``submission.zip`` beside ``pred``. Bad input raises
-    ``VpsError`` and leaves any earlier ``out`` as it was.
+    folder does). ``out`` defaults to ``submission.zip`` inside ``pred`` when it is a folder, in
+    its folder when it is a zip. Bad input raises ``VpsError`` and leaves any earlier ``out`` as
+    it was.
     """
     if split not in naming.SPLITS:
         raise VpsError("--split", f"unknown split {split!r} (use one of {', '.join(naming.SPLITS)})")

@@ -23,7 +23,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--root", required=True,
                    help="Cityscapes-VPS folder holding panoptic_im_SPLIT_city_vps.json (prepared or the release)")
     p.add_argument("--split", default="test", help="split the prediction is for (default: test)")
-    p.add_argument("--out", help="the zip to write (default: submission.zip beside PRED)")
+    p.add_argument("--out", help="the zip to write (default: PRED/submission.zip when PRED is a "
+                   "folder, submission.zip in the zip's folder when PRED is a zip)")
     add_jobs_and_progress(p, "worker processes for the checks (default: all cores)")
     p.set_defaults(func=run)
 
