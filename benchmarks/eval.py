@@ -67,7 +67,7 @@ t0 = time.perf_counter()
 res = evaluate(pred, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs, progress=False)
 sec = time.perf_counter() - t0
 time.sleep(0.1)
-print(json.dumps({"seconds": sec, "vpq": res["vpq"]["final"]["all"], "stq": res["stq"]["stq"],
+print(json.dumps({"seconds": sec, "vpq": res["vpq"]["final"]["all"]["pq"], "stq": res["stq"]["stq"],
                   "rss_kb": peak_kb()}))
 """
 

@@ -12,7 +12,7 @@ def test_demo_runs_end_to_end_and_reruns(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "[5/5] eval" in out and "STQ" in out and "final" in out
     results = json.loads((base / "prediction" / "results.json").read_text())
-    final = results["vpq"]["final"]["all"]
+    final = results["vpq"]["final"]["all"]["pq"]
     assert 0.0 < final < 1.0  # a noisy model: neither perfect nor useless
     assert 0.0 < results["stq"]["stq"] < 1.0
     for k in ("0", "5", "10", "15", "final"):

@@ -89,13 +89,17 @@ def split(tmp_path) -> Path:
     return root
 
 
+def scores(res: dict) -> dict:
+    """The metric part of a results dict (without what describes the evaluation)."""
+    return {k: v for k, v in res.items() if k in ("vpq", "stq")}
+
+
 def all_ones(res: dict) -> bool:
     vpq = res["vpq"]
-    ok = all(vpq[k][g][m] == 1.0 for k in ("0", "5", "10", "15") for g in ("all", "things", "stuff")
+    ok = all(vpq[k][g][m] == 1.0 for k in ("0", "5", "10", "15", "final") for g in ("all", "things", "stuff")
              for m in ("pq", "sq", "rq"))
-    ok &= all(v == 1.0 for v in vpq["final"].values())
     s = res["stq"]
-    return ok and s["stq"] == s["aq"] == s["sq"] == 1.0
+    return ok and s["stq"] == s["aq"] == s["iou"] == 1.0
 
 
 def test_cli_perfect_prediction_scores_one_and_writes_reports(split, tmp_path, capsys):
@@ -135,7 +139,7 @@ def test_root_and_split_and_out(split, tmp_path):
     assert main(["eval", str(pred), "--root", str(split), "--split", "val", "--out", str(out),
                  "--metrics", "vpq"]) == 0
     res = json.loads((out / "results.json").read_text())
-    assert list(res) == ["vpq"] and (out / "vpq-15.txt").is_file()
+    assert list(res) == ["vpskit", "evaluation", "conventions", "vpq"] and (out / "vpq-15.txt").is_file()
     assert not (pred / "results.json").exists()
 
 
@@ -171,15 +175,15 @@ def test_a_png_missing_from_a_zip_or_submission_is_named_inside_it(split, tmp_pa
 def test_ground_truth_from_a_zip_of_the_prepared_folder(split, tmp_path):
     pred = tmp_path / "pred"
     write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
-    ref = evaluate(pred, root=split, jobs=1)
+    ref = scores(evaluate(pred, root=split, jobs=1))
     z = tmp_path / "gt.zip"
     members = sorted(f for f in split.rglob("*") if f.is_file())
     with zipfile.ZipFile(z, "w") as zf:
         for f in members:
             zf.write(f, "shared/cityscapes_vps/" + f.relative_to(split).as_posix())
-    assert evaluate(pred, root=z, jobs=1) == ref
+    assert scores(evaluate(pred, root=z, jobs=1)) == ref
     assert main(["eval", str(pred), "--root", str(z), "--jobs", "2", "--out", str(tmp_path / "r")]) == 0
-    assert json.loads((tmp_path / "r" / "results.json").read_text()) == ref
+    assert scores(json.loads((tmp_path / "r" / "results.json").read_text())) == ref
     gone = next(f for f in members if f.suffix == ".png")
     with zipfile.ZipFile(z, "w") as zf:
         for f in members:
@@ -199,15 +203,15 @@ def test_ground_truth_from_a_zip_of_the_prepared_folder(split, tmp_path):
 def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):
     pred = tmp_path / "pred"
     write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred, seed=3)
-    ref = evaluate(pred, root=split)
-    assert 0 < ref["vpq"]["final"]["all"] < 1 and 0 < ref["stq"]["stq"] < 1
+    ref = scores(evaluate(pred, root=split))
+    assert 0 < ref["vpq"]["final"]["all"]["pq"] < 1 and 0 < ref["stq"]["stq"] < 1
     # a zip of the folder (one level down)
     z = tmp_path / "pred.zip"
     with zipfile.ZipFile(z, "w") as zf:
         for f in sorted(pred.rglob("*")):
             if f.is_file():
                 zf.write(f, "model_out/" + f.relative_to(pred).as_posix())
-    assert evaluate(z, root=split) == ref
+    assert scores(evaluate(z, root=split)) == ref
     # a test-server submission: pred.json + pan_pred.zip
     inner = tmp_path / "pan_pred.zip"
     with zipfile.ZipFile(inner, "w") as zf:
@@ -217,9 +221,10 @@ def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):
     with zipfile.ZipFile(sub, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.write(pred / "pred.json", "pred.json")
         zf.write(inner, "pan_pred.zip")
-    assert evaluate(sub, root=split) == ref
+    assert scores(evaluate(sub, root=split)) == ref
     assert main(["eval", str(sub), "--root", str(split), "--jobs", "1"]) == 0
-    assert json.loads((tmp_path / "results.json").read_text()) == ref  # next to the zip by default
+    # by default in a folder named after the zip, beside it
+    assert scores(json.loads((tmp_path / "submission-reports" / "results.json").read_text())) == ref
     # annotations by position (no image_id, no file_name) and by file_name only
     data = json.loads((pred / "pred.json").read_text())
     for mode in ("position", "file_name"):
@@ -232,7 +237,7 @@ def test_zip_and_submission_and_matching_modes_agree(split, tmp_path):
         if mode == "file_name":
             anns.reverse()
         (pred / "pred.json").write_text(json.dumps({"annotations": anns}))
-        assert evaluate(pred, root=split) == ref, mode
+        assert scores(evaluate(pred, root=split)) == ref, mode
 
 
 def test_jobs_and_video_split_give_identical_results(split, tmp_path):
@@ -242,7 +247,7 @@ def test_jobs_and_video_split_give_identical_results(split, tmp_path):
     assert evaluate(pred, root=split, jobs=2) == one
     v1, s1 = evaluate_videos(pred, root=split, videos=["0001"], jobs=1)
     v2, s2 = evaluate_videos(pred, root=split, videos=["0002"], jobs=1)
-    assert {"vpq": v2.merge(v1).result(), "stq": s2.merge(s1).result()} == one
+    assert {"vpq": v2.merge(v1).result(), "stq": s2.merge(s1).result()} == scores(one)
 
 
 def test_some_videos_only_need_predictions_for_those(split, tmp_path):
@@ -258,17 +263,20 @@ def test_some_videos_only_need_predictions_for_those(split, tmp_path):
             (pred / "pan_pred" / naming.pan_pred_file(a["image_id"])).unlink()
     kept = [a for a in data["annotations"] if a["image_id"].startswith("0002")]
     (pred / "pred.json").write_text(json.dumps({"annotations": kept}))
-    for videos in (["0002"], [2], "2", 2):
-        assert evaluate(pred, root=split, videos=videos, jobs=1) == want
+    for videos in (["0002"], [2], "2", 2, [range(2, 5)]):
+        assert scores(evaluate(pred, root=split, videos=videos, jobs=1)) == want
     with pytest.raises(VpsError, match="missing frame: no annotation for image 0001_"):
         evaluate(pred, root=split, jobs=1)
     (pred / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
                                                                 for a in kept]}))
-    assert evaluate(pred, root=split, videos=[2], jobs=1) == want
+    assert scores(evaluate(pred, root=split, videos=[2], jobs=1)) == want
     assert main(["eval", str(pred), "--root", str(split), "--videos", "2-2", "--out", str(tmp_path / "r")]) == 0
-    assert json.loads((tmp_path / "r" / "results.json").read_text()) == want
-    with pytest.raises(VpsError, match="videos: not in the ground truth: 0003"):
+    assert scores(json.loads((tmp_path / "r" / "results.json").read_text())) == want
+    with pytest.raises(VpsError, match="videos: not in the ground truth: 0003; the ground truth has "
+                       "2 videos: 1-2$"):
         evaluate(pred, root=split, videos=[2, 3])
+    with pytest.raises(VpsError, match="videos: no video in 3-2000000000; the ground truth has 2 videos: 1-2$"):
+        evaluate(pred, root=split, videos=[range(3, 2_000_000_001)])
     with pytest.raises(VpsError, match="6 annotations without image_id or file_name, but the split "
                        r"has 12 frames \(matching by position"):
         evaluate(pred, root=split, videos=[1, 2])
@@ -278,7 +286,7 @@ def test_some_videos_only_need_predictions_for_those(split, tmp_path):
     data = json.loads((full / "pred.json").read_text())
     (full / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
                                                                 for a in data["annotations"]]}))
-    assert evaluate(full, root=split, videos=[2], jobs=1) == want
+    assert scores(evaluate(full, root=split, videos=[2], jobs=1)) == want
     with pytest.raises(VpsError, match=r"5 annotations .* has 12 frames \(6 in the videos asked for\)"):
         (full / "pred.json").write_text(json.dumps({"annotations": [{"segments_info": a["segments_info"]}
                                                                     for a in data["annotations"][:5]]}))
@@ -288,7 +296,8 @@ def test_some_videos_only_need_predictions_for_those(split, tmp_path):
 def test_video_list_argument():
     from vpskit.cli.evaluate import video_list
 
-    assert video_list("3, 1-2,2,10-12") == [1, 2, 3, 10, 11, 12]
+    assert video_list("3, 1-2,2,10-12") == [3, range(1, 3), 2, range(10, 13)]
+    assert video_list("1-2000000000") == [range(1, 2_000_000_001)]  # never expanded
     for bad in ("", "a", "0", "5-3", "1-", "-2"):
         with pytest.raises(argparse.ArgumentTypeError):
             video_list(bad)
@@ -308,7 +317,7 @@ def test_noisy_prediction_is_deterministic_and_imperfect(split, tmp_path):
     totals = {m: sum(res["vpq"][k]["per_class"][c][m] for k in ("0", "5", "10", "15")
                      for c in res["vpq"][k]["per_class"]) for m in ("tp", "fp", "fn")}
     assert min(totals.values()) > 0
-    assert res["vpq"]["final"]["all"] < 1.0
+    assert res["vpq"]["final"]["all"]["pq"] < 1.0
 
 
 # --------------------------------------------------------------------------- bad predictions
@@ -473,6 +482,7 @@ def test_per_class_table():
     per_k = {"0": {"0": cls(0.5, 1), "13": cls(0.0, 0)}, "5": {"0": cls(0.7, 2), "13": cls(0.0, 0, fp=1)},
              "10": {"0": cls(0.6, 1), "13": cls(0.0, 0)}, "15": {"0": cls(0.8, 3), "13": cls(0.0, 0)}}
     text = format_per_class({"vpq": {k: {"per_class": v} for k, v in per_k.items()}}).splitlines()
+    assert text[0] == "Per category (%): VPQ"
     assert text[1].split() == ["id", "category", "VPQ", "k=0", "k=5", "k=10", "k=15"]
     assert text[2].split() == ["0", "road", "stuff", "65.0", "50.0", "70.0", "60.0", "80.0"]
     assert text[3].split() == ["13", "car", "thing", "0.0", "-", "0.0", "-", "-"]
@@ -483,10 +493,41 @@ def test_cli_prints_the_per_class_table_on_request(split, tmp_path, capsys):
     pred = tmp_path / "pred"
     write_perfect(split, pred)
     assert main(["eval", str(pred), "--root", str(split), "--jobs", "1"]) == 0
-    assert "VPQ per category" not in capsys.readouterr().out
+    assert "Per category" not in capsys.readouterr().out
     assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--per-class"]) == 0
     rows = {line.split()[1]: line.split()[2:] for line in capsys.readouterr().out.splitlines()
             if line[:3].strip().isdigit()}
-    assert rows["road"] == ["stuff", "100.0", "100.0", "100.0", "100.0", "100.0"]
-    assert rows["car"] == ["thing", "100.0", "100.0", "100.0", "100.0", "100.0"]
-    assert rows["sky"] == ["stuff", "-", "-", "-", "-", "-"]
+    # VPQ, PQ at each k, then STQ's IoU
+    assert rows["road"] == ["stuff", "100.0", "100.0", "100.0", "100.0", "100.0", "100.0"]
+    assert rows["car"] == ["thing", "100.0", "100.0", "100.0", "100.0", "100.0", "100.0"]
+    assert rows["sky"] == ["stuff", "-", "-", "-", "-", "-", "-"]
+    # STQ alone: its per-category IoU, with a header saying so
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--per-class", "--metrics", "stq",
+                 "--out", str(tmp_path / "stq")]) == 0
+    out = capsys.readouterr().out
+    assert "Per category (%): STQ's IoU" in out
+    rows = {line.split()[1]: line.split()[2:] for line in out.splitlines() if line[:3].strip().isdigit()}
+    assert rows["road"] == ["stuff", "100.0"] and rows["sky"] == ["stuff", "-"]
+
+
+def test_cli_prints_per_video_tables(split, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--per-video"]) == 0
+    out = capsys.readouterr().out
+    res = json.loads((pred / "results.json").read_text())
+    table = out.split("Per video (%)")[1].split("\n\n")[0]
+    rows = {line.split()[0]: line.split()[1:] for line in table.splitlines()[2:]}
+    assert sorted(rows) == ["0001", "0002"]
+    for video, cells in rows.items():
+        v, q = res["vpq"]["per_video"][video], res["stq"]["per_sequence"][video]
+        want = [v["final"]["all"], v["final"]["things"], v["final"]["stuff"],
+                *(v["spans"][k]["pq"] for k in ("0", "5", "10", "15")), q["stq"], q["aq"], q["iou"]]
+        assert cells == [f"{100 * x:.1f}" for x in want]
+    # each video's own VPQ is what scoring that video alone gives
+    for video in ("0001", "0002"):
+        alone = evaluate(pred, root=split, videos=[video], jobs=1)
+        assert res["vpq"]["per_video"][video]["final"]["all"] == alone["vpq"]["final"]["all"]["pq"]
+        assert res["stq"]["per_sequence"][video] == alone["stq"]["per_sequence"][video]
+        assert sum(res["vpq"]["per_video"][video]["spans"]["0"][m] for m in ("tp", "fp", "fn")) == sum(
+            c[m] for c in alone["vpq"]["0"]["per_class"].values() for m in ("tp", "fp", "fn"))

@@ -56,5 +56,5 @@ def test_ground_truth_scores_one_and_noisy_model_less(prepared, split, tmp_path,
     out = capsys.readouterr().out
     assert "final" in out and "STQ" in out
     res = json.loads((noisy / "results.json").read_text())
-    assert 0.0 < res["vpq"]["final"]["all"] < 1.0
+    assert 0.0 < res["vpq"]["final"]["all"]["pq"] < 1.0
     assert 0.0 < res["stq"]["stq"] < 1.0

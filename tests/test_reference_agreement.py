@@ -6,11 +6,11 @@ computed on the cases of ``evalcases.py`` (commits and label-map encoding are re
 file). Each case is regenerated here, checked against the digest stored with its numbers, and
 scored by :func:`vpskit.evaluation.evaluate`.
 
-One known difference is asserted rather than hidden: deeplab2 cannot express SPEC §4's rule that a
-predicted-void pixel on labelled ground truth is only a miss of the GT category. Its confusion
-matrix gives the void prediction a column of its own, and that column is then averaged as an extra
-class with IoU 0. Where a sequence has such pixels, the SPEC value is the reference's mean rescaled
-from n + 1 to n classes (the per-class IoUs are the same).
+STQ's default void rule is deeplab2's: its confusion matrix gives a void prediction on labelled
+ground truth a column of its own, averaged into the IoU term as an extra class with IoU 0. The
+other rule, ``stq_void="miss"`` (a predicted-void pixel only a miss of its GT category), is checked
+against the same numbers: where a sequence has such pixels, its IoU is the reference's mean
+rescaled from n + 1 to n classes (the per-class IoUs are the same).
 """
 
 from __future__ import annotations
@@ -45,12 +45,12 @@ SPANS = ("0", "5", "10", "15")
 GROUPS = ("all", "things", "stuff")
 
 
-def _evaluate(root: Path, jobs: int = 1) -> dict:
+def _evaluate(root: Path, jobs: int = 1, stq_void: str = "class") -> dict:
     """Score the prediction written under ``root`` with vpskit (VPQ and STQ)."""
     from vpskit.evaluation import evaluate
 
     return evaluate(root / PRED_DIR, gt_json=root / GT_JSON, gt_dir=root / GT_DIR,
-                    metrics=("vpq", "stq"), jobs=jobs, progress=False)
+                    metrics=("vpq", "stq"), jobs=jobs, progress=False, stq_void=stq_void)
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +112,7 @@ def test_perfect_case_reference_is_all_ones():
         for g in GROUPS:
             assert ref["vpq"][k][g]["pq"] == ref["vpq"][k][g]["sq"] == ref["vpq"][k][g]["rq"] == 1.0
         assert all(c["fp"] == c["fn"] == 0 for c in ref["vpq"][k]["per_class"].values())
-    assert ref["stq"]["stq"] == ref["stq"]["aq"] == ref["stq"]["sq"] == 1.0
+    assert ref["stq"]["stq"] == ref["stq"]["aq"] == ref["stq"]["iou"] == 1.0
 
 
 def test_cases_exercise_the_rules():
@@ -161,10 +161,7 @@ def _check_vpq(name: str, got: dict) -> None:
         extra = {c for c, v in got_pc.items() if v["tp"] + v["fp"] + v["fn"] > 0} - set(ref[k]["per_class"])
         assert not extra, f"{name} k={k}: categories the reference does not count: {extra}"
     for g in GROUPS:
-        final = got["final"][g]
-        if isinstance(final, dict):
-            final = final["pq"]
-        _close(final, ref["final"][g], VPQ_TOL, f"{name} final {g}")
+        _close(got["final"][g]["pq"], ref["final"][g], VPQ_TOL, f"{name} final {g}")
 
 
 # --------------------------------------------------------------------------- STQ
@@ -209,14 +206,30 @@ def _spec_rescale(frames: list[tuple[np.ndarray, np.ndarray]]) -> float:
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_stq_agrees_with_reference(name, case_dirs, scored):
-    _check_stq(name, scored(name)["stq"], case_dirs[name])
+    """The default STQ, AQ, IoU and every per-sequence value are deeplab2's, as they are."""
+    _check_stq(name, scored(name)["stq"])
 
 
-def _check_stq(name: str, got: dict, root: Path) -> None:
-    """Assert vpskit's STQ results ``got`` equal the reference's for case ``name`` written at ``root``.
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_stq_miss_rule_is_the_reference_rescaled(name, case_dirs):
+    """``stq_void="miss"``: the same per-class IoUs, averaged without the void class."""
+    got = _evaluate(case_dirs[name], stq_void="miss")["stq"]
+    _check_stq_miss(name, got, case_dirs[name])
 
-    Where predicted void meets labelled GT, SQ is compared after the rescaling of the module doc.
-    """
+
+def _check_stq(name: str, got: dict) -> None:
+    """Assert vpskit's default STQ results ``got`` equal deeplab2's for case ``name``."""
+    ref = REFERENCE["cases"][name]["stq"]
+    assert sorted(str(v) for v in got["per_sequence"]) == sorted(ref["per_sequence"])
+    for m in ("stq", "aq", "iou"):
+        _close(got[m], ref[m], STQ_TOL, f"{name} {m}")
+        for vid, r in sorted(ref["per_sequence"].items()):
+            _close(got["per_sequence"][vid][m], r[m], STQ_TOL, f"{name} {vid} {m}")
+
+
+def _check_stq_miss(name: str, got: dict, root: Path) -> None:
+    """Assert vpskit's "miss"-rule STQ results ``got`` equal the reference's for case ``name``
+    written at ``root``, after the rescaling of the module doc."""
     ref = REFERENCE["cases"][name]["stq"]
     videos = _semantic_maps(root)
     assert sorted(str(v) for v in got["per_sequence"]) == sorted(ref["per_sequence"]) == sorted(videos)
@@ -224,17 +237,17 @@ def _check_stq(name: str, got: dict, root: Path) -> None:
     overall = _spec_rescale(all_frames)
     if CASES[name].pred_void != "anywhere":
         assert overall == 1.0, f"{name}: predicted void on labelled GT; not comparable as is"
-    sq = ref["sq"] * overall
+    iou = ref["iou"] * overall
     _close(got["aq"], ref["aq"], STQ_TOL, f"{name} aq")
-    _close(got["sq"], sq, STQ_TOL, f"{name} sq")
-    _close(got["stq"], math.sqrt(ref["aq"] * sq), STQ_TOL, f"{name} stq")
+    _close(got["iou"], iou, STQ_TOL, f"{name} iou")
+    _close(got["stq"], math.sqrt(ref["aq"] * iou), STQ_TOL, f"{name} stq")
     for vid in sorted(videos):
         r = ref["per_sequence"][vid]
         gs = got["per_sequence"][vid]
-        seq_sq = r["sq"] * _spec_rescale(videos[vid])
+        seq_iou = r["iou"] * _spec_rescale(videos[vid])
         _close(gs["aq"], r["aq"], STQ_TOL, f"{name} {vid} aq")
-        _close(gs["sq"], seq_sq, STQ_TOL, f"{name} {vid} sq")
-        _close(gs["stq"], math.sqrt(r["aq"] * seq_sq), STQ_TOL, f"{name} {vid} stq")
+        _close(gs["iou"], seq_iou, STQ_TOL, f"{name} {vid} iou")
+        _close(gs["stq"], math.sqrt(r["aq"] * seq_iou), STQ_TOL, f"{name} {vid} stq")
 
 
 @pytest.mark.parametrize("variant", ["reversed", "file_name_only", "by_position"])
@@ -262,14 +275,14 @@ def test_prediction_frames_matched_by_image_id_file_name_or_position(variant, ca
     pngio.atomic_write_bytes(pred_json, json.dumps(pred).encode())
     res = _evaluate(root)
     _check_vpq(name, res["vpq"])
-    _check_stq(name, res["stq"], case_dirs[name])
+    _check_stq(name, res["stq"])
 
 
 def test_parallel_run_agrees_with_reference(case_dirs):
     """Two worker processes give the reference's numbers too (per-video states merged)."""
     res = _evaluate(case_dirs["mixed"], jobs=2)
     _check_vpq("mixed", res["vpq"])
-    _check_stq("mixed", res["stq"], case_dirs["mixed"])
+    _check_stq("mixed", res["stq"])
 
 
 def test_text_reports_carry_the_reference_numbers(case_dirs, tmp_path):
@@ -352,20 +365,22 @@ def _tiny_split(root: Path) -> Path:
     return write_frames(frames, root)
 
 
-def test_void_prediction_is_a_miss_of_the_gt_category(tmp_path):
+@pytest.mark.parametrize(("rule", "iou"), [("class", 23 / 32), ("miss", 23 / 24)])
+def test_void_prediction_by_hand(tmp_path, rule, iou):
     """SPEC §4: road IoU 42/48 (6 of its 48 pixels predicted void), sidewalk 1, car 1.
 
-    SQ = (7/8 + 1 + 1) / 3 = 23/24 (deeplab2 would average a fourth, void class: 23/32);
-    AQ = 1 (the car track is perfect); STQ = sqrt(23/24).
-    VPQ: every window matches every segment, road tube IoU 7/8 -> PQ = SQ = 23/24, RQ = 1.
+    IoU term: rule "class" (deeplab2) averages a fourth, void class of IoU 0: (7/8 + 1 + 1) / 4
+    = 23/32; rule "miss": (7/8 + 1 + 1) / 3 = 23/24. AQ = 1 (the car track is perfect);
+    STQ = sqrt(IoU). VPQ: every window matches every segment, road tube IoU 7/8 -> PQ = SQ = 23/24,
+    RQ = 1, whatever the STQ rule.
     """
-    res = _evaluate(_tiny_split(tmp_path))
+    res = _evaluate(_tiny_split(tmp_path), stq_void=rule)
     stq = res["stq"]
-    _close(stq["sq"], 23 / 24, 1e-12, "sq")
+    _close(stq["iou"], iou, 1e-12, "iou")
     _close(stq["aq"], 1.0, 1e-12, "aq")
-    _close(stq["stq"], math.sqrt(23 / 24), 1e-12, "stq")
+    _close(stq["stq"], math.sqrt(iou), 1e-12, "stq")
     seq = stq["per_sequence"]["0001"]
-    _close(seq["sq"], 23 / 24, 1e-12, "sequence sq")
+    _close(seq["iou"], iou, 1e-12, "sequence iou")
     for k in SPANS:
         vpq = res["vpq"][k]
         _close(vpq["all"]["pq"], 23 / 24, 1e-12, f"k={k} pq")

@@ -16,8 +16,8 @@ ROAD, SIDEWALK, PERSON, CAR = 0, 1, 11, 13
 CATS = CategorySet.default()
 
 
-def stq_of(videos):
-    acc = STQAccumulator(CATS)
+def stq_of(videos, void_rule="class"):
+    acc = STQAccumulator(CATS, void_rule)
     for v, frames in sorted(videos.items()):
         acc.update(v, frames)
     return acc.result()
@@ -32,11 +32,11 @@ def test_association_and_segmentation_by_hand():
     res = stq_of({"0001": [f0, f1]})
     # AQ(g) = (4·4/(4+8-4) + 4·4/(6+8-4)) / 8 = (2 + 1.6) / 8
     assert res["aq"] == pytest.approx(0.45, abs=1e-15)
-    # SQ: car 8/10, road 6/8
-    assert res["sq"] == pytest.approx((0.8 + 0.75) / 2, abs=1e-15)
+    # IoU: car 8/10, road 6/8
+    assert res["iou"] == pytest.approx((0.8 + 0.75) / 2, abs=1e-15)
     assert res["stq"] == pytest.approx(math.sqrt(0.45 * 0.775), abs=1e-15)
     seq = res["per_sequence"]["0001"]
-    assert (seq["aq"], seq["sq"], seq["stq"]) == (res["aq"], res["sq"], res["stq"])
+    assert (seq["aq"], seq["iou"], seq["stq"]) == (res["aq"], res["iou"], res["stq"])
 
 
 def test_predictions_on_crowd_are_dropped_from_association():
@@ -44,22 +44,47 @@ def test_predictions_on_crowd_are_dropped_from_association():
     f = frame([[3, 3, 9, 9]], [[7, 7, 7, 7]], segs((3, CAR), (9, CAR), crowd={9}), segs((7, CAR)))
     res = stq_of({"0001": [f]})
     assert res["aq"] == 1.0  # |p| = 2 once the crowd pixels are dropped
-    assert res["sq"] == 1.0  # crowd pixels are still car pixels for the semantic term
+    assert res["iou"] == 1.0  # crowd pixels are still car pixels for the semantic term
 
 
 def test_predictions_on_void_count_in_the_track_area():
     f = frame([[3, 3, 0, 0]], [[7, 7, 7, 7]], segs((3, CAR)), segs((7, CAR)))
     res = stq_of({"0001": [f]})
     assert res["aq"] == 0.5  # 2·2/(4+2-2) / 2
-    assert res["sq"] == 1.0  # GT void pixels are dropped from the confusion matrix
+    assert res["iou"] == 1.0  # GT void pixels are dropped from the confusion matrix
 
 
-def test_void_prediction_is_a_miss_not_a_class():
+def test_void_prediction_is_a_class_by_default_and_a_miss_on_request():
     f = frame([[1, 1, 1, 1], [0, 0, 2, 2]], [[5, 5, 5, 0], [5, 5, 6, 6]],
               segs((1, ROAD), (2, SIDEWALK)), segs((5, ROAD), (6, SIDEWALK)))
+    # road 3/4, sidewalk 1; deeplab2's void column: intersection 0, union 1 -> a third class, IoU 0
     res = stq_of({"0001": [f]})
-    assert res["sq"] == pytest.approx((3 / 4 + 1) / 2, abs=1e-15)
+    assert res["iou"] == pytest.approx((3 / 4 + 1 + 0) / 3, abs=1e-15)
     assert res["aq"] == 0.0 and res["stq"] == 0.0  # no GT track at all
+    miss = stq_of({"0001": [f]}, "miss")
+    assert miss["iou"] == pytest.approx((3 / 4 + 1) / 2, abs=1e-15)
+    assert miss["per_class_iou"] == res["per_class_iou"]
+    assert res["per_class_iou"]["0"] == 0.75 and res["per_class_iou"]["1"] == 1.0
+    assert res["per_class_iou"]["13"] is None
+
+
+def test_the_four_pixel_example_of_the_docs():
+    """GT road, road, car#1, car#1; prediction road, void, car#1, car#1."""
+    f = frame([[1, 1, 3, 3]], [[5, 0, 7, 7]], segs((1, ROAD), (3, CAR)), segs((5, ROAD), (7, CAR)))
+    res = stq_of({"0001": [f]})
+    assert res["iou"] == pytest.approx(0.5, abs=1e-15) and res["aq"] == 1.0
+    assert round(res["stq"], 4) == 0.7071
+    miss = stq_of({"0001": [f]}, "miss")
+    assert miss["iou"] == pytest.approx(0.75, abs=1e-15) and miss["aq"] == 1.0
+    assert round(miss["stq"], 4) == 0.8660
+
+
+def test_void_rules_do_not_merge():
+    a, b = STQAccumulator(CATS, "class"), STQAccumulator(CATS, "miss")
+    with pytest.raises(ValueError, match="void rules"):
+        a.merge(b)
+    with pytest.raises(ValueError, match="void rule"):
+        STQAccumulator(CATS, "deeplab")
 
 
 def test_tracks_are_category_and_id_and_sequences_pool_tracks():
@@ -75,9 +100,9 @@ def test_tracks_are_category_and_id_and_sequences_pool_tracks():
     assert res["per_sequence"]["0001"]["aq"] == 1.0
     assert res["aq"] == 0.75  # (1 + 0.5) / 2 tracks
     # SQ of video 2: car 2/4, road 1, person 0/2 -> (0.5 + 1 + 0) / 3
-    assert res["per_sequence"]["0002"]["sq"] == pytest.approx(1.5 / 3, abs=1e-15)
+    assert res["per_sequence"]["0002"]["iou"] == pytest.approx(1.5 / 3, abs=1e-15)
     # Overall: car 4/6, road 1, person 0/2 summed over both videos
-    assert res["sq"] == pytest.approx((4 / 6 + 1 + 0) / 3, abs=1e-15)
+    assert res["iou"] == pytest.approx((4 / 6 + 1 + 0) / 3, abs=1e-15)
 
 
 def test_merge_is_the_union_of_sequences():
@@ -148,11 +173,13 @@ def obvious_stq(videos):
         total_conf += conf
         aq_total += aq_sum
         tracks_total += len(gts)
-        per[v] = (aq_sum / len(gts) if gts else 0.0, _miou(conf))
-    return aq_total / tracks_total if tracks_total else 0.0, _miou(total_conf), per
+        per[v] = (aq_sum / len(gts) if gts else 0.0, conf)
+    return aq_total / tracks_total if tracks_total else 0.0, total_conf, per
 
 
-def _miou(conf):
+def _miou(conf, void_rule):
+    """Mean IoU of a (categories) x (categories + void) matrix; rule "class" adds the void
+    column as a class (its intersection is always 0) when it has pixels."""
     n = conf.shape[0]
     ious = []
     for c in range(n):
@@ -160,6 +187,8 @@ def _miou(conf):
         union = conf[c, :].sum() + conf[:, c].sum() - inter
         if union:
             ious.append(inter / union)
+    if void_rule == "class" and conf[:, n].sum():
+        ious.append(0.0)
     return sum(ious) / len(ious) if ious else 0.0
 
 
@@ -183,10 +212,11 @@ def test_stq_equals_the_obvious_implementation(seed):
             raw.append((gt, pred, gs, ps))
             tables.append(frame(gt, pred, gs, ps))
         videos_raw[v], videos[v] = raw, tables
-    res = stq_of(videos)
-    aq, sq, per = obvious_stq(videos_raw)
-    assert res["aq"] == pytest.approx(aq, abs=1e-12)
-    assert res["sq"] == pytest.approx(sq, abs=1e-12)
-    for v, (a, s) in per.items():
-        assert res["per_sequence"][v]["aq"] == pytest.approx(a, abs=1e-12)
-        assert res["per_sequence"][v]["sq"] == pytest.approx(s, abs=1e-12)
+    aq, conf, per = obvious_stq(videos_raw)
+    for rule in ("class", "miss"):
+        res = stq_of(videos, rule)
+        assert res["aq"] == pytest.approx(aq, abs=1e-12)
+        assert res["iou"] == pytest.approx(_miou(conf, rule), abs=1e-12)
+        for v, (a, c) in per.items():
+            assert res["per_sequence"][v]["aq"] == pytest.approx(a, abs=1e-12)
+            assert res["per_sequence"][v]["iou"] == pytest.approx(_miou(c, rule), abs=1e-12)

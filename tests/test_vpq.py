@@ -110,7 +110,8 @@ def test_windows_never_cross_videos_and_tubes_span_frames():
     res = acc.result()
     assert [res[str(k)]["per_class"]["0"]["tp"] for k in SPANS] == [6, 4, 2, 0]
     assert res["15"]["all"]["n"] == 0 and res["15"]["all"]["pq"] == 0.0
-    assert res["final"]["all"] == pytest.approx(0.75)
+    assert res["final"]["all"]["pq"] == pytest.approx(0.75)
+    assert res["final"]["all"]["n"] == 1 and set(res["final"]["all"]) == set(res["0"]["all"])
 
 
 def test_track_switch_breaks_the_tube_but_not_the_frames():

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from .. import naming
 from ..errors import VpsError
+from ..text import plural
 from ..parallel import default_jobs, map_videos
 from .loading import (
     GroundTruth,
@@ -27,16 +28,27 @@ from .loading import (
     read_video_tables,
 )
 from .metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator
+from .metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
 from .metrics.stq import STQVideoState
 from .metrics.stq import video_state as stq_video_state
 from .metrics.vpq import VPQVideoState
 from .metrics.vpq import video_state as vpq_video_state
 from .report import format_table
 
-__all__ = ["SPANS", "CategorySet", "STQAccumulator", "VPQAccumulator", "evaluate", "evaluate_videos",
-           "format_table", "results_of"]
+__all__ = ["SPANS", "CategorySet", "STQAccumulator", "VPQAccumulator", "describe_evaluation", "evaluate",
+           "evaluate_videos", "format_table", "results_of", "video_ranges"]
 
 METRICS = ("vpq", "stq")
+VPQ_REFERENCE = {"repository": "mcahny/vps", "file": "tools/eval_vpq.py",
+                 "commit": "138503edbc9e70de744dc0c9fa4b71c799a94d5d"}
+STQ_REFERENCE = {"repository": "google-research/deeplab2",
+                 "file": "evaluation/numpy/segmentation_and_tracking_quality.py",
+                 "commit": "64bc1c1a6505b6cd1779b65f9127180840b8a4fa"}
+VOID_RULE_MEANING = {
+    "class": "a labelled pixel predicted void makes void one more class of the IoU mean, with IoU 0 "
+             "(as deeplab2)",
+    "miss": "a labelled pixel predicted void is only a miss of its ground-truth category",
+}
 _SMALL_SPLIT_PIXELS = 8_000_000
 """Below this many GT pixels in all, ``jobs=None`` evaluates in-process (a pool costs more)."""
 
@@ -67,38 +79,62 @@ def _parse_metrics(metrics: Iterable[str] | str) -> tuple[str, ...]:
     return tuple(m for m in METRICS if m in names)
 
 
-def evaluate_videos(
-    pred: str | os.PathLike,
-    *,
-    root: str | os.PathLike | None = None,
-    split: str = "val",
-    gt_json: str | os.PathLike | None = None,
-    gt_dir: str | os.PathLike | None = None,
-    metrics: Iterable[str] | str = METRICS,
-    jobs: int | None = None,
-    progress: bool | None = None,
-    videos: Iterable[str | int] | None = None,
-) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
-    """The metric accumulators of a prediction, holding one state per video.
-
-    ``videos`` restricts the work to some videos (numbers or 4-digit names), so that an
-    evaluation can be split across machines and the accumulators merged afterwards; only their
-    frames then need a prediction.
-    """
-    wanted = _parse_metrics(metrics)
-    gt = open_ground_truth(root, split, gt_json, gt_dir)
+def _select_videos(gt: GroundTruth, videos: Iterable[str | int] | str | int | None) -> list[str]:
+    """The GT's videos to score, sorted; ``videos`` None: all of them."""
     names = sorted(gt.videos)
-    if videos is not None:
-        keep = {naming.video_name_of(v, "videos") for v in ([videos] if isinstance(videos, (str, int)) else videos)}
-        unknown = sorted(keep - set(names))
-        if unknown:
-            raise VpsError("videos", f"not in the ground truth: {', '.join(unknown)}")
-        if not keep:
-            raise VpsError("videos", "no video given")
-        names = [v for v in names if v in keep]
+    if videos is None:
+        return names
+    there = f"the ground truth has {plural(len(names), 'video')}: {video_ranges(names)}"
+    wanted = [videos] if isinstance(videos, (str, int, range)) else list(videos)
+    if not wanted:
+        raise VpsError("--videos", "no video given")
+    keep: set[str] = set()
+    unknown: list[str] = []
+    for item in wanted:
+        if isinstance(item, range):  # a range takes the videos there are within it
+            inside = [v for v in names if int(v) in item]
+            if not inside:
+                shown = f"{item.start}-{item.stop - 1}" if len(item) > 1 else str(item.start)
+                raise VpsError("--videos", f"no video in {shown}; {there}")
+            keep.update(inside)
+        else:
+            name = naming.video_name_of(item, "videos")
+            (keep.add if name in names else unknown.append)(name)
+    if unknown:
+        raise VpsError("--videos", f"not in the ground truth: {_brief(sorted(unknown))}; {there}")
+    return [v for v in names if v in keep]
+
+
+def _brief(names: list[str], most: int = 8) -> str:
+    return ", ".join(names[:most]) + (f", … ({len(names) - most} more)" if len(names) > most else "")
+
+
+def video_ranges(names: Iterable[str]) -> str:
+    """Video names as numbers and ranges, e.g. ``2, 8-10, 14`` (empty: ``none``)."""
+    nums = sorted(int(n) for n in names)
+    parts: list[str] = []
+    i = 0
+    while i < len(nums):
+        j = i
+        while j + 1 < len(nums) and nums[j + 1] == nums[j] + 1:
+            j += 1
+        parts.append(str(nums[i]) if i == j else f"{nums[i]}-{nums[j]}")
+        i = j + 1
+    return ", ".join(parts) or "none"
+
+
+def _check_stq_void(stq_void: str) -> str:
+    if stq_void not in VOID_RULES:
+        raise VpsError("--stq-void", f"expected one of {', '.join(VOID_RULES)}, got {stq_void!r}")
+    return stq_void
+
+
+def _states(gt: GroundTruth, names: list[str], pred: str | os.PathLike, wanted: tuple[str, ...],
+            stq_void: str, jobs: int | None, progress: bool | None
+            ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
     source = PredictionSource(pred)
     try:
-        subset = None if videos is None else [f for v in names for f in gt.videos[v]]
+        subset = None if names == sorted(gt.videos) else [f for v in names for f in gt.videos[v]]
         preds = match_predictions(gt.frames, source.read_json(), source, subset)
         items = [(v, gt.videos[v], {f.image_id: preds[f.image_id] for f in gt.videos[v]}) for v in names]
         if jobs is None:
@@ -110,13 +146,39 @@ def evaluate_videos(
     finally:
         source.close()
     vpq = VPQAccumulator(gt.categories) if "vpq" in wanted else None
-    stq = STQAccumulator(gt.categories) if "stq" in wanted else None
+    stq = STQAccumulator(gt.categories, stq_void) if "stq" in wanted else None
     for video, vs, ss in results:
         if vpq is not None and vs is not None:
             vpq.add_state(video, vs)
         if stq is not None and ss is not None:
             stq.add_state(video, ss)
     return vpq, stq
+
+
+def evaluate_videos(
+    pred: str | os.PathLike,
+    *,
+    root: str | os.PathLike | None = None,
+    split: str = "val",
+    gt_json: str | os.PathLike | None = None,
+    gt_dir: str | os.PathLike | None = None,
+    metrics: Iterable[str] | str = METRICS,
+    jobs: int | None = None,
+    progress: bool | None = None,
+    videos: Iterable[str | int] | None = None,
+    stq_void: str = DEFAULT_VOID_RULE,
+) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
+    """The metric accumulators of a prediction, holding one state per video.
+
+    ``videos`` restricts the work to some videos (numbers, 4-digit names, or ``range`` objects of
+    numbers, which take the videos there are within them), so that an
+    evaluation can be split across machines and the accumulators merged afterwards; only their
+    frames then need a prediction.
+    """
+    wanted = _parse_metrics(metrics)
+    _check_stq_void(stq_void)
+    gt = open_ground_truth(root, split, gt_json, gt_dir)
+    return _states(gt, _select_videos(gt, videos), pred, wanted, stq_void, jobs, progress)
 
 
 def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
@@ -135,7 +197,7 @@ def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
 
 
 def results_of(vpq: VPQAccumulator | None, stq: STQAccumulator | None) -> dict:
-    """The results dict of the accumulators given."""
+    """The metric part of the results (``vpq``, ``stq``) of the accumulators given."""
     out: dict = {}
     if vpq is not None:
         out["vpq"] = vpq.result()
@@ -156,23 +218,44 @@ def evaluate(
     jobs: int | None = None,
     progress: bool | None = None,
     videos: Iterable[str | int] | None = None,
+    stq_void: str = DEFAULT_VOID_RULE,
+    replace: bool = False,
 ) -> dict:
     """Score prediction ``pred`` against a split's ground truth with VPQ and/or STQ.
 
     ``pred`` is a folder with ``pred.json`` and ``pan_pred/``, a zip of such a folder, or a
     ``submission.zip`` (``pred.json`` + ``pan_pred.zip``). The ground truth is ``root``/``split``
-    (as prepare writes it) or ``gt_json`` + ``gt_dir``. Returns
-    ``{"vpq": {"0"|"5"|"10"|"15": {"all"|"things"|"stuff": {pq, sq, rq, n}, "per_class": {…}},
-    "final": {"all", "things", "stuff"}}, "stq": {"stq", "aq", "sq", "per_sequence": {…}}}``
-    (fractions in [0, 1]); with ``out``, also writes ``vpq-{k}.txt``, ``vpq-final.txt`` and
-    ``results.json`` there. ``jobs``: worker processes (None: all cores, or in-process for a
-    small split); ``progress``: show a progress bar (None: when stderr is a terminal);
-    ``videos``: score only these videos (numbers or 4-digit names; None: all).
-    Bad input raises ``VpsError``.
+    (as prepare writes it; ``root`` may be a zip of it) or ``gt_json`` + ``gt_dir``.
+
+    Returns ``{"vpskit", "evaluation", "conventions", "vpq", "stq"}``: what was scored and by
+    which rules (see :func:`describe_evaluation`), then
+    ``"vpq": {"0"|"5"|"10"|"15": {"all"|"things"|"stuff": {pq, sq, rq, n}, "per_class": {…}},
+    "final": {"all"|"things"|"stuff": {pq, sq, rq, n}}}`` (``final`` averages over the spans:
+    ``results["vpq"]["final"]["all"]["pq"]`` is the final VPQ) and
+    ``"stq": {"stq", "aq", "iou", "per_sequence": {video: {"stq", "aq", "iou"}}}``, fractions in
+    [0, 1]. ``iou`` is STQ's segmentation term (SQ in the STQ paper, IoU in deeplab2's output).
+
+    ``stq_void``: ``"class"`` (default, as deeplab2: a labelled pixel predicted void makes void
+    a class of IoU 0 in the mean) or ``"miss"`` (only a miss of its GT category).
+    ``out``: also write ``vpq-{k}.txt``, ``vpq-final.txt`` and ``results.json`` there, all or
+    nothing; a folder holding the reports of a *different* evaluation (another split, video
+    subset, ground truth, prediction, metrics or rule) is refused unless ``replace``.
+    ``jobs``: worker processes (None: all cores, or in-process for a small split);
+    ``progress``: show a progress bar (None: when stderr is a terminal); ``videos``: score only
+    these videos (numbers or 4-digit names; None: all). Bad input raises ``VpsError``.
     """
-    vpq, stq = evaluate_videos(pred, root=root, split=split, gt_json=gt_json, gt_dir=gt_dir,
-                               metrics=metrics, jobs=jobs, progress=progress, videos=videos)
-    results = results_of(vpq, stq)
+    wanted = _parse_metrics(metrics)
+    _check_stq_void(stq_void)
+    gt = open_ground_truth(root, split, gt_json, gt_dir)
+    names = _select_videos(gt, videos)
+    head = describe_evaluation(gt, names, pred, split if gt_json is None and gt_dir is None else None,
+                               wanted, stq_void)
+    if out is not None:
+        from .report import check_reports_folder
+
+        check_reports_folder(Path(out), head, replace)
+    vpq, stq = _states(gt, names, pred, wanted, stq_void, jobs, progress)
+    results = head | results_of(vpq, stq)
     if out is not None:
         from .report import write_reports
 
@@ -180,3 +263,48 @@ def evaluate(
     return results
 
 
+def describe_evaluation(gt: GroundTruth, videos: list[str], pred: str | os.PathLike, split: str | None,
+                        metrics: tuple[str, ...], stq_void: str) -> dict:
+    """What an evaluation scores and by which rules: the head of ``results.json``.
+
+    ``{"vpskit": {"version"}, "evaluation": {split, ground_truth, prediction, metrics, videos,
+    frames}, "conventions": {"vpq": {…}, "stq": {…}}}`` — paths as given, plus their absolute
+    form; no time stamps, so the same evaluation gives the same bytes.
+    """
+    from .._version import __version__
+
+    conventions: dict = {}
+    if "vpq" in metrics:
+        conventions["vpq"] = {
+            "agrees_with": VPQ_REFERENCE,
+            "window_spans_k": list(SPANS),
+            "window_frames": [k // 5 + 1 for k in SPANS],
+            "final": "mean of VPQ over the spans",
+        }
+    if "stq" in metrics:
+        conventions["stq"] = {
+            "agrees_with": STQ_REFERENCE,
+            "void_rule": stq_void,
+            "void_rule_meaning": VOID_RULE_MEANING[stq_void],
+            "iou": "STQ's segmentation term (SQ in the STQ paper, IoU in deeplab2's output)",
+        }
+    return {
+        "vpskit": {"version": __version__},
+        "evaluation": {
+            "split": split,
+            "ground_truth": {"json": gt.json_where, "json_absolute": _absolute(gt.json_where)},
+            "prediction": {"given": os.fspath(pred), "absolute": os.path.abspath(os.fspath(pred))},
+            "metrics": list(metrics),
+            "videos": videos,
+            "frames": sum(len(gt.videos[v]) for v in videos),
+        },
+        "conventions": conventions,
+    }
+
+
+def _absolute(where: str) -> str:
+    """``where`` (a path, or ``zip:member``) with its file part made absolute."""
+    path, sep, member = where.partition(".zip:")
+    if sep:
+        return os.path.abspath(path + ".zip") + ":" + member
+    return os.path.abspath(where)

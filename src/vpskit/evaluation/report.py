@@ -4,10 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 from ..categories import CATEGORY_BY_ID
-from ..pngio import atomic_write_bytes
+from ..errors import VpsError
+from ..pngio import part_path
 from .metrics.categories import CategorySet
 from .metrics.vpq import SPANS
 
@@ -32,70 +34,194 @@ def vpq_span_text(span: dict, categories: CategorySet | None = None) -> str:
 def vpq_final_text(vpq: dict) -> str:
     """``vpq-final.txt``: the final VPQ (percent) for All, Things and Stuff."""
     final = vpq["final"]
-    return (f"vpq_all:{100 * final['all']:.4f}\n"
-            f"vpq_thing:{100 * final['things']:.4f}\n"
-            f"vpq_stuff:{100 * final['stuff']:.4f}\n")
+    return (f"vpq_all:{100 * final['all']['pq']:.4f}\n"
+            f"vpq_thing:{100 * final['things']['pq']:.4f}\n"
+            f"vpq_stuff:{100 * final['stuff']['pq']:.4f}\n")
+
+
+REPORT_NAMES = tuple(f"vpq-{k}.txt" for k in SPANS) + ("vpq-final.txt", "results.json")
+_IDENTITY_KEYS = ("split", "ground_truth", "prediction", "metrics", "videos")
+
+
+def _identity(head: dict) -> dict:
+    """What makes two evaluations the same one: split, ground truth, prediction (absolute
+    paths), metrics, videos, and each metric's rules."""
+    ev = head.get("evaluation") or {}
+    gt = ev.get("ground_truth") or {}
+    pred = ev.get("prediction") or {}
+    rules = {m: {k: v for k, v in c.items() if k in ("void_rule", "window_spans_k")}
+             for m, c in (head.get("conventions") or {}).items() if isinstance(c, dict)}
+    return {"split": ev.get("split"), "ground truth": gt.get("json_absolute") if isinstance(gt, dict) else gt,
+            "prediction": pred.get("absolute") if isinstance(pred, dict) else pred,
+            "metrics": ev.get("metrics"), "videos": ev.get("videos"), "rules": rules}
+
+
+def _shown(key: str, value: object) -> str:
+    if key == "videos" and isinstance(value, list):
+        from . import video_ranges
+
+        return video_ranges(value)
+    if key == "rules" and isinstance(value, dict):
+        return ", ".join(f"{m} {r}" for m, r in value.items() if r) or "none"
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def check_reports_folder(out: Path, head: dict, replace: bool = False) -> None:
+    """Refuse (``VpsError``) to write into ``out`` when it holds the reports of a different
+    evaluation than ``head`` describes, unless ``replace``."""
+    present = [name for name in REPORT_NAMES if (out / name).exists()]
+    if replace or not present:
+        return
+    hint = "give another --out folder, or --replace to replace them"
+    path = out / "results.json"
+    try:
+        old = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError):
+        old = None
+    if not isinstance(old, dict) or not isinstance(old.get("evaluation"), dict):
+        raise VpsError(out / present[0], f"reports of an unknown evaluation are there; {hint}")
+    was, now = _identity(old), _identity(head)
+    for key in now:
+        if was.get(key) != now[key]:
+            raise VpsError(path, f"holds another evaluation ({key} {_shown(key, was.get(key))}, "
+                           f"not {_shown(key, now[key])}); {hint}")
+
+
+def replace_files(folder: Path, files: dict[str, bytes], stale: tuple[str, ...] = ()) -> list[Path]:
+    """Put ``files`` (name -> bytes) into ``folder`` all or nothing, and remove the ``stale``
+    names it does not write.
+
+    Everything is written under temporary names first (a failure there, e.g. a full disk,
+    removes them and leaves the folder as it was); only then are the files renamed into place,
+    in the order given.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    parts: list[tuple[Path, Path]] = []
+    try:
+        for name, data in files.items():
+            path = folder / name
+            tmp = part_path(path)
+            parts.append((tmp, path))
+            try:
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+            except OSError as exc:
+                raise VpsError(path, f"cannot write it ({exc.strerror or exc}); the reports there are unchanged") from None
+    except BaseException:
+        for tmp, _ in parts:
+            tmp.unlink(missing_ok=True)
+        raise
+    for name in stale:
+        if name not in files:
+            (folder / name).unlink(missing_ok=True)
+    for tmp, path in parts:
+        os.replace(tmp, path)
+    return [path for _, path in parts]
 
 
 def write_reports(results: dict, out: Path, categories: CategorySet | None = None) -> list[Path]:
-    """Write ``vpq-{k}.txt``, ``vpq-final.txt`` (when VPQ was computed) and ``results.json``."""
+    """Write ``vpq-{k}.txt``, ``vpq-final.txt`` (when VPQ was computed) and ``results.json``.
+
+    The set is replaced all or nothing: every file is written to a temporary name first, then
+    reports of an earlier run that this one does not write are removed and the new ones renamed
+    into place, ``results.json`` last.
+    """
     out = Path(out)
-    written = []
+    files: dict[str, bytes] = {}
     if "vpq" in results:
         for k in SPANS:
-            path = out / f"vpq-{k}.txt"
-            atomic_write_bytes(path, vpq_span_text(results["vpq"][str(k)], categories).encode())
-            written.append(path)
-        path = out / "vpq-final.txt"
-        atomic_write_bytes(path, vpq_final_text(results["vpq"]).encode())
-        written.append(path)
-    path = out / "results.json"
-    atomic_write_bytes(path, (json.dumps(results, indent=2, sort_keys=False) + "\n").encode())
-    written.append(path)
-    return written
+            files[f"vpq-{k}.txt"] = vpq_span_text(results["vpq"][str(k)], categories).encode()
+        files["vpq-final.txt"] = vpq_final_text(results["vpq"]).encode()
+    files["results.json"] = (json.dumps(results, indent=2, sort_keys=False) + "\n").encode()
+    return replace_files(out, files, stale=REPORT_NAMES)
 
 
 def format_table(results: dict) -> str:
-    """A readable summary: VPQ per span and final (All/Things/Stuff), then STQ, AQ, SQ (percent)."""
+    """A readable summary: VPQ per span and final (All/Things/Stuff), then STQ, AQ and IoU
+    (percent; IoU is STQ's segmentation term, named as deeplab2 names it)."""
     lines = []
     if "vpq" in results:
         vpq = results["vpq"]
         head = "".join(f"  {title:^19s}" for _, title in _GROUP_TITLES)
         sub = "".join(f"  {'PQ':>5s} {'SQ':>6s} {'RQ':>6s}" for _ in _GROUP_TITLES)
         lines += ["VPQ (%)", f"{'':8s}{head}", f"{'k':>6s}  {sub}"]
-        for k in SPANS:
+        for k in [*SPANS, "final"]:
             row = "".join(f"  {100 * vpq[str(k)][g]['pq']:5.1f} {100 * vpq[str(k)][g]['sq']:6.1f} "
                           f"{100 * vpq[str(k)][g]['rq']:6.1f}" for g, _ in _GROUP_TITLES)
-            lines.append(f"{k:>6d}  {row}")
-        row = "".join(f"  {100 * vpq['final'][g]:5.1f} {'':6s} {'':6s}" for g, _ in _GROUP_TITLES)
-        lines.append(f"{'final':>6s}  {row}".rstrip())
+            lines.append(f"{k:>6}  {row}")
     if "stq" in results:
         s = results["stq"]
         if lines:
             lines.append("")
-        lines += ["STQ (%)", f"{'STQ':>6s} {'AQ':>6s} {'SQ':>6s}",
-                  f"{100 * s['stq']:6.1f} {100 * s['aq']:6.1f} {100 * s['sq']:6.1f}"]
+        rule = ((results.get("conventions") or {}).get("stq") or {}).get("void_rule")
+        title = "STQ (%)" + (f", void rule '{rule}'" if rule else "")
+        lines += [title, f"{'STQ':>6s} {'AQ':>6s} {'IoU':>6s}",
+                  f"{100 * s['stq']:6.1f} {100 * s['aq']:6.1f} {100 * s['iou']:6.1f}"]
     return "\n".join(lines)
 
 
-def format_per_class(results: dict) -> str:
-    """VPQ per category: the mean of its PQ over the spans, then its PQ at each k (percent).
+def _pct(value: float | None) -> str:
+    return f" {100 * value:6.1f}" if value is not None else f" {'-':>6s}"
 
-    A category with no TP, FP or FN at a span shows ``-`` there and is left out of its mean.
+
+def format_per_class(results: dict) -> str:
+    """Per category: VPQ (the mean of its PQ over the spans, then its PQ at each k) when VPQ was
+    computed, and STQ's IoU of the category when STQ was (percent).
+
+    A category with no TP, FP or FN at a span shows ``-`` there and is left out of its mean; a
+    category with no pixel in the GT or prediction has no IoU (``-``).
     """
-    vpq = results["vpq"]
-    lines = ["VPQ per category (%)",
-             f"{'id':>3s}  {'category':14s} {'':5s} {'VPQ':>6s}" + "".join(f" {f'k={k}':>6s}" for k in SPANS)]
-    for cid in vpq[str(SPANS[0])]["per_class"]:
-        pqs = []
-        for k in SPANS:
-            c = vpq[str(k)]["per_class"][cid]
-            pqs.append(100 * c["pq"] if c["tp"] + c["fp"] + c["fn"] > 0 else None)
-        counted = [q for q in pqs if q is not None]
+    vpq = results.get("vpq")
+    stq = results.get("stq")
+    head = f"{'id':>3s}  {'category':14s} {'':5s}"
+    titles = []
+    if vpq is not None:
+        head += f" {'VPQ':>6s}" + "".join(f" {f'k={k}':>6s}" for k in SPANS)
+        titles.append("VPQ")
+    if stq is not None:
+        head += f" {'IoU':>6s}"
+        titles.append("STQ's IoU")
+    lines = [f"Per category (%): {' and '.join(titles)}", head]
+    ids = list(vpq[str(SPANS[0])]["per_class"]) if vpq is not None else list(stq["per_class_iou"])
+    for cid in ids:
         category = CATEGORY_BY_ID.get(int(cid))
         name = category.name if category is not None else ""
         kind = "" if category is None else ("thing" if category.isthing else "stuff")
-        mean = f"{sum(counted) / len(counted):6.1f}" if counted else f"{'-':>6s}"
-        cells = "".join(f" {q:6.1f}" if q is not None else f" {'-':>6s}" for q in pqs)
-        lines.append(f"{int(cid):3d}  {name:14s} {kind:5s} {mean}{cells}")
+        cells = ""
+        if vpq is not None:
+            pqs = []
+            for k in SPANS:
+                c = vpq[str(k)]["per_class"][cid]
+                pqs.append(c["pq"] if c["tp"] + c["fp"] + c["fn"] > 0 else None)
+            counted = [q for q in pqs if q is not None]
+            cells += _pct(sum(counted) / len(counted) if counted else None) + "".join(_pct(q) for q in pqs)
+        if stq is not None:
+            cells += _pct(stq["per_class_iou"].get(cid))
+        lines.append(f"{int(cid):3d}  {name:14s} {kind:5s}{cells}")
+    return "\n".join(lines)
+
+
+def format_per_video(results: dict) -> str:
+    """Per video: its final VPQ (All, Things, Stuff) and PQ at each k when VPQ was computed, and
+    its STQ, AQ and IoU when STQ was (percent)."""
+    vpq = (results.get("vpq") or {}).get("per_video")
+    stq = (results.get("stq") or {}).get("per_sequence")
+    head = f"{'video':>5s}"
+    if vpq is not None:
+        head += f" {'VPQ':>6s} {'Things':>6s} {'Stuff':>6s}" + "".join(f" {f'k={k}':>6s}" for k in SPANS)
+    if stq is not None:
+        head += f" {'STQ':>6s} {'AQ':>6s} {'IoU':>6s}"
+    lines = ["Per video (%)", head]
+    for video in sorted(set(vpq or ()) | set(stq or ())):
+        cells = ""
+        if vpq is not None:
+            v = vpq[video]
+            cells += "".join(_pct(v["final"][g]) for g, _ in _GROUP_TITLES)
+            cells += "".join(_pct(v["spans"][str(k)]["pq"]) for k in SPANS)
+        if stq is not None:
+            q = stq[video]
+            cells += _pct(q["stq"]) + _pct(q["aq"]) + _pct(q["iou"])
+        lines.append(f"{video:>5s}{cells}")
     return "\n".join(lines)

@@ -1,13 +1,26 @@
 """Segmentation and Tracking Quality (STQ, Weber et al. 2021, "STEP: Segmenting and Tracking
 Every Pixel") as an accumulator.
 
-Over the annotated frames of each video (a sequence): ``STQ = sqrt(AQ × SQ)``.
+Over the annotated frames of each video (a sequence): ``STQ = sqrt(AQ × IoU)``.
 
-SQ is the mean IoU over the categories, from the semantic confusion matrix (GT category ×
-predicted category): pixels whose GT is void are dropped, a pixel predicted void is a miss of its
-GT category, and categories whose union is 0 are left out of the mean::
+**IoU** (the segmentation term, called SQ in the paper and IoU in deeplab2's output) is the mean
+IoU over the classes of the semantic confusion matrix M (GT category × predicted category, void as
+one more row and column). Rows whose GT is void are dropped, and classes whose union is 0 are left
+out of the mean::
 
     IoU_c = M[c, c] / (Σ_j M[c, j] + Σ_i M[i, c] − M[c, c])        (j includes the void column)
+
+Where a prediction leaves labelled pixels void, two rules exist (``void_rule``):
+
+- ``"class"`` (default, as google-research/deeplab2's numpy STQ computes it, and with it every
+  published STQ): the void column is one more class of the mean, with IoU 0 (its intersection is
+  empty, its union is the number of labelled pixels predicted void);
+- ``"miss"``: void is never a class; a predicted-void pixel only counts as a miss of its GT
+  category.
+
+Example, one sequence of 4 pixels: GT road, road, car#1, car#1; prediction road, void, car#1,
+car#1. Road IoU 1/2, car IoU 1, AQ 1. ``"class"``: IoU = (1/2 + 1 + 0) / 3 = 0.5,
+STQ = sqrt(0.5) = 0.7071; ``"miss"``: IoU = (1/2 + 1) / 2 = 0.75, STQ = sqrt(0.75) = 0.8660.
 
 AQ uses thing pixels only. A GT track is (category, id) of a non-crowd thing segment; a predicted
 track is (category, id) of a predicted segment of a thing category; predicted pixels on GT crowd
@@ -17,8 +30,8 @@ track areas and TPA(p, g) the pixels in both::
     AQ(g) = (1/|g|) Σ_p TPA(p, g) · TPA(p, g) / (|p| + |g| − TPA(p, g))
     AQ    = Σ_g AQ(g) / (number of GT tracks)            (over all sequences, or per sequence)
 
-Overall SQ uses the confusion matrix summed over all sequences. Areas are counted in int64 and
-the sums formed in float64. A sequence with no GT track has AQ 0; with no counted category, SQ 0.
+Overall IoU uses the confusion matrix summed over all sequences. Areas are counted in int64 and
+the sums formed in float64. A sequence with no GT track has AQ 0; with no counted class, IoU 0.
 The state is kept per video and :meth:`STQAccumulator.merge` joins accumulators of disjoint videos.
 """
 
@@ -122,25 +135,58 @@ def video_state(frames: Sequence[FrameTable], categories: CategorySet) -> STQVid
     return STQVideoState(aq_sum, int(g_u.size), confusion)
 
 
-def mean_iou(confusion: np.ndarray) -> float:
-    """Mean IoU over the categories with a non-empty union (last row/column = void)."""
+VOID_RULES = ("class", "miss")
+"""How predicted void on labelled pixels enters the IoU term: as a class of IoU 0 (deeplab2) or
+only as a miss of the GT category."""
+DEFAULT_VOID_RULE = "class"
+
+
+def check_void_rule(void_rule: str) -> str:
+    """``void_rule`` if it is one of :data:`VOID_RULES`, else ``ValueError``."""
+    if void_rule not in VOID_RULES:
+        raise ValueError(f"STQ void rule must be one of {', '.join(VOID_RULES)}, not {void_rule!r}")
+    return void_rule
+
+
+def _intersections_and_unions(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per category: intersection and union; and the labelled pixels predicted void."""
     n = confusion.shape[0] - 1
     m = confusion.astype(np.int64)
     inter = np.diagonal(m)[:n]
     gt_total = m[:n, :].sum(axis=1)  # includes pixels predicted void
     pred_total = m[:n, :n].sum(axis=0)  # GT void rows are excluded
-    union = gt_total + pred_total - inter
+    return inter, gt_total + pred_total - inter, int(m[:n, n].sum())
+
+
+def mean_iou(confusion: np.ndarray, void_rule: str = DEFAULT_VOID_RULE) -> float:
+    """Mean IoU over the classes with a non-empty union (last row/column = void).
+
+    ``void_rule="class"`` counts the void column as one more class (IoU 0) when any labelled
+    pixel is predicted void; ``"miss"`` never does.
+    """
+    check_void_rule(void_rule)
+    inter, union, predicted_void = _intersections_and_unions(confusion)
     counted = union > 0
-    if not counted.any():
+    classes = int(np.count_nonzero(counted))
+    if void_rule == "class" and predicted_void > 0:
+        classes += 1  # the void column: no intersection, a non-empty union
+    if classes == 0:
         return 0.0
-    return float(np.sum(inter[counted] / union[counted]) / np.count_nonzero(counted))
+    return float(np.sum(inter[counted] / union[counted]) / classes)
+
+
+def class_ious(confusion: np.ndarray) -> list[float | None]:
+    """IoU of each category (None where its union is empty)."""
+    inter, union, _ = _intersections_and_unions(confusion)
+    return [float(i / u) if u > 0 else None for i, u in zip(inter.tolist(), union.tolist(), strict=True)]
 
 
 class STQAccumulator:
     """STQ over sequences: ``update`` per video, ``merge`` across accumulators, ``result``."""
 
-    def __init__(self, categories: CategorySet) -> None:
+    def __init__(self, categories: CategorySet, void_rule: str = DEFAULT_VOID_RULE) -> None:
         self.categories = categories
+        self.void_rule = check_void_rule(void_rule)
         self.videos: dict[str, STQVideoState] = {}
 
     def update(self, video: str, frames: Sequence[FrameTable]) -> None:
@@ -157,12 +203,15 @@ class STQAccumulator:
         """Take in the sequences of ``other`` (disjoint from this one's); returns ``self``."""
         if other.categories != self.categories:
             raise ValueError("cannot merge STQ accumulators over different categories")
+        if other.void_rule != self.void_rule:
+            raise ValueError("cannot merge STQ accumulators with different void rules")
         for video in sorted(other.videos):
             self.add_state(video, other.videos[video])
         return self
 
     def result(self) -> dict:
-        """``{"stq", "aq", "sq", "per_sequence": {video: {"stq", "aq", "sq"}}}``, fractions in [0, 1]."""
+        """``{"stq", "aq", "iou", "per_class_iou": {category: IoU or None}, "per_sequence": {video:
+        {"stq", "aq", "iou"}}}``, fractions in [0, 1]; a category whose union is empty has None."""
         n = len(self.categories)
         total = np.zeros((n + 1, n + 1), dtype=np.int64)
         aq_sum = 0.0
@@ -174,8 +223,10 @@ class STQAccumulator:
             aq_sum += st.aq_sum
             tracks += st.tracks
             aq = st.aq_sum / st.tracks if st.tracks else 0.0
-            sq = mean_iou(st.confusion)
-            per_seq[video] = {"stq": math.sqrt(aq * sq), "aq": aq, "sq": sq}
+            iou = mean_iou(st.confusion, self.void_rule)
+            per_seq[video] = {"stq": math.sqrt(aq * iou), "aq": aq, "iou": iou}
         aq = aq_sum / tracks if tracks else 0.0
-        sq = mean_iou(total)
-        return {"stq": math.sqrt(aq * sq), "aq": aq, "sq": sq, "per_sequence": per_seq}
+        iou = mean_iou(total, self.void_rule)
+        per_class = dict(zip((str(c) for c in self.categories.ids), class_ious(total), strict=True))
+        return {"stq": math.sqrt(aq * iou), "aq": aq, "iou": iou, "per_class_iou": per_class,
+                "per_sequence": per_seq}

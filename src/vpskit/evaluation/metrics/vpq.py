@@ -174,10 +174,20 @@ class VPQAccumulator:
         return total
 
     def result(self) -> dict:
-        """``{"0"|"5"|"10"|"15": {"all"|"things"|"stuff": {pq, sq, rq, n}, "per_class": …}, "final": …}``.
+        """:meth:`result_spans` plus ``"per_video"``: each video's own final VPQ (All, Things,
+        Stuff) and, per span, its PQ (All) and TP, FP, FN over the categories."""
+        out = self.result_spans()
+        out["per_video"] = {video: self._video_summary(video) for video in sorted(self.videos)}
+        return out
+
+    def result_spans(self) -> dict:
+        """``{"0"|"5"|"10"|"15": {"all"|"things"|"stuff": {pq, sq, rq, n}, "per_class": …},
+        "final": {"all"|"things"|"stuff": {pq, sq, rq, n}}}``.
 
         Fractions in [0, 1]; ``per_class`` has every category (zeros where TP+FP+FN = 0);
-        a group with no counted category has pq = sq = rq = 0 and n = 0.
+        a group with no counted category has pq = sq = rq = 0 and n = 0. ``final`` averages PQ,
+        SQ and RQ over the four spans (its ``pq`` is the final VPQ); its ``n`` counts the
+        categories counted at one span or more.
         """
         total = self.totals()
         out: dict = {}
@@ -210,5 +220,32 @@ class VPQAccumulator:
                                else {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0})
             entry["per_class"] = per_class
             out[str(k)] = entry
-        out["final"] = {name: sum(out[str(k)][name]["pq"] for k in SPANS) / len(SPANS) for name, _ in GROUPS}
+        out["final"] = {name: _final_group([out[str(k)] for k in SPANS], name, self.categories)
+                        for name, _ in GROUPS}
         return out
+
+    def _video_summary(self, video: str) -> dict:
+        """One video's VPQ: final PQ per group and, per span, PQ (All) with TP, FP, FN summed
+        over the categories."""
+        one = VPQAccumulator(self.categories)
+        one.add_state(video, self.videos[video])
+        st = one.videos[video]
+        res = one.result_spans()
+        spans = {str(k): {"pq": res[str(k)]["all"]["pq"], "tp": int(st.tp[s].sum()),
+                          "fp": int(st.fp[s].sum()), "fn": int(st.fn[s].sum())}
+                 for s, k in enumerate(SPANS)}
+        return {"final": {name: res["final"][name]["pq"] for name, _ in GROUPS}, "spans": spans}
+
+
+def _final_group(spans: list[dict], group: str, categories: CategorySet) -> dict:
+    """The final VPQ of a group: PQ, SQ and RQ averaged over the spans; ``n`` = categories of the
+    group counted at one span or more."""
+    counted = set()
+    for span in spans:
+        for cid, c in span["per_class"].items():
+            if c["tp"] + c["fp"] + c["fn"] > 0:
+                counted.add(int(cid))
+    isthing = dict(GROUPS)[group]
+    n = sum(1 for c, cid in enumerate(categories.ids)
+            if cid in counted and (isthing is None or categories.isthing[c] == isthing))
+    return {m: sum(span[group][m] for span in spans) / len(spans) for m in ("pq", "sq", "rq")} | {"n": n}
