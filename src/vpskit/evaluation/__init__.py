@@ -16,8 +16,8 @@ from pathlib import Path
 
 from .. import naming
 from ..errors import VpsError
-from ..text import plural
 from ..parallel import default_jobs, map_videos
+from ..text import plural
 from .loading import (
     GroundTruth,
     GtFrame,
@@ -28,8 +28,7 @@ from .loading import (
     read_video_tables,
 )
 from .metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator
-from .metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
-from .metrics.stq import STQVideoState
+from .metrics.stq import DEFAULT_VOID_RULE, VOID_RULES, STQVideoState
 from .metrics.stq import video_state as stq_video_state
 from .metrics.vpq import VPQVideoState
 from .metrics.vpq import video_state as vpq_video_state
