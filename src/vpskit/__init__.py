@@ -16,14 +16,38 @@ The packages behind them are :mod:`vpskit.preparation`, :mod:`vpskit.evaluation`
 
 from __future__ import annotations
 
-from ._version import __version__
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from .errors import VpsError
-from .evaluation import evaluate
-from .pngio import id2rgb, rgb2id
-from .preparation import prepare
-from .submission import make_submission
-from .synth import synthesize
-from .verification import verify
+
+if TYPE_CHECKING:
+    from ._version import __version__
+    from .evaluation import evaluate
+    from .pngio import id2rgb, rgb2id
+    from .preparation import prepare
+    from .submission import make_submission
+    from .synth import synthesize
+    from .verification import verify
+
+# Imported on first use, so that ``import vpskit`` (and the command line before its error
+# handling is in place, where Ctrl-C must end in one line) does not load numpy and the rest.
+_HOMES = {"__version__": "_version", "evaluate": "evaluation", "id2rgb": "pngio", "rgb2id": "pngio",
+          "prepare": "preparation", "make_submission": "submission", "synthesize": "synth",
+          "verify": "verification"}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{home}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
 
 __all__ = ["VpsError", "__version__", "evaluate", "id2rgb", "make_submission", "prepare", "rgb2id",
            "synthesize", "verify"]

@@ -1,27 +1,44 @@
 """One ``map over videos``: in-process, on a local process pool, or on a Dask cluster.
 
 Results come back in the order of the items, whatever the number of workers, so that every
-output built from them is the same for any ``--jobs``.
+output built from them is the same for any ``--jobs``. The progress bar advances as each item
+finishes. Faults end in one line: the first error of an item stops the run; a worker that dies
+(``kill -9``, out of memory) gives a :class:`VpsError` naming the videos it lost; Ctrl-C reaches
+only the calling process, which stops the workers; workers whose caller died exit on their own.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import itertools
 import multiprocessing
 import os
+import signal
 import sys
 import threading
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
 
 from tqdm import tqdm
 
+from .errors import VpsError
+from .naming import video_name
+
 T = TypeVar("T")
 R = TypeVar("R")
 
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a Dask scheduler to answer before giving up."""
+
 _CONTEXT: Any = None
+_STARTED: Any = None
 _SCHEDULER: str | None = None
+_PR_SET_PDEATHSIG = 1
+_WATCH_INTERVAL = 0.5
 
 
 def use_scheduler(address: str | None) -> None:
@@ -41,13 +58,61 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _init_worker(context: Any) -> None:
-    global _CONTEXT
-    _CONTEXT = context
+def item_name(item: object) -> str:
+    """A short name of a work item for messages: ``val/0005`` for (split, video, …), ``0005``, …"""
+    if isinstance(item, tuple):
+        head = list(itertools.islice(itertools.takewhile(lambda x: isinstance(x, (str, int)), item), 2))
+    else:
+        head = [x for x in (getattr(item, "split", None), getattr(item, "video", None)) if x is not None]
+    if not head:
+        text = repr(item)
+        return text if len(text) <= 40 else text[:37] + "..."
+    return "/".join(video_name(x) if isinstance(x, int) else str(x) for x in head)
 
 
-def _call(fn: Callable[[Any, Any], R], item: Any) -> R:
+# --- in the worker processes -------------------------------------------------------------
+
+
+def _die_with_parent() -> None:
+    """Linux: the kernel kills this process when its parent ends."""
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # pragma: no cover - someone else's process took the number
+        return True
+    return True
+
+
+def _watch_parent(caller: int, parent: int) -> None:
+    """Exit as soon as the caller (or the process that forked this one) is gone."""
+    while os.getppid() == parent and _alive(caller):
+        time.sleep(_WATCH_INTERVAL)
+    os._exit(1)
+
+
+def _init_worker(context: Any, started: Any, caller: int) -> None:
+    global _CONTEXT, _STARTED
+    _die_with_parent()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is for the caller, which stops us
+    _CONTEXT, _STARTED = context, started
+    threading.Thread(target=_watch_parent, args=(caller, os.getppid()), daemon=True,
+                     name="vpskit-parent-watch").start()
+
+
+def _call(fn: Callable[[Any, Any], R], index: int, item: Any) -> R:
+    _STARTED[index] = os.getpid()
     return fn(_CONTEXT, item)
+
+
+# --- in the calling process --------------------------------------------------------------
 
 
 def _mp_context() -> multiprocessing.context.BaseContext:
@@ -65,14 +130,32 @@ def _mp_context() -> multiprocessing.context.BaseContext:
     return ctx
 
 
+@contextlib.contextmanager
+def _sigint_held() -> Iterator[None]:
+    """Hold Ctrl-C back while processes start, so that they start with it blocked.
+
+    A worker (or the fork server) interrupted before its set-up would print a traceback. A
+    Ctrl-C that arrives meanwhile is delivered here when the block ends.
+    """
+    main = threading.current_thread() is threading.main_thread()
+    if not main or not hasattr(signal, "pthread_sigmask"):
+        yield
+        return
+    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+
+
 class _Bar(tqdm):
     monitor_interval = 0  # no monitor thread, so that forking workers stays safe
 
 
 def progress_bar(total: int, desc: str, enabled: bool | None = None) -> tqdm:
-    """A progress bar on stderr; by default shown only when stderr is a terminal."""
+    """A progress bar on stderr, redrawn at every update; by default shown only on a terminal."""
     return _Bar(total=total, desc=desc, unit="video", disable=(not enabled) if enabled is not None else None,
-                leave=False, dynamic_ncols=True)
+                leave=False, dynamic_ncols=True, mininterval=0, miniters=1)
 
 
 def map_videos(
@@ -88,10 +171,11 @@ def map_videos(
     """Return ``[fn(context, item) for item in items]``, computed on ``jobs`` processes.
 
     ``fn`` must be a module-level function. ``context`` is sent once to each worker.
-    ``scheduler`` is the address of a Dask distributed scheduler (``pip install vpskit[dask]``;
+    ``scheduler`` is the address of a Dask distributed scheduler (the ``dask`` extra;
     default: the one set with :func:`use_scheduler`); when given, the work runs there instead of
     on local processes, and ``jobs`` is ignored.
-    The first exception raised by any item stops the run and is re-raised here.
+    The first exception raised by any item stops the run and is re-raised here; a worker process
+    that dies raises :class:`VpsError` naming the items it left unfinished.
     """
     items = list(items)
     if not items:
@@ -109,40 +193,86 @@ def map_videos(
                 out.append(fn(context, item))
                 bar.update(1)
             return out
-        results: list[Any] = [None] * len(items)
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=_mp_context(),
-                                 initializer=_init_worker, initargs=(context,)) as pool:
-            futures = {pool.submit(_call, fn, item): i for i, item in enumerate(items)}
-            pending = set(futures)
-            try:
-                while pending:
-                    done, pending = wait(pending, return_when=FIRST_EXCEPTION)
-                    for fut in sorted(done, key=futures.__getitem__):
-                        results[futures[fut]] = fut.result()
-                        bar.update(1)
-            except BaseException:
-                for fut in pending:
-                    fut.cancel()
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
-        return results
+        return _map_pool(fn, items, context, jobs, bar)
     finally:
         bar.close()
+
+
+def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int, bar: tqdm) -> list[R]:
+    mp = _mp_context()
+    started = mp.RawArray("i", len(items))  # pid of the worker that took each item; 0: not yet
+    results: list[Any] = [None] * len(items)
+    collected = [False] * len(items)
+    pool = None
+    try:
+        with _sigint_held():
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker,
+                                       initargs=(context, started, os.getpid()))
+            futures: dict[Future, int] = {pool.submit(_call, fn, i, item): i for i, item in enumerate(items)}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in sorted(done, key=futures.__getitem__):
+                i = futures[fut]
+                results[i] = fut.result()
+                collected[i] = True
+                bar.update(1)
+        pool.shutdown(wait=True)
+    except BrokenProcessPool:
+        _stop(pool, wait_running=False)
+        raise _lost(items, started, collected) from None
+    except Exception:
+        _stop(pool, wait_running=True)
+        raise
+    except BaseException:  # Ctrl-C: stop now; every output is written atomically
+        _stop(pool, wait_running=False)
+        raise
+    return results
+
+
+def _stop(pool: ProcessPoolExecutor | None, wait_running: bool) -> None:
+    """Cancel what has not started; let the running items finish, or end their workers."""
+    if pool is None:
+        return
+    if not wait_running:
+        for proc in list((getattr(pool, "_processes", None) or {}).values()):
+            with contextlib.suppress(Exception):
+                proc.terminate()
+    pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _lost(items: list[Any], started: Any, collected: list[bool]) -> VpsError:
+    """The error for a pool whose worker died: the items whose work was lost."""
+    lost = [item_name(item) for i, item in enumerate(items) if started[i] and not collected[i]]
+    left = sum(not c for c in collected)
+    problem = "a worker process ended abruptly (killed, or out of memory?); re-run to finish"
+    if not lost:
+        return VpsError(f"{left} video(s) not done", problem)
+    shown = ", ".join(lost[:8]) + (f" and {len(lost) - 8} more" if len(lost) > 8 else "")
+    return VpsError(f"video{'s' if len(lost) > 1 else ''} {shown}", "lost: " + problem)
 
 
 def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler: str, bar: tqdm) -> list[R]:
     try:
         from dask.distributed import Client, as_completed
     except ImportError:  # pragma: no cover - optional extra
-        from .errors import VpsError
-
-        raise VpsError("--scheduler", "needs Dask: install vpskit[dask]") from None
-    with Client(scheduler) as client:
+        raise VpsError("--scheduler", "needs Dask: install the dask extra (uv sync --extra dask)") from None
+    try:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
+    except (OSError, TimeoutError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise VpsError(f"--scheduler {scheduler}", f"no Dask scheduler answers there ({reason})") from None
+    with client:
         ctx = client.scatter(context, broadcast=True) if context is not None else None
         futures = [client.submit(fn, ctx, item, pure=False) for item in items]
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(items)
-        for fut in as_completed(futures):
-            results[index[fut.key]] = fut.result()
-            bar.update(1)
+        try:
+            for fut in as_completed(futures):
+                results[index[fut.key]] = fut.result()
+                bar.update(1)
+        except BaseException:
+            with contextlib.suppress(Exception):
+                client.cancel(futures)
+            raise
         return results

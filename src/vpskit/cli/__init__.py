@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run 'vpskit COMMAND --help' for the options of a command. "
         "Errors print one line and exit with code 2; add --debug for a traceback.",
     )
+    from .._version import __version__
+
+    parser.add_argument("--version", action="version", version=f"vpskit {__version__}")
     parser.add_argument("--debug", action="store_true", help="show a traceback on errors")
     parser.add_argument("--scheduler", metavar="ADDRESS",
                         help="run the per-video work on a Dask cluster (e.g. tcp://host:8786; needs "
@@ -41,12 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # --debug is accepted anywhere on the line, before or after the command.
     debug = "--debug" in argv or os.environ.get("VPSKIT_DEBUG") == "1"
     argv = [a for a in argv if a != "--debug"]
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
-        parser.print_help()
-        return 2
-    try:
+    try:  # the parser imports the commands' modules: a Ctrl-C there is caught too
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help()
+            return 2
         if args.scheduler:
             from ..parallel import use_scheduler
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import re
 
+from .options import add_jobs_and_progress
+
 DESCRIPTION = """\
 Write a synthetic Cityscapes-VPS download into OUT, in the exact formats of the three real inputs:
 
@@ -77,6 +79,5 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--zip", action="store_true",
                    help="write the three downloads as zips instead of folders")
-    p.add_argument("--jobs", type=int, default=None, metavar="N",
-                   help="worker processes (default: all cores)")
+    add_jobs_and_progress(p)
     p.set_defaults(func=_run)
