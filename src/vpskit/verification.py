@@ -20,6 +20,7 @@ import numpy as np
 
 from .categories import CATEGORY_BY_ID, categories_json, pack_color
 from .errors import VpsError
+from .jsonfields import check_gt_json, read_json, segment_records
 from .naming import (
     ANNOTATED_PER_VIDEO,
     FRAMES_PER_SNIPPET,
@@ -39,7 +40,6 @@ from .preparation.common import (
     annotated_frames,
     files_by_image_id,
     group_by_video,
-    load_json,
     png_size,
     raw_frames,
 )
@@ -180,7 +180,7 @@ def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame,
                       size: tuple[int | None, int | None], res: _Result) -> None:
     where = f"{root / panoptic_gt_json(split)}: annotation of {frame.image_id}"
     try:
-        name = safe_relpath(ann.get("file_name"), where)
+        name = safe_relpath(ann["file_name"], where)
     except VpsError as exc:
         res.problems.append(str(exc))
         return
@@ -205,31 +205,21 @@ def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame,
     _check_against_pan(root / split / "panoptic_inst" / name, id_map, path, res)
     ids, areas = np.unique(id_map, return_counts=True)
     in_png = {int(i): int(a) for i, a in zip(ids.tolist(), areas.tolist(), strict=True) if i != 0}
-    segments = ann.get("segments_info")
-    if not isinstance(segments, list):
-        res.problems.append(f"{where}: no 'segments_info' list")
-        return
     seen: set[int] = set()
-    for seg in segments:
-        if not isinstance(seg, dict) or not all(isinstance(seg.get(k), int) for k in
-                                                ("id", "category_id", "iscrowd", "area")):
-            res.problems.append(f"{where}: malformed segment {seg!r}")
-            continue
-        sid, cat = seg["id"], seg["category_id"]
-        if sid in seen:
-            res.problems.append(f"{where}: segment {sid} listed twice")
-            continue
+    for seg in segment_records(ann["segments_info"], where, gt=True):
+        sid, cat = seg.id, seg.category_id
         seen.add(sid)
         _count(res, "segments")
-        if sid == 0:
-            res.problems.append(f"{where}: segment id 0 is void")
+        if seg.iscrowd is None or seg.area is None:
+            res.problems.append(f"{where}: segment {sid} lacks 'iscrowd' or 'area'")
+            continue
         if cat not in CATEGORY_BY_ID:
             res.problems.append(f"{where}: segment {sid} has unknown category {cat}")
             continue
         if sid not in in_png:
             res.problems.append(f"{path}: segment {sid} of the JSON is not in the image")
-        elif in_png[sid] != seg["area"]:
-            res.problems.append(f"{path}: segment {sid} covers {in_png[sid]} pixels, the JSON says {seg['area']}")
+        elif in_png[sid] != seg.area:
+            res.problems.append(f"{path}: segment {sid} covers {in_png[sid]} pixels, the JSON says {seg.area}")
         category = CATEGORY_BY_ID[cat]
         base = category.color
         rgb = (sid & 0xFF, (sid >> 8) & 0xFF, (sid >> 16) & 0xFF)
@@ -243,7 +233,7 @@ def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame,
         else:
             if sid != pack_color(base):
                 res.problems.append(f"{where}: stuff segment {sid} is not the '{category.name}' colour {base}")
-            if seg["iscrowd"] != 0:
+            if seg.iscrowd:
                 res.problems.append(f"{where}: stuff segment {sid} is marked iscrowd")
     for sid in sorted(set(in_png) - seen):
         res.problems.append(f"{path}: segment {sid} is in the image but not in the JSON")
@@ -316,27 +306,23 @@ def _category_problem(records: list) -> str | None:
 def _gt_annotations(root: Path, split: str, frames: list[AnnotatedFrame],
                     problems: list[str]) -> dict[str, dict] | None:
     path = root / panoptic_gt_json(split)
-    doc = _load(problems, load_json, path)
+    doc = _load(problems, lambda p: check_gt_json(read_json(p), str(p)), path)
     if doc is None:
         return None
-    if not isinstance(doc, dict) or not all(isinstance(doc.get(k), list)
-                                            for k in ("images", "annotations", "categories")):
-        problems.append(f"{path}: needs 'images', 'annotations' and 'categories' lists")
+    if not isinstance(doc.get("images"), list):
+        problems.append(f"{path}: no 'images' list")
         return None
     bad = _category_problem(doc["categories"])
     if bad is not None:
         problems.append(f"{path}: 'categories' {bad}")
     expected = [(f.image_id, f.file_name) for f in frames]
-    images = [(im.get("id"), im.get("file_name")) if isinstance(im, dict) else None for im in doc["images"]]
+    images = [(im["id"], im["file_name"]) for im in doc["images"]]
     if images != expected:
         problems.append(f"{path}: 'images' does not list the annotated frames of "
                         f"{panoptic_im_json(split)} in image-id order")
     anns: dict[str, dict] = {}
     order = []
-    for i, ann in enumerate(doc["annotations"]):
-        if not isinstance(ann, dict) or not isinstance(ann.get("image_id"), str):
-            problems.append(f"{path}: annotations[{i}] has no image_id")
-            continue
+    for ann in doc["annotations"]:
         order.append(ann["image_id"])
         anns[ann["image_id"]] = ann
     if order != [f.image_id for f in frames]:

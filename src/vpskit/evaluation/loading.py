@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import ctypes
 import io
-import json
 import os
 import shutil
 import tempfile
@@ -25,7 +24,8 @@ from PIL import Image
 
 from .. import naming
 from ..errors import VpsError
-from ..pngio import read_file, rgb2id
+from ..jsonfields import check_gt_json, check_pred_json, label, read_json, read_json_member
+from ..pngio import rgb2id
 from ..sources import Source
 from .metrics.categories import CategorySet
 from .tables import ID_MASK, FrameTable, PairCounter, Segments, check_gt, frame_table
@@ -146,13 +146,6 @@ def _named(members: list[str], name: str) -> list[str]:
     return sorted((m for m in members if PurePosixPath(m).name == name), key=lambda m: (m.count("/"), m))
 
 
-def _load_json(data: bytes, where: object) -> object:
-    try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise VpsError(where, f"unreadable JSON ({exc})") from None
-
-
 # --------------------------------------------------------------------------- ground truth
 
 
@@ -219,50 +212,40 @@ def open_ground_truth(root: str | os.PathLike | None, split: str, gt_json: str |
             found = _named(names, json_name)
             if not found:
                 raise VpsError(root, f"no {json_name} inside the zip")
-            data = zf.read(found[0])
+            doc = read_json_member(zf, found[0], f"{root}:{found[0]}")
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
         raise VpsError(root, f"not a readable zip ({exc})") from None
     prefix = f"{found[0][: -len(json_name)]}{split}/{PANOPTIC_VIDEO_DIR}/"
     if not any(n.startswith(prefix) for n in names):
         raise VpsError(root, f"no {prefix} folder inside the zip (next to {found[0]})")
     pngs = Source(root, PANOPTIC_VIDEO_DIR, prefix=prefix)
-    return parse_ground_truth(data, f"{root}:{found[0]}", pngs)
+    return parse_ground_truth(doc, f"{root}:{found[0]}", pngs)
 
 
 def load_ground_truth(json_path: Path, png_dir: Path) -> GroundTruth:
     """The ground truth of a GT JSON file and its folder of panoptic PNGs."""
-    data = read_file(json_path)
+    doc = read_json(json_path)
     if not png_dir.is_dir():
         raise VpsError(png_dir, "ground-truth PNG folder not found")
-    return parse_ground_truth(data, str(json_path), Source(png_dir, PANOPTIC_VIDEO_DIR, prefix=""))
+    return parse_ground_truth(doc, str(json_path), Source(png_dir, PANOPTIC_VIDEO_DIR, prefix=""))
 
 
-def parse_ground_truth(data: bytes, json_where: str, pngs: Source) -> GroundTruth:
-    """Read and check a GT JSON (``json_where`` names it); group its annotations by video."""
-    gt = _load_json(data, json_where)
-    if not isinstance(gt, dict) or not isinstance(gt.get("annotations"), list):
-        raise VpsError(json_where, "not a panoptic ground-truth JSON (no 'annotations' list)")
-    cats = gt.get("categories")
-    if not isinstance(cats, list) or not cats:
-        raise VpsError(json_where, "no 'categories' list")
-    try:
-        categories = CategorySet.from_json(cats)
-    except (KeyError, TypeError, ValueError) as exc:
-        raise VpsError(json_where, f"bad 'categories' ({exc})") from None
-    image_names: dict[str, str] = {}
-    for img in gt.get("images") or []:
-        if isinstance(img, dict) and "id" in img and isinstance(img.get("file_name"), str):
-            image_names[str(img["id"])] = img["file_name"]
+def parse_ground_truth(doc: object, json_where: str, pngs: Source) -> GroundTruth:
+    """Check a parsed GT JSON (``json_where`` names it, see :func:`vpskit.jsonfields.check_gt_json`);
+    group its annotations by video."""
+    gt = check_gt_json(doc, json_where)
+    cats = gt["categories"]
+    categories = CategorySet.from_json(cats)
+    image_names = {str(img["id"]): img["file_name"] for img in gt.get("images") or []}
     frames: dict[str, GtFrame] = {}
-    for pos, ann in enumerate(gt["annotations"]):
-        if not isinstance(ann, dict) or "image_id" not in ann or not isinstance(ann.get("segments_info"), list):
-            raise VpsError(json_where, f"annotations[{pos}] lacks 'image_id' or 'segments_info'")
-        image_id = str(ann["image_id"])
-        if image_id in frames:
-            raise VpsError(json_where, f"image {image_id} has two annotations")
-        video = naming.video_name(naming.parse_image_id(image_id).video)
-        file_name = naming.safe_relpath(ann.get("file_name"), f"{json_where}: {image_id}")
-        where = f"{json_where}: {image_id}"
+    for ann in gt["annotations"]:
+        image_id = ann["image_id"]
+        where = f"{json_where}: {label(image_id)}"
+        try:
+            video = naming.video_name(naming.parse_image_id(image_id).video)
+        except VpsError as exc:
+            raise VpsError(json_where, f"image_id {exc}") from None
+        file_name = naming.safe_relpath(ann["file_name"], where)
         segs = Segments.from_records(ann["segments_info"], where, with_crowd=True)
         unknown = categories.positions(segs.category) < 0
         if unknown.any():
@@ -370,21 +353,17 @@ class PredictionSource:
         return self._pngs.describe(rel)
 
     def read_json(self) -> dict:
-        """The parsed ``pred.json``."""
+        """The parsed ``pred.json``, every field checked (:func:`vpskit.jsonfields.check_pred_json`)."""
         if self.kind == "folder":
-            path = self.path / PRED_JSON
-            data = read_file(path)
+            doc = read_json(self.path / PRED_JSON)
         else:
             assert self.json_member is not None
             try:
                 with zipfile.ZipFile(self.path) as zf:
-                    data = zf.read(self.json_member)
+                    doc = read_json_member(zf, self.json_member, self.describe())
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise VpsError(self.describe(), f"cannot read zip member ({exc})") from None
-        obj = _load_json(data, self.describe())
-        if not isinstance(obj, dict) or not isinstance(obj.get("annotations"), list):
-            raise VpsError(self.describe(), "no 'annotations' list")
-        return obj
+        return check_pred_json(doc, self.describe())
 
     def exists(self, rel: str) -> bool:
         """Whether PNG ``rel`` (relative to ``pan_pred``) exists."""

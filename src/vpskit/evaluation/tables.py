@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import VpsError
+from ..jsonfields import segment_records
 
 ID_BITS = 24
 """Segment ids are 24-bit (R + 256 G + 256² B); a pair key is ``gt_id << 24 | pred_id``."""
@@ -23,9 +24,9 @@ VOID_ID = 0
 
 @dataclass(frozen=True)
 class Segments:
-    """The segments one frame's JSON lists, duplicates removed (the first record of an id wins).
+    """The segments one frame's JSON lists, each id once, in the JSON's order.
 
-    ``ids`` keeps the JSON order; ``category`` and ``crowd`` are aligned with it.
+    ``category`` and ``crowd`` are aligned with ``ids``.
     """
 
     ids: np.ndarray  # uint32
@@ -33,30 +34,14 @@ class Segments:
     crowd: np.ndarray  # bool
 
     @classmethod
-    def from_records(cls, records: Sequence[dict], where: object, *, with_crowd: bool) -> Segments:
-        """Build from ``segments_info`` records (``id``, ``category_id``, optional ``iscrowd``)."""
-        seen: dict[int, int] = {}
-        ids: list[int] = []
-        cats: list[int] = []
-        crowd: list[bool] = []
-        for pos, rec in enumerate(records):
-            try:
-                sid = int(rec["id"])
-                cat = int(rec["category_id"])
-                isc = bool(int(rec.get("iscrowd", 0))) if with_crowd else False
-            except (KeyError, TypeError, ValueError, AttributeError):
-                raise VpsError(where, f"segments_info[{pos}] is not a segment record "
-                               f"with an integer 'id' and 'category_id': {rec!r}") from None
-            if not 0 < sid <= ID_MASK:
-                raise VpsError(where, f"segment id {sid} is outside 1 … 2**24-1 (0 is void)")
-            if sid in seen:
-                continue
-            seen[sid] = pos
-            ids.append(sid)
-            cats.append(cat)
-            crowd.append(isc)
-        return cls(np.asarray(ids, dtype=np.uint32), np.asarray(cats, dtype=np.int64),
-                   np.asarray(crowd, dtype=bool))
+    def from_records(cls, records: object, where: object, *, with_crowd: bool) -> Segments:
+        """Build from ``segments_info`` records (``id``, ``category_id``, with ``with_crowd`` also
+        ``iscrowd``, default 0), checked by :func:`vpskit.jsonfields.segment_records`: ``VpsError`` naming
+        ``where`` for a malformed or repeated record."""
+        recs = segment_records(records, where, gt=with_crowd)
+        return cls(np.fromiter((r.id for r in recs), dtype=np.uint32, count=len(recs)),
+                   np.fromiter((r.category_id for r in recs), dtype=np.int64, count=len(recs)),
+                   np.fromiter((bool(r.iscrowd) for r in recs), dtype=bool, count=len(recs)))
 
     def __len__(self) -> int:
         return int(self.ids.size)

@@ -4,7 +4,6 @@ folders, stale temporary files and file placement (copy or link)."""
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import zlib
 from collections.abc import Callable, Iterable
@@ -13,6 +12,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from ..errors import VpsError
+from ..jsonfields import MAX_IMAGE_SIDE, int_field, need_list, need_object, read_json, str_field
 from ..naming import (
     FrameKey,
     ImageId,
@@ -20,7 +20,7 @@ from ..naming import (
     parse_frame_file,
     safe_relpath,
 )
-from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path, read_file
+from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_MODES = ("copy", "hardlink", "symlink")
@@ -29,35 +29,20 @@ K = TypeVar("K")
 
 
 # -- JSON --------------------------------------------------------------------------------
-def load_json(path: str | os.PathLike) -> object:
-    """Parse a JSON file; ``VpsError`` naming the file when it is missing or unreadable."""
-    path = Path(path)
-    data = read_file(path)
-    try:
-        return json.loads(data)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise VpsError(path, f"unreadable JSON ({exc})") from None
-
-
 def _size_field(entry: dict, key: str, where: str) -> int | None:
-    value = entry.get(key)
-    if value is None:
+    if entry.get(key) is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise VpsError(where, f"'{key}' is {value!r}, not a positive integer")
-    return value
+    return int_field(entry, key, where, lo=1, hi=MAX_IMAGE_SIDE)
 
 
 def json_images(path: str | os.PathLike) -> list[dict]:
     """The ``images`` list of a release JSON, each entry checked to be an object."""
     path = Path(path)
-    doc = load_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
-        raise VpsError(path, "no 'images' list in this JSON")
-    images = doc["images"]
+    doc = need_object(read_json(path), path, "the file")
+    images = need_list(doc, "images", path)
+    assert images is not None
     for i, entry in enumerate(images):
-        if not isinstance(entry, dict):
-            raise VpsError(path, f"images[{i}] is not an object")
+        need_object(entry, path, f"images[{i}]")
     return images
 
 
@@ -87,7 +72,7 @@ class RawFrame:
 
 
 def _safe_bare_name(entry: dict, where: str) -> str:
-    name = safe_relpath(entry.get("file_name"), where)
+    name = safe_relpath(str_field(entry, "file_name", where), where)
     if "/" in name:
         raise VpsError(where, f"file name {name!r} must be a plain file name, not a path")
     return name
@@ -95,7 +80,8 @@ def _safe_bare_name(entry: dict, where: str) -> str:
 
 def _listed_images(path: Path, parse: Callable[[str], K], what: str) -> dict[K, tuple[str, int | None, int | None]]:
     """``images`` of a release JSON: key parsed from each safe ``file_name`` -> (name, width, height),
-    sorted by key; a name that does not parse, or a key listed twice, raises ``VpsError``."""
+    sorted by key; a name that does not parse, a key listed twice, or a width or height that is
+    not an integer in 1 … 65536 (null: not given) raises ``VpsError``."""
     out: dict[K, tuple[str, int | None, int | None]] = {}
     for i, entry in enumerate(json_images(path)):
         where = f"{path}: images[{i}]"
