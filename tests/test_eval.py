@@ -531,3 +531,89 @@ def test_cli_prints_per_video_tables(split, tmp_path, capsys):
         assert res["stq"]["per_sequence"][video] == alone["stq"]["per_sequence"][video]
         assert sum(res["vpq"]["per_video"][video]["spans"]["0"][m] for m in ("tp", "fp", "fn")) == sum(
             c[m] for c in alone["vpq"]["0"]["per_class"].values() for m in ("tp", "fp", "fn"))
+
+
+# --------------------------------------------------------------------------- the reports
+
+
+def test_results_json_says_what_was_evaluated(split, tmp_path):
+    import vpskit
+
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    out = tmp_path / "r"
+    assert main(["eval", str(pred), "--root", str(split), "--out", str(out), "--jobs", "1"]) == 0
+    first = (out / "results.json").read_bytes()
+    res = json.loads(first)
+    assert res["vpskit"] == {"version": vpskit.__version__}
+    ev = res["evaluation"]
+    assert ev["split"] == "val" and ev["metrics"] == ["vpq", "stq"]
+    assert ev["videos"] == ["0001", "0002"] and ev["frames"] == 12
+    assert ev["ground_truth"]["json"] == str(split / naming.panoptic_gt_json("val"))
+    assert ev["prediction"] == {"given": str(pred), "absolute": str(pred.resolve())}
+    vpq, stq = res["conventions"]["vpq"], res["conventions"]["stq"]
+    assert vpq["agrees_with"]["repository"] == "mcahny/vps" and len(vpq["agrees_with"]["commit"]) == 40
+    assert vpq["window_spans_k"] == [0, 5, 10, 15] and vpq["window_frames"] == [1, 2, 3, 4]
+    assert stq["agrees_with"]["repository"] == "google-research/deeplab2" and len(stq["agrees_with"]["commit"]) == 40
+    assert stq["void_rule"] == "class"
+    assert "time" not in json.dumps(res).lower()
+    # the same evaluation again: the same bytes
+    assert main(["eval", str(pred), "--root", str(split), "--out", str(out), "--jobs", "2"]) == 0
+    assert (out / "results.json").read_bytes() == first
+
+
+def test_a_different_evaluation_never_replaces_the_reports(split, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1"]) == 0
+    names = ["vpq-0.txt", "vpq-5.txt", "vpq-10.txt", "vpq-15.txt", "vpq-final.txt", "results.json"]
+    full = {n: (pred / n).read_bytes() for n in names}
+    capsys.readouterr()
+    for extra, what in ((["--videos", "2"], "videos 1-2, not 2"),
+                        (["--stq-void", "miss"], "rules"),
+                        (["--metrics", "vpq"], "metrics vpq,stq, not vpq")):
+        assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", *extra]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "holds another evaluation" in err[0] and what in err[0], err
+        assert "--replace" in err[0] and "--out" in err[0]
+        assert {n: (pred / n).read_bytes() for n in names} == full
+    # elsewhere, or with --replace, it is written; a VPQ-less evaluation removes the VPQ reports
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--videos", "2",
+                 "--out", str(tmp_path / "v2")]) == 0
+    assert json.loads((tmp_path / "v2" / "results.json").read_text())["evaluation"]["videos"] == ["0002"]
+    assert {n: (pred / n).read_bytes() for n in names} == full
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--metrics", "stq", "--replace"]) == 0
+    assert sorted(p.name for p in pred.iterdir() if p.is_file() and p.name != "pred.json") == ["results.json"]
+    # reports of unknown origin are not replaced either
+    (tmp_path / "old").mkdir()
+    (tmp_path / "old" / "vpq-final.txt").write_text("vpq_all:1.0\n")
+    assert main(["eval", str(pred), "--root", str(split), "--out", str(tmp_path / "old")]) == 2
+    assert "reports of an unknown evaluation" in capsys.readouterr().err
+    assert (tmp_path / "old" / "vpq-final.txt").read_text() == "vpq_all:1.0\n"
+
+
+def test_reports_are_replaced_all_or_nothing(split, tmp_path, monkeypatch, capsys):
+    from vpskit.evaluation import report
+
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1"]) == 0
+    before = {p.name: p.read_bytes() for p in pred.iterdir() if p.is_file()}
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred, seed=7)
+    real_open = open
+    calls = []
+
+    def failing_open(path, mode="r", *args, **kwargs):
+        if "w" in mode and str(path).endswith(".part"):
+            calls.append(path)
+            if len(calls) == 4:  # the fourth report cannot be written: the disk is full
+                raise OSError(28, "No space left on device", str(path))
+        return real_open(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(report, "open", failing_open, raising=False)
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "vpq-15.txt" in err[0] and "No space left on device" in err[0]
+    after = {p.name: p.read_bytes() for p in pred.iterdir() if p.is_file()}
+    assert after == {n: b for n, b in before.items() if n != "pred.json"} | {"pred.json": after["pred.json"]}
+    assert not list(pred.glob(".*.part"))

@@ -136,3 +136,24 @@ def test_bad_predictions_are_named_and_nothing_is_replaced(root, tmp_path, capsy
         make_submission(out, root, out=out)
     with pytest.raises(VpsError, match="unknown split 'dev'"):
         make_submission(pred, root, split="dev")
+
+
+def test_a_prediction_for_another_split_is_named_so(root, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(root / naming.panoptic_gt_json("val"), root / "val" / "panoptic_video", pred)
+    assert main(["submission", str(pred), "--root", str(root), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "is a prediction for the val split, not test" in err[0] and "--split val" in err[0]
+    assert not (pred / "submission.zip").exists()
+
+
+def test_out_never_replaces_the_prediction(root, tmp_path, capsys):
+    pred = tmp_path / "pred"
+    write_test_prediction(root, pred)
+    before = {p.relative_to(pred): p.read_bytes() for p in pred.rglob("*") if p.is_file()}
+    png = next((pred / "pan_pred").iterdir())
+    for out in (pred / "pred.json", png, pred):
+        assert main(["submission", str(pred), "--root", str(root), "--out", str(out), "--jobs", "1"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "is the prediction itself or one of its files" in err[0]
+    assert {p.relative_to(pred): p.read_bytes() for p in pred.rglob("*") if p.is_file()} == before

@@ -6,6 +6,7 @@ Nothing else in vpskit builds or parses a file name by hand.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import NamedTuple
 
@@ -239,3 +240,22 @@ def safe_relpath(name: object, where: object = "JSON") -> str:
     if not clean:
         raise VpsError(where, f"file name {name!r} names no file")
     return clean
+
+
+def check_split(split: str, labelled: bool = False) -> str:
+    """``split`` if it is a split name (and, with ``labelled``, one with public labels), else ``VpsError``."""
+    if split not in SPLITS:
+        raise VpsError(f"split {split!r}", f"unknown (known: {', '.join(SPLITS)})")
+    if labelled and split not in LABELLED_SPLITS:
+        raise VpsError(f"split {split!r}", f"has no public labels (only {' and '.join(LABELLED_SPLITS)} have)")
+    return split
+
+
+def parse_splits(splits: str | Sequence[str], labelled: bool = False) -> list[str]:
+    """Split names from ``"train,val"`` or a sequence, checked, without repeats, in SPLITS order;
+    none at all is a ``VpsError``."""
+    items = splits.split(",") if isinstance(splits, str) else list(splits)
+    out = {check_split(s.strip(), labelled) for s in items if s.strip()}
+    if not out:
+        raise VpsError("--splits", f"no split given (known: {', '.join(SPLITS)})")
+    return [s for s in SPLITS if s in out]

@@ -10,6 +10,7 @@ same prediction, same bytes.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -32,7 +33,7 @@ from .evaluation.loading import (
 from .evaluation.metrics.categories import CategorySet
 from .evaluation.tables import PairCounter, Segments, check_gt, frame_table
 from .parallel import map_videos
-from .pngio import encode_png, id2rgb, part_path
+from .pngio import encode_png, id2rgb, part_path, write_failed
 from .preparation.common import AnnotatedFrame, annotated_frames
 
 PRED_JSON = "pred.json"
@@ -105,6 +106,40 @@ def _write_member(zf: zipfile.ZipFile, name: str, data: bytes | Path, compress: 
             dst.write(data)
 
 
+def _check_out_is_not_input(out_path: Path, source: PredictionSource) -> None:
+    """Refuse an ``out`` that is the prediction or one of its files."""
+    out_abs = out_path.resolve()
+    pred_abs = source.path.resolve()
+    inside = source.path.is_dir() and (out_abs == pred_abs / PRED_JSON or out_abs.is_relative_to(pred_abs / "pan_pred"))
+    if out_abs == pred_abs or inside:
+        raise VpsError(out_path, "is the prediction itself or one of its files; give another --out")
+
+
+def _split_of_prediction(root: Path, split: str, pred_json: object, listed: set[str]) -> str | None:
+    """The other split whose frames a prediction's annotations name, when they name none of ``split``."""
+    anns = pred_json.get("annotations") if isinstance(pred_json, dict) else None
+    if not isinstance(anns, list):
+        return None
+    named = {str(a["image_id"]) for a in anns if isinstance(a, dict) and "image_id" in a}
+    for a in anns:
+        if isinstance(a, dict) and isinstance(a.get("file_name"), str):
+            with contextlib.suppress(VpsError):
+                named.add(str(naming.image_id_of_file(a["file_name"])))
+    if not named or named & listed:
+        return None
+    for other in naming.SPLITS:
+        path = root / naming.panoptic_im_json(other)
+        if other == split or not path.is_file():
+            continue
+        try:
+            ids = {af.image_id for af in annotated_frames(path)}
+        except VpsError:
+            continue
+        if named & ids:
+            return other
+    return None
+
+
 def make_submission(
     pred: str | os.PathLike,
     root: str | os.PathLike,
@@ -128,11 +163,19 @@ def make_submission(
         raise VpsError(Path(root) / naming.panoptic_im_json(split), "lists no images")
     source = PredictionSource(pred)
     out_path = Path(out) if out is not None else source.folder / "submission.zip"
-    if source.path.resolve() == out_path.resolve():
-        raise VpsError(out_path, "is the prediction itself; give another --out")
+    _check_out_is_not_input(out_path, source)
     try:
         frames = [_frame_of(af) for af in listed]
-        preds = match_predictions(frames, source.read_json(), source)
+        pred_doc = source.read_json()
+        try:
+            preds = match_predictions(frames, pred_doc, source)
+        except VpsError:
+            other = _split_of_prediction(Path(root), split, pred_doc, {f.image_id for f in frames})
+            if other is None:
+                raise
+            raise VpsError(source.describe(), f"is a prediction for the {other} split, not {split} "
+                           f"(its frames are listed in {naming.panoptic_im_json(other)}; give --split "
+                           f"{other})") from None
         by_video: dict[str, list[tuple[AnnotatedFrame, PredFrame]]] = {}
         for af, frame in zip(listed, frames, strict=True):
             by_video.setdefault(frame.video, []).append((af, preds[frame.image_id]))
@@ -143,9 +186,9 @@ def make_submission(
         annotations = [{"image_id": af.image_id, "file_name": naming.pan_pred_file(af.image_id),
                         "segments_info": preds[af.image_id].records} for af in listed]
         pred_json = json.dumps({"annotations": annotations}, sort_keys=True).encode()
-        out_path.parent.mkdir(parents=True, exist_ok=True)
         inner, outer = part_path(out_path.with_name(out_path.name + ".inner")), part_path(out_path)
         try:
+            out_path.parent.mkdir(parents=True, exist_ok=True)
             with zipfile.ZipFile(inner, "w") as zf:
                 for af in listed:
                     png = preds[af.image_id].png
@@ -160,6 +203,8 @@ def make_submission(
             with open(outer, "rb+") as fh:
                 os.fsync(fh.fileno())
             os.replace(outer, out_path)
+        except OSError as exc:  # a full disk, no permission: name the file being written
+            raise write_failed(out_path, exc) from None
         finally:
             for tmp in (inner, outer):
                 tmp.unlink(missing_ok=True)

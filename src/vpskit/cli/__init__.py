@@ -7,6 +7,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from ..errors import VpsError
 
@@ -15,9 +16,16 @@ from ..errors import VpsError
 COMMAND_MODULES = ("synth", "prepare", "evaluate", "submission", "demo")
 
 
+class _Parser(argparse.ArgumentParser):
+    """A parser whose usage errors are one line, with where to read more."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The top-level parser with every subcommand."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="vpskit",
         description="Prepare, verify and evaluate the Cityscapes-VPS video panoptic segmentation "
         "benchmark: build the dataset straight from the public downloads (folders or zips), check "

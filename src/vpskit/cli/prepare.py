@@ -90,8 +90,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _print_report(report) -> None:
-    print(f"{report.stage} {report.split}: {report.frames} files in {report.videos} videos, "
-          f"{report.written} written, {report.skipped} videos already complete ({report.seconds:.1f} s)")
+    from ..text import plural
+
+    print(f"{report.stage} {report.split}: {plural(report.frames, 'file')} in {plural(report.videos, 'video')}, "
+          f"{report.written} written, {plural(report.skipped, 'video')} already complete ({report.seconds:.1f} s)")
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:

@@ -32,10 +32,11 @@ def register(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Check, pack, and print what was written."""
     from ..submission import make_submission
+    from ..text import plural
 
     s = make_submission(args.pred, args.root, split=args.split, out=args.out, jobs=args.jobs,
                         progress=args.progress)
     converted = f"; {s.converted} PNGs rewritten as 8-bit RGB" if s.converted else ""
-    videos = f"{s.videos} video" + ("s" if s.videos != 1 else "")
-    print(f"{s.path}: {s.frames} frames of {videos}, {s.segments} segments{converted}")
+    print(f"{s.path}: {plural(s.frames, 'frame')} of {plural(s.videos, 'video')}, "
+          f"{plural(s.segments, 'segment')}{converted}")
     return 0
