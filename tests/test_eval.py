@@ -617,3 +617,23 @@ def test_reports_are_replaced_all_or_nothing(split, tmp_path, monkeypatch, capsy
     after = {p.name: p.read_bytes() for p in pred.iterdir() if p.is_file()}
     assert after == {n: b for n, b in before.items() if n != "pred.json"} | {"pred.json": after["pred.json"]}
     assert not list(pred.glob(".*.part"))
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbled", "not_png"])
+def test_a_corrupt_prediction_png_is_one_plain_line(split, tmp_path, capsys, damage):
+    pred = tmp_path / "pred"
+    write_noisy_prediction(split / naming.panoptic_gt_json("val"), split / "val" / "panoptic_video", pred)
+    png = sorted((pred / "pan_pred").iterdir())[3]
+    data = bytearray(png.read_bytes())
+    if damage == "truncated":
+        data = data[:len(data) // 2]
+    elif damage == "garbled":
+        data[60:80] = b"\x00" * 20
+    else:
+        data = bytearray(b"garbage")
+    png.write_bytes(bytes(data))
+    assert main(["eval", str(pred), "--root", str(split), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"vpskit: error: {png}: "), err
+    assert " object at 0x" not in err[0] and "<" not in err[0]
+    assert ("not a PNG" if damage == "not_png" else "corrupt or truncated PNG") in err[0]
