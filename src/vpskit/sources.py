@@ -9,31 +9,40 @@ from __future__ import annotations
 
 import os
 import zipfile
-import zlib
 from pathlib import Path
 
 from .errors import VpsError
 from .naming import safe_relpath
-from .pngio import read_file
+from .pngio import ANY_FILE, Limit, read_file
+from .zips import GuardedZip, open_nested, open_zip
 
 
 class ZipHandle:
     """An open zip file per process: safe to pickle to workers and to use after ``fork``.
 
     A handle inherited by another process (or unpickled there) is reopened on first use, so
-    that processes never share a file position.
+    that processes never share a file position. With ``member``, the zip is the one stored as
+    that member of ``path`` (read in place, see :func:`vpskit.zips.open_nested`).
     """
 
-    def __init__(self, path: str | os.PathLike) -> None:
+    def __init__(self, path: str | os.PathLike, label: str | None = None, member: str | None = None) -> None:
         self.path = Path(path)
-        self._zip: zipfile.ZipFile | None = None
+        self.label = str(self.path) if label is None else label
+        self.member = member
+        self._zip: GuardedZip | None = None
         self._pid: int | None = None
 
-    def get(self) -> zipfile.ZipFile:
+    def open(self) -> GuardedZip:
+        """A new open zip (the caller closes it)."""
+        if self.member is None:
+            return open_zip(self.path, self.label)
+        return open_nested(self.path, self.member, self.label)
+
+    def get(self) -> GuardedZip:
         """This process's open zip file."""
         pid = os.getpid()
         if self._zip is None or self._pid != pid:
-            self._zip = zipfile.ZipFile(self.path)
+            self._zip = self.open()
             self._pid = pid
         return self._zip
 
@@ -44,7 +53,7 @@ class ZipHandle:
         self._zip = None
 
     def __getstate__(self) -> dict:
-        return {"path": self.path, "_zip": None, "_pid": None}
+        return {**self.__dict__, "_zip": None, "_pid": None}
 
 
 def _anchor_parts(anchor: str) -> tuple[str, ...]:
@@ -59,19 +68,23 @@ class Source:
     """
 
     def __init__(self, path: str | os.PathLike, anchor: str, *, prefix: str | None = None,
-                 label: str | None = None) -> None:
+                 label: str | None = None, member: str | None = None) -> None:
         """``prefix``: where the anchor folder is, when known, instead of searching for it (a
         folder relative to ``path``, or the member prefix inside the zip, ``""`` or ending in
-        ``/``). ``label``: how ``path`` is named in messages (default: the path)."""
+        ``/``). ``label``: how ``path`` is named in messages (default: the path). ``member``:
+        the source is the zip stored as this member of zip ``path`` (read in place)."""
         self.path = Path(path)
         self.anchor = anchor
         self.label = label if label is not None else str(self.path)
         self._zip_index: dict[str, zipfile.ZipInfo] | None = None
         self._zip_prefix = ""
         self._base: Path | None = None
-        self._handle = ZipHandle(self.path)
+        self._handle = ZipHandle(self.path, self.label, member)
         parts = _anchor_parts(anchor)
-        if self.path.is_dir():
+        if member is not None:
+            self.label = f"{self.label}:{member}"
+            self._zip_index = self._index_zip(parts, prefix)
+        elif self.path.is_dir():
             self._base = self.path / prefix if prefix is not None else self._find_dir(self.path, parts)
         elif self.path.is_file():
             self._zip_index = self._index_zip(parts, prefix)
@@ -103,11 +116,8 @@ class Source:
         return found[0]
 
     def _index_zip(self, parts: tuple[str, ...], prefix: str | None) -> dict[str, zipfile.ZipInfo]:
-        try:
-            with zipfile.ZipFile(self.path) as zf:
-                infos = zf.infolist()
-        except (zipfile.BadZipFile, OSError) as exc:
-            raise VpsError(self.label, f"not a readable zip ({exc})") from None
+        with self._handle.open() as zf:
+            infos = zf.infolist()
         names = [info for info in infos if not info.is_dir()]
         if prefix is None:
             prefix = self._find_prefix(names, parts)
@@ -176,21 +186,17 @@ class Source:
         assert self._base is not None
         return (self._base / rel).is_file()
 
-    def read(self, rel: str, *, missing: str | None = None) -> bytes:
-        """Bytes of member ``rel``; ``VpsError`` when missing (message ``missing``), unsafe or unreadable."""
+    def read(self, rel: str, *, missing: str | None = None, limit: Limit = ANY_FILE) -> bytes:
+        """Bytes of member ``rel``, of at most ``limit``; ``VpsError`` when missing (message
+        ``missing``), unsafe, unreadable, larger, or not a regular file."""
         rel = safe_relpath(rel, self.label)
         if self._zip_index is not None:
             info = self._zip_index.get(rel)
             if info is None:
                 raise VpsError(self.describe(rel), missing or "missing from the zip")
-            try:
-                return self._handle.get().read(info)
-            except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-                raise VpsError(self.describe(rel), f"cannot read zip member ({exc})") from None
+            return self._handle.get().read_member(info, limit)
         assert self._base is not None
-        if missing is None:
-            return read_file(self._base / rel)
-        return read_file(self._base / rel, missing=missing)
+        return read_file(self._base / rel, missing or "file not found", limit)
 
     def close(self) -> None:
         """Close this process's zip handle, if one is open."""
