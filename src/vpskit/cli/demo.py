@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import time
 from pathlib import Path
@@ -103,10 +104,11 @@ def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs:
     print(f"      reports: {pred}/vpq-{{0,5,10,15,final}}.txt, {pred}/results.json")
     done(t)
 
+    cmd = "uv run vpskit" if os.environ.get("UV_RUN_RECURSION_DEPTH") else "vpskit"  # as it was started
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Try next:\n"
-          f"  vpskit verify {root}\n"
-          f"  vpskit eval {pred} --root {root} --split val\n"
-          f"  vpskit prepare --help")
+          f"  {cmd} verify {root}\n"
+          f"  {cmd} eval {pred} --root {root} --split val --per-video\n"
+          f"  {cmd} prepare --help")
     return 0
 
 
