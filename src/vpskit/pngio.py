@@ -8,7 +8,7 @@ import os
 import stat
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -235,14 +235,38 @@ def part_path(path: Path) -> Path:
     return path.with_name("." + path.name + PART_SUFFIX)
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically: a temporary name in the same folder, then rename."""
+def write_failed(path: str | os.PathLike, exc: OSError) -> VpsError:
+    """The error of writing ``path`` that failed with ``exc`` (a full disk, no permission, …)."""
+    return VpsError(path, f"cannot write ({exc.strerror or exc})")
+
+
+@contextmanager
+def writing(path: str | os.PathLike) -> Iterator[Path]:
+    """Give the temporary name to write ``path`` under (its folder is created); when the block
+    ends, rename it to ``path``.
+
+    Whatever stops the block removes the temporary file, and an ``OSError`` (say, a full disk)
+    becomes a ``VpsError`` naming ``path``: ``path`` itself is never left half written.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = part_path(path)
-    with open(tmp, "wb") as fh:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException as exc:
+        with suppress(OSError):
+            tmp.unlink()
+        if isinstance(exc, OSError):
+            raise write_failed(path, exc) from None
+        raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically: a temporary name in the same folder, then rename
+    (see :func:`writing`: a failure names ``path`` and leaves no temporary file)."""
+    with writing(path) as tmp, open(tmp, "wb") as fh:
         fh.write(data)
-    os.replace(tmp, path)
 
 
 def write_png(path: str | os.PathLike, arr: np.ndarray,

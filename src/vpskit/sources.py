@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from pathlib import Path
 
 from .errors import VpsError
@@ -197,6 +198,28 @@ class Source:
             return self._handle.get().read_member(info, limit)
         assert self._base is not None
         return read_file(self._base / rel, missing or "file not found", limit)
+
+    def member_size(self, rel: str) -> int | None:
+        """Size in bytes of member ``rel`` (from the zip's directory), or ``None`` when it is missing."""
+        rel = safe_relpath(rel, self.label)
+        if self._zip_index is not None:
+            info = self._zip_index.get(rel)
+            return None if info is None else info.file_size
+        assert self._base is not None
+        try:
+            return (self._base / rel).stat().st_size
+        except OSError:
+            return None
+
+    def member_crc32(self, rel: str) -> int:
+        """CRC-32 of member ``rel`` (a zip's is in its directory; a folder's file is read)."""
+        rel = safe_relpath(rel, self.label)
+        if self._zip_index is not None:
+            info = self._zip_index.get(rel)
+            if info is None:
+                raise VpsError(self.describe(rel), "missing from the zip")
+            return info.CRC
+        return zlib.crc32(self.read(rel))
 
     def close(self) -> None:
         """Close this process's zip handle, if one is open."""

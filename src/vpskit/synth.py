@@ -752,9 +752,7 @@ def _zip_tree(src: Path, top: str, dest: Path) -> None:
         for name in sorted(filenames):
             entries.append((f"{rel}/{name}", Path(dirpath) / name))
     entries.sort(key=lambda e: e[0])
-    tmp = pngio.part_path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with zipfile.ZipFile(tmp, "w") as zf:
+    with pngio.writing(dest) as tmp, zipfile.ZipFile(tmp, "w") as zf:
         for name, path in entries:
             info = zipfile.ZipInfo(name, date_time=_ZIP_DATE)
             info.create_system = 3
@@ -765,7 +763,6 @@ def _zip_tree(src: Path, top: str, dest: Path) -> None:
             info.external_attr = 0o644 << 16
             info.compress_type = zipfile.ZIP_STORED if name.endswith(".png") else zipfile.ZIP_DEFLATED
             zf.writestr(info, path.read_bytes())
-    os.replace(tmp, dest)
 
 
 def _clear_previous(out: Path) -> None:

@@ -21,6 +21,7 @@ import numpy as np
 from .categories import CATEGORY_BY_ID, categories_json, pack_color
 from .errors import VpsError
 from .jsonfields import check_gt_json, read_json, segment_records
+from .locking import holding_lock
 from .naming import (
     ANNOTATED_PER_VIDEO,
     FRAMES_PER_SNIPPET,
@@ -410,9 +411,14 @@ def _finish_split(root: Path, split: str, units: list[_Unit], results: list[_Res
     counts["problems"] = len(problems)
 
 
+@holding_lock(shared=True)
 def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, jobs: int | None = None,
            progress: bool | None = None) -> VerifyReport:
-    """Check the prepared splits of ``root``; return a report (``.ok``, ``.problems``, ``.table``)."""
+    """Check the prepared splits of ``root``; return a report (``.ok``, ``.problems``, ``.table``).
+
+    Holds ROOT's lock shared: it refuses (``VpsError``) to check a folder a run is preparing,
+    and a run started meanwhile refuses to change it.
+    """
     root = Path(root)
     if not root.is_dir():
         raise VpsError(root, "no such folder")

@@ -20,7 +20,7 @@ from ..naming import (
     parse_frame_file,
     safe_relpath,
 )
-from ..pngio import PART_SUFFIX, atomic_write_bytes, part_path
+from ..pngio import PART_SUFFIX, atomic_write_bytes, writing
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_MODES = ("copy", "hardlink", "symlink")
@@ -210,23 +210,20 @@ def place_file(dst: Path, data: bytes | None, src_path: Path | None, link: str) 
     """Put a source file at ``dst`` atomically: copy ``data``, or hard/soft link ``src_path``.
 
     Linking needs a file on disk (``src_path``); for a zip member, or when a hard link is not
-    possible (another file system), the bytes are copied.
+    possible (another file system), the bytes are copied. A failure raises ``VpsError`` naming
+    ``dst`` and leaves no temporary file.
     """
     if link != "copy" and src_path is not None:
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        tmp = part_path(dst)
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
         try:
-            if link == "symlink":
-                os.symlink(os.path.abspath(src_path), tmp)
-            else:
-                os.link(src_path, tmp)
-            os.replace(tmp, dst)
+            with writing(dst) as tmp:
+                with contextlib.suppress(FileNotFoundError):
+                    tmp.unlink()
+                if link == "symlink":
+                    os.symlink(os.path.abspath(src_path), tmp)
+                else:
+                    os.link(src_path, tmp)
             return
-        except OSError:
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
+        except VpsError:
             if link == "symlink":
                 raise
     if data is None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +23,7 @@ from .common import (
     png_size,
     raw_frames,
 )
+from .uptodate import forget_derived, same_as_source
 
 ALL_FRAMES_SPLITS = ("val", "test")
 """Splits that also get every frame of every snippet in ``img_all/``."""
@@ -45,6 +47,8 @@ class FetchContext:
     root: Path
     source: Source
     link: str
+    content: bool = False
+    """Whether a file already in place must match its source's CRC-32 too, not just its size."""
 
 
 def plan(root: Path, split: str) -> dict[int, list[CopyTask]]:
@@ -71,23 +75,28 @@ def plan(root: Path, split: str) -> dict[int, list[CopyTask]]:
     return dict(sorted(out.items()))
 
 
-def is_done(root: Path, split: str, task: CopyTask) -> bool:
-    """Whether the frame is already in place (files appear only whole, by atomic rename)."""
-    return (output_dir(root, split, task.folder) / task.file_name).exists()
+def is_done(ctx: FetchContext, split: str, task: CopyTask) -> bool:
+    """Whether the file is already in place: it exists (files appear only whole, by atomic
+    rename) and has its source's size (and CRC-32, with ``ctx.content``)."""
+    dst = output_dir(ctx.root, split, task.folder) / task.file_name
+    return same_as_source(dst, ctx.source, task.src, content=ctx.content)
 
 
 def run_video(ctx: FetchContext, unit: tuple[str, int, tuple[CopyTask, ...]]) -> int:
     """Place the files of one video (checked to be whole PNGs of the expected size); return how
-    many were written."""
+    many were written.
+
+    A file already there is replaced; the outputs derived from a replaced label are deleted first.
+    """
     split, _, tasks = unit
     written = 0
     for t in tasks:
         dst = output_dir(ctx.root, split, t.folder) / t.file_name
-        if dst.exists():
-            continue
         data = ctx.source.read(t.src)
         where = ctx.source.describe(t.src)
         check_size(png_size(data, where), t.width, t.height, where)
+        if os.path.lexists(dst):
+            forget_derived(ctx.root, f"{split}/{t.folder}/{t.file_name}")
         place_file(dst, data, ctx.source.local_path(t.src), ctx.link)
         written += 1
     return written

@@ -9,6 +9,8 @@ from ..errors import VpsError
 from ..naming import SPLITS, image_id_of_file
 from ..pngio import atomic_write_bytes
 from ..sources import Source
+from .common import png_size
+from .uptodate import forget_derived, same_as_source
 
 LABEL_FOLDERS = ("cls", "inst")
 
@@ -46,14 +48,26 @@ def plan(source: Source) -> dict[int, list[str]]:
     return dict(sorted(out.items()))
 
 
+def is_done(ctx: ReleaseContext, rel: str) -> bool:
+    """Whether member ``rel`` is in ROOT already, byte for byte (same size and CRC-32)."""
+    return same_as_source(ctx.root / rel, ctx.source, rel, content=True)
+
+
 def run_video(ctx: ReleaseContext, unit: tuple[int, tuple[str, ...]]) -> int:
-    """Copy the members of one unit that are not in ROOT yet; return how many were written."""
+    """Copy the members of one unit into ROOT; return how many were written.
+
+    A label PNG must be a whole PNG (else ``VpsError`` naming the member, before anything of it
+    is written). A file already in ROOT is replaced, after the outputs derived from it are deleted.
+    """
     _, members = unit
     written = 0
     for rel in members:
+        data = ctx.source.read(rel)
+        if rel.endswith(".png"):
+            png_size(data, ctx.source.describe(rel))
         dst = ctx.root / rel
         if dst.exists():
-            continue
-        atomic_write_bytes(dst, ctx.source.read(rel))
+            forget_derived(ctx.root, rel)
+        atomic_write_bytes(dst, data)
         written += 1
     return written

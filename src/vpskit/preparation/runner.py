@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import VpsError
+from ..locking import holding_lock, root_lock
 from ..naming import LABELLED_SPLITS, SPLITS, panoptic_gt_json
 from ..parallel import map_videos
 from ..sources import Source, open_gtfine, open_images, open_release
@@ -111,32 +112,47 @@ def _source(value: str | os.PathLike | Source, opener: Callable[[Any], Source]) 
 
 def unpack_release(root: str | os.PathLike, release: str | os.PathLike | Source, *,
                    jobs: int | None = None, progress: bool | None = None) -> StageReport:
-    """Unpack the release's JSON files and ``{split}/cls``, ``{split}/inst`` labels into ROOT."""
-    start = time.perf_counter()
+    """Unpack the release's JSON files and ``{split}/cls``, ``{split}/inst`` labels into ROOT
+    (created if needed).
+
+    Files already in ROOT that differ from the release (size or CRC-32) are replaced, and the
+    stage-3/4 outputs made from them deleted, so that the next stages make them again.
+    """
     root = _root(root)
+    root.mkdir(parents=True, exist_ok=True)
+    return _unpack_release(root, release, jobs=jobs, progress=progress)
+
+
+@holding_lock()
+def _unpack_release(root: Path, release: str | os.PathLike | Source, *,
+                    jobs: int | None, progress: bool | None) -> StageReport:
+    start = time.perf_counter()
     source = _source(release, open_release)
     plan = release_mod.plan(source)
     clean_parts(sorted({root} | {root / m.rsplit("/", 1)[0] for ms in plan.values() for m in ms if "/" in m}))
     report = StageReport("release", "-", videos=len(plan), frames=sum(len(m) for m in plan.values()))
+    ctx = release_mod.ReleaseContext(root, source)
     todo = []
     for video, members in plan.items():
-        pending = tuple(m for m in members if not (root / m).exists())
+        pending = tuple(m for m in members if not release_mod.is_done(ctx, m))
         if pending:
             todo.append((video, pending))
         else:
             report.skipped += 1
-    results = map_videos(release_mod.run_video, todo, context=release_mod.ReleaseContext(root, source),
+    results = map_videos(release_mod.run_video, todo, context=ctx,
                          jobs=jobs, desc="release", progress=progress)
     report.written = sum(results)
     report.seconds = time.perf_counter() - start
     return report
 
 
+@holding_lock()
 def stage_fetch(root: str | os.PathLike, images: str | os.PathLike | Source, split: str | Sequence[str], *,
           jobs: int | None = None, link: str = "copy", progress: bool | None = None) -> StageReport:
     """Stage 1: place the annotated frames in ``img/`` (and for val/test all frames in ``img_all/``).
 
-    ``split`` is one split or several (run on one pool of workers).
+    ``split`` is one split or several (run on one pool of workers). A frame already in place
+    whose size differs from its source's is placed again.
     """
     start = time.perf_counter()
     root, splits = _root(root), _split_list(split)
@@ -145,30 +161,38 @@ def stage_fetch(root: str | os.PathLike, images: str | os.PathLike | Source, spl
     plans = {s: fetch_mod.plan(root, s) for s in splits}
     source = _source(images, open_images)
     clean_parts([output_dir(root, s, f) for s in splits for f in ("img", "img_all")])
-    report, todo = _pending("fetch", splits, plans, lambda s, t: fetch_mod.is_done(root, s, t))
-    results = map_videos(fetch_mod.run_video, todo, context=fetch_mod.FetchContext(root, source, link),
+    ctx = fetch_mod.FetchContext(root, source, link)
+    report, todo = _pending("fetch", splits, plans, lambda s, t: fetch_mod.is_done(ctx, s, t))
+    results = map_videos(fetch_mod.run_video, todo, context=ctx,
                          jobs=jobs, desc=f"fetch {report.split}", progress=progress)
     report.written = sum(results)
     report.seconds = time.perf_counter() - start
     return report
 
 
+@holding_lock()
 def stage_merge(root: str | os.PathLike, gtfine: str | os.PathLike | Source, split: str | Sequence[str], *,
           jobs: int | None = None, progress: bool | None = None) -> StageReport:
-    """Stage 2: copy the gtFine labels of every 20th frame into ``cls/`` and ``inst/``."""
+    """Stage 2: copy the gtFine labels of every 20th frame into ``cls/`` and ``inst/``.
+
+    A label already there that differs from gtFine (size or CRC-32) is copied again, after the
+    stage-3/4 outputs made from it are deleted.
+    """
     start = time.perf_counter()
     root, splits = _root(root), _split_list(split, labelled=True)
     plans = {s: merge_mod.plan(root, s) for s in splits}
     source = _source(gtfine, open_gtfine)
     clean_parts([output_dir(root, s, f) for s in splits for f in ("cls", "inst")])
-    report, todo = _pending("merge", splits, plans, lambda s, t: fetch_mod.is_done(root, s, t))
-    results = map_videos(fetch_mod.run_video, todo, context=fetch_mod.FetchContext(root, source, "copy"),
+    ctx = fetch_mod.FetchContext(root, source, "copy", content=True)
+    report, todo = _pending("merge", splits, plans, lambda s, t: fetch_mod.is_done(ctx, s, t))
+    results = map_videos(fetch_mod.run_video, todo, context=ctx,
                          jobs=jobs, desc=f"merge {report.split}", progress=progress)
     report.written = sum(results)
     report.seconds = time.perf_counter() - start
     return report
 
 
+@holding_lock()
 def stage_panoptic(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
              progress: bool | None = None) -> StageReport:
     """Stage 3: ``labelmap/`` and ``panoptic_inst/`` from every ``cls``/``inst`` pair."""
@@ -187,6 +211,7 @@ def stage_panoptic(root: str | os.PathLike, split: str | Sequence[str], *, jobs:
     return report
 
 
+@holding_lock()
 def stage_video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
           progress: bool | None = None, known_values: dict[str, list[int]] | None = None) -> StageReport:
     """Stage 4: ``panoptic_video/`` (one colour per track, unique in the split) and the JSON.
@@ -259,7 +284,10 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
 
     ``images`` and ``gtfine`` are the Cityscapes downloads, each a folder or a zip. Stages 2-4
     run for the labelled splits among ``splits`` (train, val). Complete outputs are skipped, so
-    running it again after an interruption finishes the job with identical bytes.
+    running it again after an interruption finishes the job with identical bytes. Files that
+    differ from a corrected input (release, gtFine labels, frames) are replaced and what was
+    made from them is made again. ROOT is locked while it runs: a second run on the same ROOT
+    stops with ``VpsError`` before touching anything.
     """
     root = _root(root)
     wanted = _splits(splits)
@@ -268,19 +296,22 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
     labelled = [s for s in wanted if s in LABELLED_SPLITS]
     img_src = _source(images, open_images)
     gt_src = _source(gtfine, open_gtfine) if labelled else None
+    rel_src = _source(release, open_release) if release is not None else None
     summary = PrepareSummary(root)
-    if release is not None:
-        rel_src = _source(release, open_release)
+    if rel_src is not None:
         root.mkdir(parents=True, exist_ok=True)
-        summary.reports.append(unpack_release(root, rel_src, jobs=jobs, progress=progress))
     elif not root.is_dir():
         raise VpsError(root, "no such folder (give --release to unpack the release into it)")
-    summary.reports.append(stage_fetch(root, img_src, wanted, jobs=jobs, link=link, progress=progress))
-    if labelled:
-        assert gt_src is not None
-        summary.reports.append(stage_merge(root, gt_src, labelled, jobs=jobs, progress=progress))
-        rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
-        known, rep.values = rep.values, {}
-        summary.reports.append(rep)
-        summary.reports.append(stage_video(root, labelled, jobs=jobs, progress=progress, known_values=known))
+    with root_lock(root):
+        if rel_src is not None:
+            summary.reports.append(unpack_release(root, rel_src, jobs=jobs, progress=progress))
+        summary.reports.append(stage_fetch(root, img_src, wanted, jobs=jobs, link=link, progress=progress))
+        if labelled:
+            assert gt_src is not None
+            summary.reports.append(stage_merge(root, gt_src, labelled, jobs=jobs, progress=progress))
+            rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
+            known, rep.values = rep.values, {}
+            summary.reports.append(rep)
+            summary.reports.append(stage_video(root, labelled, jobs=jobs, progress=progress,
+                                               known_values=known))
     return summary
