@@ -1,3 +1,11 @@
+import io
+import os
+import re
+import signal
+import sys
+import time
+from pathlib import Path
+
 import pytest
 
 from vpskit.errors import VpsError
@@ -29,3 +37,62 @@ def test_first_error_is_raised_with_its_message(jobs):
 def test_empty_and_defaults():
     assert map_videos(_square_plus, [], context=0) == []
     assert default_jobs() >= 1
+
+
+class _Terminal(io.StringIO):
+    """Stands for stderr: keeps when each bar was drawn; flags (a file) once one shows 1 or 2 of 3."""
+
+    def __init__(self, flag: Path) -> None:
+        super().__init__()
+        self.flag = flag
+        self.draws: list[tuple[float, str]] = []
+
+    def write(self, text: str) -> int:
+        self.draws.append((time.monotonic(), text))
+        if re.search(r"\b[12]/3\b", text):
+            self.flag.touch()
+        return super().write(text)
+
+
+def _last_waits_for_the_bar(folder, x):
+    """Items 0 and 1 return at once; item 2 waits until the bar has moved (at most 3 s)."""
+    if x == 2:
+        end = time.monotonic() + 3
+        while not (Path(folder) / "flag").exists() and time.monotonic() < end:
+            time.sleep(0.01)
+        (Path(folder) / "end").write_text(repr(time.monotonic()))
+    return x
+
+
+def check_bar_moves(tmp_path, monkeypatch, **options) -> None:
+    """The bar of a run of three items shows 1/3 or 2/3 before the last item ends."""
+    terminal = _Terminal(tmp_path / "flag")
+    monkeypatch.setattr(sys, "stderr", terminal)
+    assert map_videos(_last_waits_for_the_bar, [0, 1, 2], context=str(tmp_path), progress=True,
+                      desc="test", **options) == [0, 1, 2]
+    slow_end = float((tmp_path / "end").read_text())
+    moved = [t for t, text in terminal.draws if re.search(r"\b[12]/3\b", text)]
+    assert moved and moved[0] < slow_end, terminal.draws
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_bar_moves_as_each_item_finishes(tmp_path, monkeypatch, jobs):
+    check_bar_moves(tmp_path, monkeypatch, jobs=jobs)
+
+
+def _killed_on_three(ctx, item):
+    split, video = item
+    if video == 3:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(0.3)
+    return video
+
+
+def test_a_dead_worker_names_the_videos_it_lost():
+    items = [("val", v) for v in range(1, 7)]
+    with pytest.raises(VpsError) as err:
+        map_videos(_killed_on_three, items, jobs=2)
+    message = str(err.value)
+    assert re.fullmatch(r"videos? [\w/, ]+: lost: a worker process ended abruptly \(killed, or out of "
+                        r"memory\?\); re-run to finish", message), message
+    assert "val/0003" in message and "val/0006" not in message

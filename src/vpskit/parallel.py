@@ -9,12 +9,14 @@ only the calling process, which stops the workers; workers whose caller died exi
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import ctypes
 import itertools
 import multiprocessing
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -253,22 +255,15 @@ def _lost(items: list[Any], started: Any, collected: list[bool]) -> VpsError:
 
 
 def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler: str, bar: tqdm) -> list[R]:
-    try:
-        from dask.distributed import Client, as_completed
-    except ImportError:  # pragma: no cover - optional extra
-        raise VpsError("--scheduler", "needs Dask: install the dask extra (uv sync --extra dask)") from None
-    try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT, set_as_default=False)
-    except (OSError, TimeoutError, ValueError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise VpsError(f"--scheduler {scheduler}", f"no Dask scheduler answers there ({reason})") from None
-    with client:
+    from dask.distributed import as_completed
+
+    with _dask_client(scheduler) as client:
         ctx = client.scatter(context, broadcast=True) if context is not None else None
         futures = [client.submit(fn, ctx, item, pure=False) for item in items]
         index = {f.key: i for i, f in enumerate(futures)}
         results: list[Any] = [None] * len(items)
         try:
-            for fut in as_completed(futures):
+            for fut in as_completed(futures, loop=client.loop):
                 results[index[fut.key]] = fut.result()
                 bar.update(1)
         except BaseException:
@@ -276,3 +271,67 @@ def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler
                 client.cancel(futures)
             raise
         return results
+
+
+def _dask_client(address: str) -> Any:
+    """A client of the Dask scheduler at ``address``, or VpsError within about CONNECT_TIMEOUT s.
+
+    The address is tried before a client is made: a refused or silent address, or one where
+    something else answers, gives one line instead of a client that retries for 30 s and then
+    complains while it is torn down.
+    """
+    try:
+        from dask.distributed import Client
+        from distributed.comm import connect
+        from distributed.comm.addressing import parse_address, parse_host_port
+    except ImportError:  # pragma: no cover - optional extra
+        raise VpsError("--scheduler", "needs Dask: install the dask extra (uv sync --extra dask)") from None
+    where = f"--scheduler {address}"
+    try:
+        scheme, location = parse_address(address)
+        host_port = parse_host_port(location) if scheme in ("tcp", "tls") else None
+    except ValueError as exc:
+        raise VpsError(where, f"not a scheduler address ({exc})") from None
+    deadline = time.monotonic() + CONNECT_TIMEOUT
+
+    def no_answer(reason: str) -> VpsError:
+        return VpsError(where, f"no Dask scheduler answers there ({reason})")
+
+    if host_port is not None:
+        try:
+            socket.create_connection(host_port, timeout=CONNECT_TIMEOUT).close()
+        except OSError as exc:
+            raise no_answer(exc.strerror or str(exc) or type(exc).__name__) from None
+
+    async def handshake() -> None:
+        left = max(0.5, deadline - time.monotonic())
+        comm = await asyncio.wait_for(connect(address, timeout=left), left)
+        await comm.close()
+
+    try:
+        _run_coroutine(handshake)
+    except (asyncio.TimeoutError, TimeoutError):
+        raise no_answer(f"no reply within {CONNECT_TIMEOUT:g} s") from None
+    except OSError as exc:
+        raise no_answer(" ".join(str(exc).split()) or type(exc).__name__) from None
+    except Exception as exc:
+        raise no_answer(f"the reply is not Dask's: {type(exc).__name__}") from None
+    return Client(address, timeout=CONNECT_TIMEOUT, set_as_default=False)
+
+
+def _run_coroutine(make: Callable[[], Any]) -> Any:
+    """Run ``make()`` on a fresh event loop in its own thread (the caller may be running one)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["result"] = asyncio.run(make())
+        except BaseException as exc:  # handed to the caller
+            box["error"] = exc
+
+    thread = threading.Thread(target=run, name="vpskit-dask-hello", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("result")
