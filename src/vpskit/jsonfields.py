@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import sys
 import zipfile
 import zlib
 from pathlib import Path
@@ -41,22 +43,44 @@ _JSON_TYPES = {dict: "an object", list: "a list", str: "a string", bool: "a bool
 # --------------------------------------------------------------------------- parsing
 
 
+class _NotJson(ValueError):
+    """``NaN``, ``Infinity`` or ``-Infinity`` met by the parser."""
+
+
+_CONSTANT = re.compile(rb"(?:^|[:,\[])\s*(-?Infinity|NaN)")
+
+
 def _reject_constant(name: str) -> object:
-    raise ValueError(f"{name} is not a JSON number")
+    raise _NotJson(name)
+
+
+def _constant_problem(name: str, data: bytes) -> str:
+    """Where the first ``NaN``/``Infinity`` outside a string probably is, for the message."""
+    found = _CONSTANT.search(data)
+    if found is None:
+        return f"{name} is not a JSON number"
+    pos = found.start(1)
+    line, column = data.count(b"\n", 0, pos) + 1, pos - data.rfind(b"\n", 0, pos)
+    return f"{name} is not a JSON number: line {line} column {column}"
 
 
 def parse_json(data: bytes, where: object) -> object:
     """The JSON value of ``data``; ``VpsError`` naming ``where`` when it is not strict JSON."""
     if len(data) > MAX_JSON_BYTES:
-        raise VpsError(where, f"{len(data):,} bytes, more than the {MAX_JSON_BYTES >> 20} MiB a JSON file may have")
+        raise VpsError(where, f"{len(data):,} bytes, {_too_large()}")
     try:
         return json.loads(data, parse_constant=_reject_constant)
     except RecursionError:
         raise VpsError(where, "unreadable JSON (nested too deeply)") from None
+    except _NotJson as exc:
+        raise VpsError(where, f"unreadable JSON ({_constant_problem(str(exc), data)})") from None
     except UnicodeDecodeError as exc:
         raise VpsError(where, f"unreadable JSON (not UTF-8 text: {exc.reason} at byte {exc.start})") from None
-    except ValueError as exc:  # json.JSONDecodeError, NaN/Infinity, integers of more than 4300 digits
-        raise VpsError(where, f"unreadable JSON ({_first_line(str(exc))})") from None
+    except json.JSONDecodeError as exc:
+        raise VpsError(where, "empty file" if not data.strip() else f"unreadable JSON ({exc})") from None
+    except ValueError:  # Python refuses integers of more than sys.get_int_max_str_digits() digits
+        raise VpsError(where, f"unreadable JSON (an integer of more than {sys.get_int_max_str_digits()} "
+                       "digits)") from None
 
 
 def read_json(path: str | os.PathLike) -> object:
@@ -67,7 +91,7 @@ def read_json(path: str | os.PathLike) -> object:
     except OSError:
         size = 0  # read_file says what is wrong
     if size > MAX_JSON_BYTES:
-        raise VpsError(path, f"{size:,} bytes, more than the {MAX_JSON_BYTES >> 20} MiB a JSON file may have")
+        raise VpsError(path, f"{size:,} bytes, {_too_large()}")
     return parse_json(read_file(path), path)
 
 
@@ -80,12 +104,13 @@ def read_json_member(zf: zipfile.ZipFile, member: str, where: object) -> object:
     except (zipfile.BadZipFile, OSError, EOFError, zlib.error, KeyError) as exc:
         raise VpsError(where, f"cannot read zip member ({exc})") from None
     if len(data) > MAX_JSON_BYTES:
-        raise VpsError(where, f"more than the {MAX_JSON_BYTES >> 20} MiB a JSON file may have")
+        raise VpsError(where, _too_large())
     return parse_json(data, where)
 
 
-def _first_line(text: str) -> str:
-    return text.splitlines()[0] if text else text
+def _too_large() -> str:
+    limit = f"{MAX_JSON_BYTES >> 20} MiB" if MAX_JSON_BYTES % (1 << 20) == 0 else f"{MAX_JSON_BYTES:,} bytes"
+    return f"more than the {limit} a JSON file may have"
 
 
 # --------------------------------------------------------------------------- fields
@@ -93,10 +118,10 @@ def _first_line(text: str) -> str:
 
 def show(value: object) -> str:
     """``value`` for a one-line message: scalars as JSON spells them (shortened), containers by size."""
-    if isinstance(value, list):
-        return f"a list of {len(value)} items"
-    if isinstance(value, dict):
-        return f"an object of {len(value)} keys"
+    if isinstance(value, (list, dict)):
+        n = len(value)
+        what = ("a list of {} item", "an object of {} key")[isinstance(value, dict)].format(n)
+        return what if n == 1 else what + "s"
     if value is None or isinstance(value, bool):
         return {None: "null", True: "true", False: "false"}[value]
     text = repr(value)

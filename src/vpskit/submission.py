@@ -71,6 +71,11 @@ def _is_rgb8(data: bytes) -> bool:
     return len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 8 and data[25] == 2
 
 
+def _size(af: AnnotatedFrame) -> tuple[int, int] | None:
+    """The frame's (width, height) when its JSON entry gives both."""
+    return (af.width, af.height) if af.width is not None and af.height is not None else None
+
+
 def _check_video(ctx: _Context, item: tuple[str, list[tuple[AnnotatedFrame, PredFrame]]]) -> int:
     """Check one video's predicted frames; the number of segments they list."""
     _, frames = item
@@ -82,7 +87,8 @@ def _check_video(ctx: _Context, item: tuple[str, list[tuple[AnnotatedFrame, Pred
         where = f"{json_where}: {pred.label}"
         segs = prediction_segments(pred, where, ctx.categories)
         png_where = ctx.source.describe(pred.png)
-        ids = decode_ids(ctx.source.read_png(pred.png), png_where)
+        size = _size(af)
+        ids = decode_ids(ctx.source.read_png(pred.png, size), png_where, size, "the image's")
         h, w = ids.shape
         if (af.width is not None and af.width != w) or (af.height is not None and af.height != h):
             raise VpsError(png_where, f"size {w}x{h} differs from the image's {af.width}x{af.height}")
@@ -192,7 +198,7 @@ def make_submission(
             with zipfile.ZipFile(inner, "w") as zf:
                 for af in listed:
                     png = preds[af.image_id].png
-                    data = source.read_png(png)
+                    data = source.read_png(png, _size(af))
                     if not _is_rgb8(data):
                         data = encode_png(id2rgb(decode_ids(data, source.describe(png))))
                         converted += 1

@@ -8,7 +8,6 @@ processes or machines.
 
 from __future__ import annotations
 
-import io
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 from .. import naming
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
+from ..pngio import png_header
 from ..text import plural
 from .loading import (
     GroundTruth,
@@ -186,13 +186,10 @@ def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:
     if not frames:
         return 0
     try:
-        from PIL import Image
-
-        with Image.open(io.BytesIO(gt.read_png(frames[0]))) as img:
-            w, h = img.size
-    except (OSError, ValueError, VpsError):
+        header = png_header(gt.read_png(frames[0]), "")
+    except VpsError:
         return 0
-    return w * h * len(frames)
+    return header.width * header.height * len(frames)
 
 
 def results_of(vpq: VPQAccumulator | None, stq: STQAccumulator | None) -> dict:

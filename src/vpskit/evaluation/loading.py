@@ -9,10 +9,7 @@ holding ``pred.json`` and ``pan_pred.zip``.
 from __future__ import annotations
 
 import ctypes
-import io
 import os
-import shutil
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Sequence
@@ -25,8 +22,10 @@ from PIL import Image
 from .. import naming
 from ..errors import VpsError
 from ..jsonfields import check_gt_json, check_pred_json, label, read_json, read_json_member
-from ..pngio import rgb2id
+from ..pngio import ANY_FILE, check_png_size, png_header, png_limit, rgb2id
+from ..pngio import open_png as _open_png
 from ..sources import Source
+from ..zips import open_nested, open_zip
 from .metrics.categories import CategorySet
 from .tables import ID_MASK, FrameTable, PairCounter, Segments, check_gt, frame_table
 
@@ -41,39 +40,38 @@ PANOPTIC_VIDEO_DIR = "panoptic_video"
 # --------------------------------------------------------------------------- PNG decoding
 
 
-def decode_ids(data: bytes, where: object) -> np.ndarray:
-    """Segment ids (H, W) uint32 of a panoptic PNG (RGB, RGBA or palette; id = R + 256 G + 256² B)."""
-    return np.bitwise_and(decode_ids_raw(data, where), np.uint32(ID_MASK))
+def decode_ids(data: bytes, where: object, size: tuple[int, int] | None = None,
+               of: str = "the expected") -> np.ndarray:
+    """Segment ids (H, W) uint32 of a panoptic PNG (RGB, RGBA or palette; id = R + 256 G + 256² B).
+
+    ``size`` (``(width, height)``) is checked against the PNG's header before anything is
+    decoded (the message says ``size WxH differs from {of} wxh``).
+    """
+    return np.bitwise_and(decode_ids_raw(data, where, size, of), np.uint32(ID_MASK))
 
 
-def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
+def decode_ids_raw(data: bytes, where: object, size: tuple[int, int] | None = None,
+                   of: str = "the expected") -> np.ndarray:
     """Like :func:`decode_ids`, but the top byte of each value is left unspecified.
 
     Saves a pass over the pixels where the caller masks the few values it keeps
     (:class:`vpskit.evaluation.tables.PairCounter` does).
     """
-    if len(data) > 25 and data[12:16] == b"IHDR" and data[24] == 16:
+    if png_header(data, where).bit_depth == 16:
         raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.format != "PNG":
-                raise VpsError(where, f"not a PNG file ({img.format})")
-            img.load()
-            if img.mode == "RGB":
-                w, h = img.size
-                pinned = _pixels_in_place(img)
-                if pinned is not None:
-                    return pinned
-                return np.frombuffer(img.tobytes("raw", "RGBX"), dtype="<u4").reshape(h, w)
-            if img.mode == "RGBA":
-                return rgb2id(np.asarray(img))
-            if img.mode in ("P", "PA"):
-                return rgb2id(np.asarray(img.convert("RGB")))
-            raise VpsError(where, f"expected an RGB panoptic PNG, found mode {img.mode}")
-    except VpsError:
-        raise
-    except (OSError, SyntaxError, ValueError, zlib.error, Image.DecompressionBombError) as exc:
-        raise VpsError(where, f"corrupt or truncated PNG ({exc})") from None
+    with _open_png(data, where, size, of) as img:
+        img.load()
+        if img.mode == "RGB":
+            w, h = img.size
+            pinned = _pixels_in_place(img)
+            if pinned is not None:
+                return pinned
+            return np.frombuffer(img.tobytes("raw", "RGBX"), dtype="<u4").reshape(h, w)
+        if img.mode == "RGBA":
+            return rgb2id(np.asarray(img))
+        if img.mode in ("P", "PA"):
+            return rgb2id(np.asarray(img.convert("RGB")))
+        raise VpsError(where, f"expected an RGB panoptic PNG, found mode {img.mode}")
 
 
 class _ArrowSchema(ctypes.Structure):
@@ -207,7 +205,7 @@ def open_ground_truth(root: str | os.PathLike | None, split: str, gt_json: str |
         return load_ground_truth(root / naming.panoptic_gt_json(split), root / split / PANOPTIC_VIDEO_DIR)
     json_name = naming.panoptic_gt_json(split)
     try:
-        with zipfile.ZipFile(root) as zf:
+        with open_zip(root) as zf:
             names = [i.filename for i in zf.infolist() if not i.is_dir()]
             found = _named(names, json_name)
             if not found:
@@ -275,7 +273,6 @@ class PredictionSource:
 
     def __init__(self, path: str | os.PathLike) -> None:
         self.path = Path(path)
-        self._tmpdir: str | None = None
         self.json_member: str | None = None  # pred.json member of self.path (zips)
         if self.path.is_dir():
             self.kind = "folder"
@@ -290,54 +287,39 @@ class PredictionSource:
             raise VpsError(self.path, "no such file or folder")
 
     def _open_zip_layout(self) -> Source:
-        try:
-            with zipfile.ZipFile(self.path) as zf:
-                names = [i.filename for i in zf.infolist() if not i.is_dir()]
-                jsons = _named(names, PRED_JSON)
-                if not jsons:
-                    raise VpsError(self.path, f"no {PRED_JSON} inside the zip")
-                if len(jsons) > 1 and jsons[0].count("/") == jsons[1].count("/"):
-                    raise VpsError(self.path, f"several {PRED_JSON} inside the zip: {jsons[0]}, {jsons[1]}")
-                self.json_member = jsons[0]
-                base = self.json_member[: -len(PRED_JSON)]
-                png_dir = f"{base}{PAN_PRED_DIR}/"
-                if any(n.startswith(png_dir) for n in names):
-                    self.kind = "zip"
-                    return Source(self.path, PAN_PRED_DIR, prefix=png_dir)
-                inner = f"{base}{PAN_PRED_ZIP}"
-                if inner not in names:
-                    raise VpsError(self.path, f"neither {png_dir} nor {inner} inside the zip")
-                self.kind = "submission"
-                self._tmpdir = tempfile.mkdtemp(prefix="vpskit-eval-")
-                target = Path(self._tmpdir) / PAN_PRED_ZIP
-                with zf.open(inner) as src, open(target, "wb") as dst:
-                    shutil.copyfileobj(src, dst, 1 << 20)
-        except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
-            self.close()
-            raise VpsError(self.path, f"not a readable zip ({exc})") from None
-        label = f"{self.path}:{PAN_PRED_ZIP}"
-        try:
-            with zipfile.ZipFile(target) as zf:
-                pngs = [i.filename for i in zf.infolist() if not i.is_dir() and i.filename.endswith(".png")]
-        except (zipfile.BadZipFile, OSError) as exc:
-            self.close()
-            raise VpsError(label, f"not a readable zip ({exc})") from None
+        with open_zip(self.path) as zf:
+            names = [i.filename for i in zf.infolist() if not i.is_dir()]
+        jsons = _named(names, PRED_JSON)
+        if not jsons:
+            raise VpsError(self.path, f"no {PRED_JSON} inside the zip")
+        if len(jsons) > 1 and jsons[0].count("/") == jsons[1].count("/"):
+            raise VpsError(self.path, f"several {PRED_JSON} inside the zip: {jsons[0]}, {jsons[1]}")
+        self.json_member = jsons[0]
+        base = self.json_member[: -len(PRED_JSON)]
+        png_dir = f"{base}{PAN_PRED_DIR}/"
+        if any(n.startswith(png_dir) for n in names):
+            self.kind = "zip"
+            return Source(self.path, PAN_PRED_DIR, prefix=png_dir)
+        inner = f"{base}{PAN_PRED_ZIP}"
+        if inner not in names:
+            raise VpsError(self.path, f"neither {png_dir} nor {inner} inside the zip")
+        self.kind = "submission"
+        # The inner zip is read in place (never copied): see vpskit.zips.open_nested.
+        with open_nested(self.path, inner) as zf:
+            pngs = [i.filename for i in zf.infolist() if not i.is_dir() and i.filename.endswith(".png")]
         dirs = {str(PurePosixPath(n).parent) for n in pngs}
         if len(dirs) == 1:
             d = dirs.pop()
             prefix = "" if d == "." else d + "/"
         else:
             prefix = f"{PAN_PRED_DIR}/" if any(n.startswith(f"{PAN_PRED_DIR}/") for n in pngs) else ""
-        return Source(target, PAN_PRED_DIR, prefix=prefix, label=label)
+        return Source(self.path, PAN_PRED_DIR, prefix=prefix, member=inner)
 
     def close(self) -> None:
-        """Close zip handles and remove the temporary copy of a submission's ``pan_pred.zip``."""
+        """Close the zip handles this process opened."""
         pngs = getattr(self, "_pngs", None)
         if pngs is not None:
             pngs.close()
-        if self._tmpdir is not None:
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
-            self._tmpdir = None
 
     @property
     def folder(self) -> Path:
@@ -359,7 +341,7 @@ class PredictionSource:
         else:
             assert self.json_member is not None
             try:
-                with zipfile.ZipFile(self.path) as zf:
+                with open_zip(self.path) as zf:
                     doc = read_json_member(zf, self.json_member, self.describe())
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise VpsError(self.describe(), f"cannot read zip member ({exc})") from None
@@ -369,10 +351,11 @@ class PredictionSource:
         """Whether PNG ``rel`` (relative to ``pan_pred``) exists."""
         return self._pngs.exists(naming.safe_relpath(rel, self.describe()))
 
-    def read_png(self, rel: str) -> bytes:
-        """Bytes of PNG ``rel`` (relative to ``pan_pred``)."""
+    def read_png(self, rel: str, size: tuple[int, int] | None = None) -> bytes:
+        """Bytes of PNG ``rel`` (relative to ``pan_pred``), of a PNG of ``size`` (width, height) at most."""
         return self._pngs.read(naming.safe_relpath(rel, self.describe()),
-                               missing="missing: no prediction PNG for this frame")
+                               missing="missing: no prediction PNG for this frame",
+                               limit=ANY_FILE if size is None else png_limit(*size))
 
 
 @dataclass(frozen=True)
@@ -479,9 +462,13 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
         gt_path = gt.describe(frame)
         gt_ids = decode_ids_raw(gt.read_png(frame), gt_path)
         check_gt(counter, gt_ids, frame.segments, gt_where=gt_path)
+        size = (gt_ids.shape[1], gt_ids.shape[0])
         del gt_ids
         pred_where = source.describe(pred.png)
-        pred_ids = decode_ids_raw(source.read_png(pred.png), pred_where)
+        pred_png = source.read_png(pred.png, size)
+        check_png_size(png_header(pred_png, pred_where), pred_where, size, "the ground truth's")
+        pred_ids = decode_ids_raw(pred_png, pred_where)
+        del pred_png
         tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_where=gt_path,
                                   pred_where=pred_where, pred_json_where=where))
         del pred_ids
