@@ -323,14 +323,15 @@ def test_deep_nesting_in_a_fresh_interpreter(world):
 
 def test_a_json_over_the_size_limit_is_refused(world, tmp_path, capsys, monkeypatch):
     from vpskit import jsonfields
+    from vpskit.pngio import Limit
 
     path = world["pred"] / "pred.json"
     limit = max(path.stat().st_size, world["gt_json"].stat().st_size)
-    monkeypatch.setattr(jsonfields, "MAX_JSON_BYTES", limit)
+    monkeypatch.setattr(jsonfields, "JSON_LIMIT", Limit(limit, "a JSON file"))
     with broken(path, path.read_text() + " " * (limit + 1 - path.stat().st_size)):
         assert main(_eval(world, tmp_path)[0]) == 2
     err = capsys.readouterr().err.strip()
-    assert err == f"vpskit: error: {path}: {limit + 1:,} bytes, more than the {limit:,} bytes a JSON file may have"
+    assert err == f"vpskit: error: {path}: {limit + 1:,} bytes, but a JSON file takes at most {limit:,}"
 
 
 @pytest.mark.parametrize(("data", "problem"), [

@@ -3,7 +3,7 @@
 :func:`parse_json` (and :func:`read_json`, :func:`read_json_member`) turn bytes into Python
 objects or raise ``VpsError`` naming the file: not UTF-8/16/32 JSON, nested deeper than the
 parser's recursion limit, ``NaN``/``Infinity`` (not JSON, though Python writes them), or more
-than :data:`MAX_JSON_BYTES`. The field checkers below then hold the rules of each kind of file:
+than :data:`JSON_LIMIT`. The field checkers below then hold the rules of each kind of file:
 the ground-truth JSON (:func:`check_gt_json`), ``pred.json`` (:func:`check_pred_json`), and the
 pieces the release image lists share (:func:`int_field`, :func:`str_field`, :func:`need_list`).
 A value of the wrong type, out of range, or repeated where it must be unique is one line naming
@@ -17,18 +17,18 @@ import json
 import os
 import re
 import sys
-import zipfile
-import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 from .errors import VpsError
-from .pngio import read_file
+from .pngio import Limit, check_limit, read_file
+from .zips import GuardedZip
 
-MAX_JSON_BYTES = 256 << 20
+JSON_LIMIT = Limit(256 << 20, "a JSON file")
 """Largest JSON file read (256 MiB). The biggest real ones are far smaller (a pred.json of every
-annotated frame of Cityscapes-VPS with 200 segments each is about 40 MB); parsing 256 MiB
-already takes seconds and a few GB of Python objects, so anything larger is refused up front."""
+annotated frame of Cityscapes-VPS with 200 segments each is about 23 MB); parsing 256 MiB
+already takes seconds and a few GB of Python objects, so anything larger is refused up front,
+from its size, before it is read."""
 SEGMENT_ID_MAX = (1 << 24) - 1
 """Segment ids are RGB colours (R + 256 G + 256² B); 0 is void."""
 CATEGORY_ID_MAX = (1 << 31) - 1
@@ -66,8 +66,7 @@ def _constant_problem(name: str, data: bytes) -> str:
 
 def parse_json(data: bytes, where: object) -> object:
     """The JSON value of ``data``; ``VpsError`` naming ``where`` when it is not strict JSON."""
-    if len(data) > MAX_JSON_BYTES:
-        raise VpsError(where, f"{len(data):,} bytes, {_too_large()}")
+    check_limit(len(data), JSON_LIMIT, where)
     try:
         return json.loads(data, parse_constant=_reject_constant)
     except RecursionError:
@@ -84,33 +83,14 @@ def parse_json(data: bytes, where: object) -> object:
 
 
 def read_json(path: str | os.PathLike) -> object:
-    """The JSON value of a file (see :func:`parse_json`); the size is checked before reading."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-    except OSError:
-        size = 0  # read_file says what is wrong
-    if size > MAX_JSON_BYTES:
-        raise VpsError(path, f"{size:,} bytes, {_too_large()}")
-    return parse_json(read_file(path), path)
+    """The JSON value of a file (see :func:`parse_json`) of at most :data:`JSON_LIMIT`."""
+    return parse_json(read_file(path, limit=JSON_LIMIT), Path(path))
 
 
-def read_json_member(zf: zipfile.ZipFile, member: str, where: object) -> object:
-    """The JSON value of a zip member, read no further than :data:`MAX_JSON_BYTES` (a member that
-    inflates beyond it is refused without being inflated whole)."""
-    try:
-        with zf.open(member) as fh:
-            data = fh.read(MAX_JSON_BYTES + 1)
-    except (zipfile.BadZipFile, OSError, EOFError, zlib.error, KeyError) as exc:
-        raise VpsError(where, f"cannot read zip member ({exc})") from None
-    if len(data) > MAX_JSON_BYTES:
-        raise VpsError(where, _too_large())
-    return parse_json(data, where)
-
-
-def _too_large() -> str:
-    limit = f"{MAX_JSON_BYTES >> 20} MiB" if MAX_JSON_BYTES % (1 << 20) == 0 else f"{MAX_JSON_BYTES:,} bytes"
-    return f"more than the {limit} a JSON file may have"
+def read_json_member(zf: GuardedZip, member: str, where: object) -> object:
+    """The JSON value of a zip member of at most :data:`JSON_LIMIT` (a member that would inflate
+    beyond it is refused without being inflated whole)."""
+    return parse_json(zf.read_member(member, JSON_LIMIT), where)
 
 
 # --------------------------------------------------------------------------- fields
