@@ -186,7 +186,7 @@ PRED_DEFECTS: dict[str, tuple[Edit, str]] = {
     "no annotations": (lambda doc: {"predictions": doc["annotations"]}, "no 'annotations' list"),
 }
 SOME = ("deep nesting", "NaN", "10**20", "true", "images an object")
-"""The defects also run through the slower `vpskit prepare` (all of them run through `fetch`)."""
+"""The release defects also run through the slower `prepare` and `verify` (all run through `fetch`)."""
 
 
 # --------------------------------------------------------------------------- commands
@@ -234,6 +234,8 @@ RUNS = {  # file broken, command, defects
     "panoptic_im via submission": (PANOPTIC_IM_ROOT, _submit, RELEASE_DEFECTS),
     "im_all_info via prepare": (IM_ALL_INFO, _prepare, {k: RELEASE_DEFECTS[k] for k in SOME}),
     "im_all_info via fetch": (IM_ALL_INFO_ROOT, _fetch, RELEASE_DEFECTS),
+    "panoptic_im via verify": (PANOPTIC_IM_ROOT, _verify, {k: RELEASE_DEFECTS[k] for k in SOME}),
+    "im_all_info via verify": (IM_ALL_INFO_ROOT, _verify, {k: RELEASE_DEFECTS[k] for k in SOME}),
     "GT JSON via eval --gt-json": (GT, _eval_gt, GT_DEFECTS),
     "GT JSON via verify": (GT_ROOT, _verify, GT_DEFECTS),
     "pred.json via eval": (PRED, _eval, PRED_DEFECTS),

@@ -92,7 +92,8 @@ class _Unit:
     split: str
     video: int
     frames: tuple[AnnotatedFrame, ...]
-    raw: tuple[RawFrame, ...]
+    raw: tuple[RawFrame, ...] | None
+    """Frames ``im_all_info`` lists in this video; None when that JSON is unreadable (reported once)."""
     labels: tuple[tuple[str | None, str | None], ...]
     """(cls name, inst name) per frame; empty for an unlabelled split."""
     anns: tuple[dict | None, ...]
@@ -270,10 +271,10 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
             ann = unit.anns[i]
             if ann is not None:
                 _check_annotation(root, split, unit.video, f, ann, want, res)
-    if split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
+    if unit.raw is not None and split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
         res.problems.append(f"{root / im_all_info_json(split)}: video {unit.video} has "
                             f"{len(unit.raw)} frames, expected {FRAMES_PER_SNIPPET}")
-    for r in unit.raw:
+    for r in unit.raw or ():
         _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height))
     return res
 
@@ -352,8 +353,11 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
     groups = group_by_video(frames)
     counts["videos"] = len(groups)
     raw_by_video: dict[int, list[RawFrame]] = {}
+    unlisted = False  # im_all_info unreadable: img_all is not checked against it
     if split in ("val", "test"):
-        raw = _load(problems, raw_frames, root / im_all_info_json(split)) or []
+        raw = _load(problems, raw_frames, root / im_all_info_json(split))
+        unlisted = raw is None
+        raw = raw or []
         owner: dict[FrameKey, int] = {}
         for video, group in groups.items():
             for f in group:
@@ -366,7 +370,8 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
                 problems.append(f"{root / im_all_info_json(split)}: frame {r.file_name} belongs to no video")
                 found = 0
             raw_by_video.setdefault(found, []).append(r)
-        _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
+        if not unlisted:
+            _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
         counts["img_all"] = 0
     _extra_files(root / split / "img", {f.file_name for f in frames}, problems)
     labelled = split in LABELLED_SPLITS
@@ -390,7 +395,8 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
         group = groups.get(video, [])
         labels = tuple((one(cls_files, f, "cls"), one(inst_files, f, "inst")) for f in group) if labelled else ()
         unit_anns = tuple(anns.get(f.image_id) for f in group) if anns is not None else ()
-        units.append(_Unit(split, video, tuple(group), tuple(raw_by_video.get(video, [])), labels, unit_anns))
+        raw_frames_of = None if unlisted else tuple(raw_by_video.get(video, []))
+        units.append(_Unit(split, video, tuple(group), raw_frames_of, labels, unit_anns))
     counts["img"] = 0
     return units
 
