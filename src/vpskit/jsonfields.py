@@ -204,26 +204,49 @@ def segment_records(records: object, where: object, *, gt: bool) -> list[Segment
     out: list[SegmentRecord] = []
     seen: set[int] = set()
     for pos, rec in enumerate(records):
-        rec = need_object(rec, where, f"segments_info[{pos}]")
-        if "id" not in rec:
-            raise VpsError(where, f"segments_info[{pos}] has no 'id'")
-        sid = rec["id"]
-        if not is_int(sid):
-            raise VpsError(where, f"segment id {show(sid)} is not an integer")
-        if not 0 < sid <= SEGMENT_ID_MAX:
-            raise VpsError(where, f"segment id {show(sid)} is outside 1 … 2**24-1 (0 is void)")
-        if sid in seen:
-            raise VpsError(where, f"segment id {sid} is listed twice")
-        seen.add(sid)
-        at = f"segment id {sid}:"
-        cat = int_field(rec, "category_id", where, lo=0, hi=CATEGORY_ID_MAX, what=f"{at} 'category_id'")
-        assert cat is not None
-        crowd = area = None
-        if gt:
-            crowd = int_field(rec, "iscrowd", where, lo=0, hi=1, required=False, what=f"{at} 'iscrowd'")
-            area = int_field(rec, "area", where, lo=0, hi=MAX_AREA, required=False, what=f"{at} 'area'")
-        out.append(SegmentRecord(sid, cat, None if crowd is None else bool(crowd), area))
+        checked = _plain_record(rec, seen, gt) or _segment_record(rec, pos, where, seen, gt)
+        seen.add(checked.id)
+        out.append(checked)
     return out
+
+
+def _plain_record(rec: object, seen: set[int], gt: bool) -> SegmentRecord | None:
+    """A well-formed record recognised in a few exact type tests (the parser makes no subclasses,
+    and ``bool`` is not ``int`` here), or None: then :func:`_segment_record` looks at it in detail."""
+    if type(rec) is not dict:
+        return None
+    sid, cat = rec.get("id"), rec.get("category_id")
+    if not (type(sid) is int and type(cat) is int and 0 < sid <= SEGMENT_ID_MAX and sid not in seen
+            and 0 <= cat <= CATEGORY_ID_MAX):
+        return None
+    if not gt:
+        return SegmentRecord(sid, cat, None, None)
+    crowd, area = rec.get("iscrowd"), rec.get("area")
+    if type(crowd) is int and type(area) is int and 0 <= crowd <= 1 and 0 <= area <= MAX_AREA:
+        return SegmentRecord(sid, cat, bool(crowd), area)
+    return None
+
+
+def _segment_record(rec: object, pos: int, where: object, seen: set[int], gt: bool) -> SegmentRecord:
+    """One ``segments_info`` record checked field by field (``seen``: the ids before it)."""
+    rec = need_object(rec, where, f"segments_info[{pos}]")
+    if "id" not in rec:
+        raise VpsError(where, f"segments_info[{pos}] has no 'id'")
+    sid = rec["id"]
+    if not is_int(sid):
+        raise VpsError(where, f"segment id {show(sid)} is not an integer")
+    if not 0 < sid <= SEGMENT_ID_MAX:
+        raise VpsError(where, f"segment id {show(sid)} is outside 1 … 2**24-1 (0 is void)")
+    if sid in seen:
+        raise VpsError(where, f"segment id {sid} is listed twice")
+    at = f"segment id {sid}:"
+    cat = int_field(rec, "category_id", where, lo=0, hi=CATEGORY_ID_MAX, what=f"{at} 'category_id'")
+    assert cat is not None
+    crowd = area = None
+    if gt:
+        crowd = int_field(rec, "iscrowd", where, lo=0, hi=1, required=False, what=f"{at} 'iscrowd'")
+        area = int_field(rec, "area", where, lo=0, hi=MAX_AREA, required=False, what=f"{at} 'area'")
+    return SegmentRecord(sid, cat, None if crowd is None else bool(crowd), area)
 
 
 # --------------------------------------------------------------------------- ground truth
