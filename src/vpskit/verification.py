@@ -2,7 +2,8 @@
 
 Per split: 6 annotated frames per video in ``img/``, all 30 in ``img_all/`` (val, test); for
 train and val the ``cls``/``inst`` pair, ``labelmap``, ``panoptic_inst`` and ``panoptic_video``
-of every annotated frame; every JSON ``file_name`` present, a whole PNG, of the size its JSON
+of every annotated frame; every JSON ``file_name`` present, a regular file, a PNG whose pixels
+decode (frames included: a file counted in the summary was decoded), of the size its JSON
 gives; ``panoptic_video`` against ``panoptic_gt_{split}_city_vps.json`` (ids, areas,
 categories, colours) and against ``panoptic_inst`` (one colour per value, void black); thing
 colours unique within the split.
@@ -34,7 +35,7 @@ from .naming import (
     safe_relpath,
 )
 from .parallel import map_videos
-from .pngio import decode_png, rgb2id
+from .pngio import decode_png, open_png, png_header, png_limit, read_file, rgb2id
 from .preparation.common import (
     AnnotatedFrame,
     RawFrame,
@@ -92,8 +93,7 @@ class _Unit:
     split: str
     video: int
     frames: tuple[AnnotatedFrame, ...]
-    raw: tuple[RawFrame, ...] | None
-    """Frames ``im_all_info`` lists in this video; None when that JSON is unreadable (reported once)."""
+    raw: tuple[RawFrame, ...]
     labels: tuple[tuple[str | None, str | None], ...]
     """(cls name, inst name) per frame; empty for an unlabelled split."""
     anns: tuple[dict | None, ...]
@@ -108,47 +108,62 @@ class _Result:
     """Thing segment id -> category, over the video."""
 
 
-def _png(path: Path, res: _Result) -> tuple[int, int] | None:
+def _png(path: Path, res: _Result, want: tuple[int | None, int | None]) -> tuple[bytes, tuple[int, int]] | None:
+    """The bytes and size of a PNG whose chunks are whole (read no further than a PNG of
+    ``want`` can be), or None with the problem recorded."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        res.problems.append(f"{path}: missing")
-        return None
-    except OSError as exc:
-        res.problems.append(f"{path}: cannot read ({exc.strerror})")
-        return None
-    try:
-        return png_size(data, path)
+        data = read_file(path, "missing", png_limit(*want))
+        return data, png_size(data, path)
     except VpsError as exc:
         res.problems.append(str(exc))
         return None
+
+
+def _size_problem(path: Path, size: tuple[int, int], want: tuple[int | None, int | None]) -> str | None:
+    w, h = want
+    if (w is not None and w != size[0]) or (h is not None and h != size[1]):
+        return f"{path}: image is {size[0]}x{size[1]}, expected {w}x{h}"
+    return None
 
 
 def _count(res: _Result, key: str) -> None:
     res.counts[key] = res.counts.get(key, 0) + 1
 
 
-def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | None]) -> tuple[int, int] | None:
-    size = _png(path, res)
-    if size is None:
+def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | None],
+           decode: bool = False) -> tuple[int, int] | None:
+    """Check a PNG's structure and size (and with ``decode``, that its pixels decode: frames are
+    decoded nowhere else) and count it under ``key``; return its size, or None when unreadable."""
+    found = _png(path, res, want)
+    if found is None:
         return None
-    w, h = want
-    if (w is not None and w != size[0]) or (h is not None and h != size[1]):
-        res.problems.append(f"{path}: image is {size[0]}x{size[1]}, expected {w}x{h}")
+    data, size = found
+    problem = _size_problem(path, size, want)
+    if problem is not None:
+        res.problems.append(problem)
         return size
+    if decode:
+        try:
+            with open_png(data, path) as img:
+                img.load()
+        except VpsError as exc:
+            res.problems.append(str(exc))
+            return size
     _count(res, key)
     return size
 
 
-def _check_stage3(folder: Path, cls_name: str, inst_name: str, res: _Result) -> None:
-    """``labelmap`` and ``panoptic_inst`` must be what stage 3 makes of the frame's ``cls`` and ``inst``."""
+def _check_stage3(folder: Path, cls_name: str, inst_name: str, size: tuple[int, int], res: _Result) -> None:
+    """``labelmap`` and ``panoptic_inst`` must be what stage 3 makes of the frame's ``cls`` and
+    ``inst`` (all four of ``size``, width and height)."""
+    limit = png_limit(*size)
     try:
-        cls = decode_cls((folder / "cls" / cls_name).read_bytes(), folder / "cls" / cls_name)
-        inst = decode_inst((folder / "inst" / inst_name).read_bytes(), folder / "inst" / inst_name)
+        cls = decode_cls(read_file(folder / "cls" / cls_name, limit=limit), folder / "cls" / cls_name, size)
+        inst = decode_inst(read_file(folder / "inst" / inst_name, limit=limit), folder / "inst" / inst_name, size)
         want = dict(zip(("labelmap", "panoptic_inst"), panoptic_from_labels(cls, inst), strict=True))
         for kind, expected in want.items():
             path = folder / kind / cls_name
-            got = decode_png(path.read_bytes(), path)
+            got = decode_png(read_file(path, limit=limit), path, size)
             if got.shape != expected.shape:
                 res.problems.append(f"{path}: not a single-channel image")
                 continue
@@ -162,9 +177,10 @@ def _check_stage3(folder: Path, cls_name: str, inst_name: str, res: _Result) -> 
 
 def _check_against_pan(pan_path: Path, id_map: np.ndarray, path: Path, res: _Result) -> None:
     """Each ``panoptic_inst`` value must have one colour in ``panoptic_video`` and vice versa."""
+    size = (id_map.shape[1], id_map.shape[0])
     try:
-        pan = decode_png(pan_path.read_bytes(), pan_path)
-    except (FileNotFoundError, VpsError):
+        pan = decode_png(read_file(pan_path, limit=png_limit(*size)), pan_path, size)
+    except VpsError:
         return  # reported with the panoptic_inst checks
     if pan.shape != id_map.shape:
         return
@@ -188,10 +204,13 @@ def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame,
         return
     path = root / split / "panoptic_video" / name
     try:
-        arr = decode_png(path.read_bytes(), path)
-    except FileNotFoundError:
-        res.problems.append(f"{path}: missing")
-        return
+        data = read_file(path, "missing", png_limit(*size))
+        header = png_header(data, path)
+        problem = _size_problem(path, (header.width, header.height), size)
+        if problem is not None:
+            res.problems.append(problem)
+            return
+        arr = decode_png(data, path)
     except VpsError as exc:
         res.problems.append(str(exc))
         return
@@ -249,15 +268,16 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
                             f"{len(unit.frames)} annotated frames, expected {ANNOTATED_PER_VIDEO}")
     for i, f in enumerate(unit.frames):
         want = (f.width, f.height)
-        size = _sized(root / split / "img" / f.file_name, res, "img", want)
+        size = _sized(root / split / "img" / f.file_name, res, "img", want, decode=True)
         want = size if size is not None else want
         if unit.labels:
             cls_name, inst_name = unit.labels[i]
             before = len(res.problems)
+            cls_size = None
             if cls_name is None:
                 res.problems.append(f"{root / split / 'cls'}: no label for image {f.image_id}")
             else:
-                _sized(root / split / "cls" / cls_name, res, "cls", want)
+                cls_size = _sized(root / split / "cls" / cls_name, res, "cls", want)
                 _sized(root / split / "labelmap" / cls_name, res, "labelmap", want)
                 _sized(root / split / "panoptic_inst" / cls_name, res, "panoptic_inst", want)
             if inst_name is None:
@@ -265,17 +285,17 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
             else:
                 _sized(root / split / "inst" / inst_name, res, "inst", want)
             if len(res.problems) == before:
-                assert cls_name is not None and inst_name is not None
-                _check_stage3(root / split, cls_name, inst_name, res)
+                assert cls_name is not None and inst_name is not None and cls_size is not None
+                _check_stage3(root / split, cls_name, inst_name, cls_size, res)
         if unit.anns:
             ann = unit.anns[i]
             if ann is not None:
                 _check_annotation(root, split, unit.video, f, ann, want, res)
-    if unit.raw is not None and split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
+    if split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
         res.problems.append(f"{root / im_all_info_json(split)}: video {unit.video} has "
                             f"{len(unit.raw)} frames, expected {FRAMES_PER_SNIPPET}")
-    for r in unit.raw or ():
-        _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height))
+    for r in unit.raw:
+        _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height), decode=True)
     return res
 
 
@@ -353,11 +373,8 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
     groups = group_by_video(frames)
     counts["videos"] = len(groups)
     raw_by_video: dict[int, list[RawFrame]] = {}
-    unlisted = False  # im_all_info unreadable: img_all is not checked against it
     if split in ("val", "test"):
-        raw = _load(problems, raw_frames, root / im_all_info_json(split))
-        unlisted = raw is None
-        raw = raw or []
+        raw = _load(problems, raw_frames, root / im_all_info_json(split)) or []
         owner: dict[FrameKey, int] = {}
         for video, group in groups.items():
             for f in group:
@@ -370,8 +387,7 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
                 problems.append(f"{root / im_all_info_json(split)}: frame {r.file_name} belongs to no video")
                 found = 0
             raw_by_video.setdefault(found, []).append(r)
-        if not unlisted:
-            _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
+        _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
         counts["img_all"] = 0
     _extra_files(root / split / "img", {f.file_name for f in frames}, problems)
     labelled = split in LABELLED_SPLITS
@@ -395,8 +411,7 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
         group = groups.get(video, [])
         labels = tuple((one(cls_files, f, "cls"), one(inst_files, f, "inst")) for f in group) if labelled else ()
         unit_anns = tuple(anns.get(f.image_id) for f in group) if anns is not None else ()
-        raw_frames_of = None if unlisted else tuple(raw_by_video.get(video, []))
-        units.append(_Unit(split, video, tuple(group), raw_frames_of, labels, unit_anns))
+        units.append(_Unit(split, video, tuple(group), tuple(raw_by_video.get(video, [])), labels, unit_anns))
     counts["img"] = 0
     return units
 

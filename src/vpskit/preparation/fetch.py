@@ -13,6 +13,7 @@ from ..naming import (
     im_all_info_json,
     panoptic_im_json,
 )
+from ..pngio import png_header, png_limit
 from ..sources import Source
 from .common import (
     annotated_frames,
@@ -23,6 +24,7 @@ from .common import (
     png_size,
     raw_frames,
 )
+from .panoptic import check_inst_header
 from .uptodate import forget_derived, same_as_source
 
 ALL_FRAMES_SPLITS = ("val", "test")
@@ -92,9 +94,11 @@ def run_video(ctx: FetchContext, unit: tuple[str, int, tuple[CopyTask, ...]]) ->
     written = 0
     for t in tasks:
         dst = output_dir(ctx.root, split, t.folder) / t.file_name
-        data = ctx.source.read(t.src)
+        data = ctx.source.read(t.src, limit=png_limit(t.width, t.height))
         where = ctx.source.describe(t.src)
         check_size(png_size(data, where), t.width, t.height, where)
+        if t.folder == "inst":
+            check_inst_header(png_header(data, where), where)
         if os.path.lexists(dst):
             forget_derived(ctx.root, f"{split}/{t.folder}/{t.file_name}")
         place_file(dst, data, ctx.source.local_path(t.src), ctx.link)

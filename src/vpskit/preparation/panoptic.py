@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
 from ..categories import IS_STUFF_LUT, IS_THING_LUT, PACKED_COLOR_TO_CATEGORY, VOID
 from ..errors import VpsError
 from ..naming import ImageId, panoptic_im_json
-from ..pngio import decode_png, read_file, rgb2id, write_png
+from ..pngio import (
+    PngHeader,
+    decode_png,
+    open_png,
+    png_header,
+    png_limit,
+    read_file,
+    rgb2id,
+    write_png,
+)
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
 
 _COLOR_LUT: np.ndarray | None = None
@@ -122,26 +129,55 @@ def panoptic_with_things(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
     return sem, pan, things
 
 
-def decode_cls(data: bytes, where: object) -> np.ndarray:
-    """Decode a colour label PNG as (H, W, 3|4) uint8 (palette images are expanded to RGB)."""
-    arr = decode_png(data, where)
+def decode_cls(data: bytes, where: object, size: tuple[int, int] | None = None,
+               of: str = "the expected") -> np.ndarray:
+    """Decode a colour label PNG as (H, W, 3|4) uint8 (palette images are expanded to RGB).
+
+    ``size`` (width, height) is compared with the PNG's header before anything is decoded.
+    """
+    if png_header(data, where).color_type == 3:  # palette
+        with open_png(data, where, size, of) as img:
+            img.load()
+            return np.array(img.convert("RGB"))
+    arr = decode_png(data, where, size, of)
     if arr.ndim == 3:
         return arr
-    try:
-        with Image.open(io.BytesIO(data)) as img:
-            if img.mode == "P":
-                return np.array(img.convert("RGB"))
-    except (OSError, ValueError):
-        pass
     raise VpsError(where, "not a colour (RGB or RGBA) label image")
 
 
-def decode_inst(data: bytes, where: object) -> np.ndarray:
-    """Decode an instance-id PNG as (H, W) uint16."""
-    arr = decode_png(data, where)
-    if arr.ndim != 2:
-        raise VpsError(where, "not a single-channel instance-id image")
-    return arr.astype(np.uint16, copy=False)
+_PNG_COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
+
+INSTANCE_ID_OK = np.zeros(1 << 16, dtype=bool)
+"""Which 16-bit values an instance-id label may hold: a Cityscapes label id (0 … 33) or
+``labelId*1000 + k`` (k < 1000) of one."""
+INSTANCE_ID_OK[:34] = True
+INSTANCE_ID_OK[1000:34_000] = True
+
+
+def check_inst_header(header: PngHeader, where: object) -> None:
+    """Refuse an instance-id label that is not a 16-bit grayscale PNG: 8 bits cannot hold
+    ``labelId*1000 + k``, so every object would be lost."""
+    if (header.bit_depth, header.color_type) != (16, 0):
+        kind = f"{header.bit_depth}-bit {_PNG_COLOR_TYPES.get(header.color_type, 'unknown colour type')}"
+        raise VpsError(where, f"a {kind} PNG, but an instance-id label must be 16-bit grayscale "
+                       "(values labelId*1000+k)")
+
+
+def decode_inst(data: bytes, where: object, size: tuple[int, int] | None = None,
+                of: str = "the expected") -> np.ndarray:
+    """Decode an instance-id PNG as (H, W) uint16, refusing one that cannot be an instance-id
+    label: not 16-bit grayscale (:func:`check_inst_header`), or holding a value that is
+    neither a label id (0 … 33) nor ``labelId*1000 + k``."""
+    check_inst_header(png_header(data, where), where)
+    arr = decode_png(data, where, size, of)
+    if arr.ndim != 2 or arr.dtype != np.uint16:
+        raise VpsError(where, "not a single-channel 16-bit instance-id image")
+    bad = ~INSTANCE_ID_OK[arr]
+    if bad.any():
+        y, x = np.unravel_index(int(np.argmax(bad)), arr.shape)
+        raise VpsError(where, f"value {int(arr[y, x])} at x={x}, y={y} is not an instance id "
+                       "(a label id 0…33, or labelId*1000+k)")
+    return arr
 
 
 @dataclass(frozen=True)
@@ -151,6 +187,9 @@ class PanopticTask:
     image_id: str
     cls_name: str
     inst_name: str
+    width: int | None = None
+    height: int | None = None
+    """The frame's size in the JSON, if it gives one."""
 
 
 @dataclass(frozen=True)
@@ -164,12 +203,17 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
     """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its thing values."""
     cls_path = output_dir(root, split, "cls") / task.cls_name
     inst_path = output_dir(root, split, "inst") / task.inst_name
-    cls_rgb = decode_cls(read_file(cls_path), cls_path)
-    inst = decode_inst(read_file(inst_path), inst_path)
-    if cls_rgb.shape[:2] != inst.shape:
-        h, w = cls_rgb.shape[:2]
-        raise VpsError(inst_path, f"size {inst.shape[1]}x{inst.shape[0]} differs from its cls "
+    size = (task.width, task.height) if task.width and task.height else None
+    cls_rgb = decode_cls(read_file(cls_path, limit=png_limit(task.width, task.height)), cls_path,
+                         size, "the JSON's")
+    h, w = cls_rgb.shape[:2]
+    inst_data = read_file(inst_path, limit=png_limit(w, h))
+    header = png_header(inst_data, inst_path)
+    if (header.width, header.height) != (w, h):
+        raise VpsError(inst_path, f"size {header.width}x{header.height} differs from its cls "
                        f"label {cls_path.name} ({w}x{h})")
+    inst = decode_inst(inst_data, inst_path, (w, h))
+    del inst_data
     sem, pan, things = panoptic_with_things(cls_rgb, inst)
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
@@ -210,7 +254,7 @@ def _pair(frame: AnnotatedFrame, cls_dir: Path, inst_dir: Path,
         if len(found) > 1:
             raise VpsError(folder, f"several label files for image {frame.iid}: {', '.join(found)}")
         names.append(found[0])
-    return PanopticTask(frame.image_id, names[0], names[1])
+    return PanopticTask(frame.image_id, names[0], names[1], frame.width, frame.height)
 
 
 def is_done(root: Path, split: str, task: PanopticTask) -> bool:

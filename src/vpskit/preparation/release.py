@@ -7,9 +7,10 @@ from pathlib import Path
 
 from ..errors import VpsError
 from ..naming import SPLITS, image_id_of_file
-from ..pngio import atomic_write_bytes
+from ..pngio import atomic_write_bytes, png_header
 from ..sources import Source
 from .common import png_size
+from .panoptic import check_inst_header
 from .uptodate import forget_derived, same_as_source
 
 LABEL_FOLDERS = ("cls", "inst")
@@ -65,6 +66,8 @@ def run_video(ctx: ReleaseContext, unit: tuple[int, tuple[str, ...]]) -> int:
         data = ctx.source.read(rel)
         if rel.endswith(".png"):
             png_size(data, ctx.source.describe(rel))
+            if rel.split("/")[1] == "inst":
+                check_inst_header(png_header(data, ctx.source.describe(rel)), ctx.source.describe(rel))
         dst = ctx.root / rel
         if dst.exists():
             forget_derived(ctx.root, rel)

@@ -169,12 +169,8 @@ def _same_image(path: Path, rgb: np.ndarray) -> bool:
     """Whether ``path`` exists and holds exactly ``rgb`` (an earlier run's output is kept then;
     one made with other colours, e.g. before videos were added to the split, is replaced)."""
     try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return False
-    try:
-        old = decode_png(data, path)
-    except VpsError:
+        old = decode_png(read_file(path), path)
+    except VpsError:  # missing, not a regular file, or not a whole PNG
         return False
     return old.shape == rgb.shape and np.array_equal(old, rgb)
 
