@@ -96,3 +96,15 @@ def test_a_dead_worker_names_the_videos_it_lost():
     assert re.fullmatch(r"videos? [\w/, ]+: lost: a worker process ended abruptly \(killed, or out of "
                         r"memory\?\); re-run to finish", message), message
     assert "val/0003" in message and "val/0006" not in message
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_synth_shows_its_bar(tmp_path, capsys, jobs):
+    from vpskit.cli import main
+
+    argv = ["synth", str(tmp_path / "s"), "--videos", "2", "--size", "64x32", "--jobs", jobs]
+    assert main(argv + ["--progress"]) == 0
+    bar = capsys.readouterr().err
+    assert re.search(r"synth:\s+50%.*\b1/2\b", bar) and re.search(r"\b2/2\b", bar), bar
+    assert main(argv + ["--no-progress"]) == 0
+    assert capsys.readouterr().err == ""

@@ -59,7 +59,7 @@ def _run(args: argparse.Namespace) -> int:
             raise VpsError("--splits", f"{total} videos in all, but --videos says {videos}")
         videos = total
     result = synthesize(args.out, videos=6 if videos is None else videos, size=args.size,
-                        seed=args.seed, as_zip=args.zip, jobs=args.jobs, progress=None,
+                        seed=args.seed, as_zip=args.zip, jobs=args.jobs, progress=args.progress,
                         splits=args.splits)
     print(result.summary())
     return 0
