@@ -60,7 +60,7 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def item_name(item: object) -> str:
+def _item_name(item: object) -> str:
     """A short name of a work item for messages: ``val/0005`` for (split, video, …), ``0005``, …"""
     if isinstance(item, tuple):
         head = list(itertools.islice(itertools.takewhile(lambda x: isinstance(x, (str, int)), item), 2))
@@ -245,7 +245,7 @@ def _stop(pool: ProcessPoolExecutor | None, wait_running: bool) -> None:
 
 def _lost(items: list[Any], started: Any, collected: list[bool]) -> VpsError:
     """The error for a pool whose worker died: the items whose work was lost."""
-    lost = [item_name(item) for i, item in enumerate(items) if started[i] and not collected[i]]
+    lost = [_item_name(item) for i, item in enumerate(items) if started[i] and not collected[i]]
     left = sum(not c for c in collected)
     problem = "a worker process ended abruptly (killed, or out of memory?); re-run to finish"
     if not lost:
