@@ -28,7 +28,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Build Cityscapes-VPS in ROOT from the Cityscapes downloads (each a folder or a "
         "zip, read without extracting): fetch the frames, merge the gtFine labels, make the "
         "panoptic labels and the video panoptic labels. Complete outputs are skipped, so an "
-        "interrupted run is finished by running it again.")
+        "interrupted run is finished by running it again; files that differ from a corrected "
+        "input are replaced and what was made from them is made again. One run at a time: "
+        "ROOT is locked (ROOT/.vpskit.lock) and a second run on it stops at once.")
     _root(p)
     p.add_argument("images", metavar="IMAGES", help="leftImg8bit_sequence folder or zip")
     p.add_argument("gtfine", metavar="GTFINE", help="gtFine folder or zip")
@@ -81,7 +83,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder",
                        description="Check file counts, JSON file names, image sizes, panoptic_video "
                        "against its JSON, and unique thing colours; print a summary table. Exits 1 "
-                       "and lists the problems when something is wrong.")
+                       "and lists the problems when something is wrong. Refuses (exit 2) while a "
+                       "run is preparing ROOT, and keeps runs from starting while it reads.")
     _root(p)
     p.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
                    help="comma-separated splits (default: train,val,test)")
