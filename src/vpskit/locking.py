@@ -41,7 +41,6 @@ _READ_ONLY = (errno.EROFS, errno.EACCES, errno.EPERM)
 class _Held:
     fd: int
     shared: bool
-    depth: int = 1
 
 
 P = ParamSpec("P")
@@ -156,11 +155,9 @@ def root_lock(root: str | os.PathLike, *, shared: bool = False) -> Iterator[None
     key = root.resolve()
     held = _HELD.get(key)
     if held is not None:
-        held.depth += 1
-        try:
-            yield
-        finally:
-            held.depth -= 1
+        if held.shared and not shared:
+            raise VpsError(root, "cannot write into this folder while verifying it")
+        yield
         return
     fd = _acquire(root, shared)
     if fd is None:
