@@ -185,7 +185,7 @@ def main() -> None:
     gt_json, gt_dir = (build_with_synth if data == "synth" else build_direct)(args.work, args.videos)
     pred = args.work / f"pred-{data}"
     if not (pred / "pred.json").is_file():
-        from vpskit.evaluation.noisy import write_noisy_prediction
+        from vpskit.perturbation import write_noisy_prediction
 
         write_noisy_prediction(gt_json, gt_dir, pred, seed=0)
     n_frames = len(json.loads(gt_json.read_text())["annotations"])

@@ -12,8 +12,8 @@ import pytest
 from test_parallel import _fail_on_three, check_bar_moves
 from vpskit.cli import main
 from vpskit.errors import VpsError
-from vpskit.evaluation.noisy import write_noisy_prediction
 from vpskit.parallel import CONNECT_TIMEOUT, map_videos, use_scheduler
+from vpskit.perturbation import write_noisy_prediction
 
 
 def _tree(root):

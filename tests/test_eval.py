@@ -20,7 +20,7 @@ from vpskit.categories import categories_json, pack_color
 from vpskit.cli import main
 from vpskit.errors import VpsError
 from vpskit.evaluation import evaluate, evaluate_videos
-from vpskit.evaluation.noisy import write_noisy_prediction
+from vpskit.perturbation import write_noisy_prediction
 
 H, W = 16, 32
 ROAD, SIDEWALK, CAR, PERSON = 0, 1, 13, 11
@@ -309,7 +309,7 @@ def test_noisy_prediction_is_deterministic_and_imperfect(split, tmp_path):
     b = write_noisy_prediction(gt_json, gt_dir, tmp_path / "b", seed=1)
     files = sorted(p.relative_to(a) for p in a.rglob("*") if p.is_file())
     assert files == sorted(p.relative_to(b) for p in b.rglob("*") if p.is_file())
-    assert len(files) == 13
+    assert len(files) == 14 and Path("perturb.json") in files and Path("pred.json") in files  # + 12 PNGs
     assert all((a / f).read_bytes() == (b / f).read_bytes() for f in files)
     c = write_noisy_prediction(gt_json, gt_dir, tmp_path / "c", seed=2)
     assert any((a / f).read_bytes() != (c / f).read_bytes() for f in files)
@@ -466,7 +466,7 @@ def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refus
 
 def test_vpskit_evaluate_is_the_function_after_the_package_is_imported(split, tmp_path):
     import vpskit
-    import vpskit.evaluation.noisy  # noqa: F401
+    import vpskit.evaluation.report  # noqa: F401
 
     pred = tmp_path / "pred"
     write_perfect(split, pred)
@@ -583,7 +583,8 @@ def test_a_different_evaluation_never_replaces_the_reports(split, tmp_path, caps
     assert json.loads((tmp_path / "v2" / "results.json").read_text())["evaluation"]["videos"] == ["0002"]
     assert {n: (pred / n).read_bytes() for n in names} == full
     assert main(["eval", str(pred), "--root", str(split), "--jobs", "1", "--metrics", "stq", "--replace"]) == 0
-    assert sorted(p.name for p in pred.iterdir() if p.is_file() and p.name != "pred.json") == ["results.json"]
+    reports = sorted(p.name for p in pred.iterdir() if p.is_file() and p.name not in ("pred.json", "perturb.json"))
+    assert reports == ["results.json"]
     # reports of unknown origin are not replaced either
     (tmp_path / "old").mkdir()
     (tmp_path / "old" / "vpq-final.txt").write_text("vpq_all:1.0\n")
@@ -615,7 +616,8 @@ def test_reports_are_replaced_all_or_nothing(split, tmp_path, monkeypatch, capsy
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "vpq-15.txt" in err[0] and "No space left on device" in err[0]
     after = {p.name: p.read_bytes() for p in pred.iterdir() if p.is_file()}
-    assert after == {n: b for n, b in before.items() if n != "pred.json"} | {"pred.json": after["pred.json"]}
+    remade = ("pred.json", "perturb.json")  # by the second prediction
+    assert after == {n: b for n, b in before.items() if n not in remade} | {n: after[n] for n in remade}
     assert not list(pred.glob(".*.part"))
 
 

@@ -48,7 +48,7 @@ def test_ground_truth_scores_one_and_noisy_model_less(prepared, split, tmp_path,
         assert res["vpq"][k]["all"]["pq"] == 1.0 and res["vpq"][k]["all"]["n"] > 0
     assert res["stq"]["stq"] == 1.0
 
-    from vpskit.evaluation.noisy import write_noisy_prediction
+    from vpskit.perturbation import write_noisy_prediction
 
     noisy = write_noisy_prediction(prepared / naming.panoptic_gt_json(split), prepared / split / "panoptic_video",
                                    tmp_path / "noisy", seed=0)

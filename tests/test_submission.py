@@ -15,7 +15,7 @@ from vpskit import naming, pngio
 from vpskit.cli import main
 from vpskit.errors import VpsError
 from vpskit.evaluation import evaluate
-from vpskit.evaluation.noisy import write_noisy_prediction
+from vpskit.perturbation import write_noisy_prediction
 from vpskit.preparation import prepare
 from vpskit.preparation.common import annotated_frames
 from vpskit.submission import make_submission

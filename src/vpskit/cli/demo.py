@@ -20,7 +20,8 @@ Run the whole Cityscapes-VPS job on built-in synthetic data, in DIR (default ./v
   2. prepare   build Cityscapes-VPS straight from the zips               DIR/cityscapes_vps/
   3. verify    check the prepared dataset
   4. predict   a "noisy model" prediction for the val split             DIR/prediction/
-               (shifted boundaries, dropped and confused segments, track switches)
+               (vpskit perturb: missed objects, track switches, confused categories,
+               eroded boundaries, false positives; each counted in perturb.json)
   5. eval      score it with VPQ and STQ; reports into DIR/prediction/
 
 Running it again replaces an earlier demo in DIR; a DIR holding anything else is refused."""
@@ -52,9 +53,8 @@ def demo_splits(videos: int) -> dict[str, int]:
 def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs: int | None) -> int:
     """Run the five demo steps in ``base``, printing what each made; return the exit code."""
     from ..evaluation import evaluate
-    from ..evaluation.noisy import write_noisy_prediction
     from ..evaluation.report import format_table
-    from ..naming import panoptic_gt_json
+    from ..perturbation import NOISY, format_summary, perturb
     from ..preparation import prepare
     from ..synth import synthesize
     from ..verification import verify
@@ -92,10 +92,9 @@ def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs:
     if not report.ok:
         raise VpsError(root, f"verify found {len(report.problems)} problems (listed above)")
 
-    t = step(4, "predict: a noisy model's prediction for the val split")
-    write_noisy_prediction(root / panoptic_gt_json("val"), root / "val" / "panoptic_video", pred,
-                           seed=seed)
-    print(f"      {pred / 'pred.json'} and {pred / 'pan_pred'}/")
+    t = step(4, "predict: a noisy model's prediction for the val split (vpskit perturb)")
+    record = perturb(root, pred, split="val", seed=seed, jobs=jobs, **NOISY.as_dict())
+    print(format_summary(record, pred))
     done(t)
 
     t = step(5, "eval: VPQ and STQ of the prediction")
@@ -108,6 +107,7 @@ def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs:
     print(f"\nDone in {time.perf_counter() - started:.1f} s. Try next:\n"
           f"  {cmd} verify {root}\n"
           f"  {cmd} eval {pred} --root {root} --split val --per-video\n"
+          f"  {cmd} perturb {root} --split val {base / 'switched'} --switch 0.3\n"
           f"  {cmd} prepare --help")
     return 0
 
