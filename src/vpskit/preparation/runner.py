@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import VpsError
 from ..locking import holding_lock, root_lock
-from ..naming import LABELLED_SPLITS, SPLITS, panoptic_gt_json
+from ..naming import LABELLED_SPLITS, SPLITS, check_split, panoptic_gt_json, parse_splits
 from ..parallel import map_videos
 from ..sources import Source, open_gtfine, open_images, open_release
 from . import fetch as fetch_mod
@@ -63,13 +63,6 @@ class PrepareSummary:
         return self.table()
 
 
-def check_split(split: str, labelled: bool = False) -> str:
-    """Validate a split name (and, for label stages, that the split has labels)."""
-    if split not in SPLITS:
-        raise VpsError(f"split {split!r}", f"unknown (expected one of {', '.join(SPLITS)})")
-    if labelled and split not in LABELLED_SPLITS:
-        raise VpsError(f"split {split!r}", "has no public labels (only train and val do)")
-    return split
 
 
 def _split_list(split: str | Sequence[str], labelled: bool = False) -> list[str]:
@@ -130,7 +123,9 @@ def _unpack_release(root: Path, release: str | os.PathLike | Source, *,
     source = _source(release, open_release)
     plan = release_mod.plan(source)
     clean_parts(sorted({root} | {root / m.rsplit("/", 1)[0] for ms in plan.values() for m in ms if "/" in m}))
-    report = StageReport("release", "-", videos=len(plan), frames=sum(len(m) for m in plan.values()))
+    # unit 0 holds the release's JSON files: files, not a video
+    report = StageReport("release", "-", videos=sum(1 for v in plan if v != 0),
+                         frames=sum(len(m) for m in plan.values()))
     ctx = release_mod.ReleaseContext(root, source)
     todo = []
     for video, members in plan.items():
@@ -264,16 +259,6 @@ def stage_video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: in
     return report
 
 
-def _splits(splits: str | Sequence[str]) -> list[str]:
-    items = splits.split(",") if isinstance(splits, str) else list(splits)
-    out = []
-    for s in items:
-        s = s.strip()
-        if s and s not in out:
-            out.append(check_split(s))
-    if not out:
-        raise VpsError("--splits", "no split given")
-    return [s for s in SPLITS if s in out]
 
 
 def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
@@ -290,7 +275,7 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
     stops with ``VpsError`` before touching anything.
     """
     root = _root(root)
-    wanted = _splits(splits)
+    wanted = parse_splits(splits)
     if link not in LINK_MODES:
         raise VpsError(f"--link {link}", f"unknown (expected one of {', '.join(LINK_MODES)})")
     labelled = [s for s in wanted if s in LABELLED_SPLITS]
