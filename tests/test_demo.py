@@ -11,6 +11,10 @@ def test_demo_runs_end_to_end_and_reruns(tmp_path, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     assert "[5/5] eval" in out and "STQ" in out and "final" in out
+    # the prediction is made by perturb, which says what it did and records it
+    record = json.loads((base / "prediction" / "perturb.json").read_text())
+    assert record["split"] == "val" and all(record["errors"].values())
+    assert f"of {record['counts']['ground_truth']['tracks']} tracks missed" in out and "switched identity" in out
     results = json.loads((base / "prediction" / "results.json").read_text())
     final = results["vpq"]["final"]["all"]["pq"]
     assert 0.0 < final < 1.0  # a noisy model: neither perfect nor useless

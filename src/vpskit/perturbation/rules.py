@@ -9,7 +9,7 @@ probability only adds errors (a track missed at P = 0.1 is missed at P = 0.2 too
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,7 +119,7 @@ def plan_video(segments: dict[int, tuple[int, bool, list[int]]], categories: Cat
     return plan
 
 
-def _fresh_ids(used: set[int]):
+def _fresh_ids(used: set[int]) -> Iterator[int]:
     """Segment ids 1, 2, … not in ``used``."""
     n = 0
     while True:
