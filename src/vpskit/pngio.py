@@ -64,6 +64,8 @@ class PngHeader(NamedTuple):
     bit_depth: int
     color_type: int
     """0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA."""
+    interlace: int = 0
+    """0 none, 1 Adam7."""
 
 
 def png_header(data: bytes, where: object) -> PngHeader:
@@ -73,7 +75,85 @@ def png_header(data: bytes, where: object) -> PngHeader:
         raise VpsError(where, "not a PNG file" if data else "empty file")
     if len(data) < 33 or data[12:16] != b"IHDR" or int.from_bytes(data[8:12], "big") != 13:
         raise VpsError(where, "corrupt PNG (no IHDR header)")
-    return PngHeader(int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25])
+    return PngHeader(int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25],
+                     data[28])
+
+
+def png_chunks(data: bytes, where: object) -> Iterator[tuple[bytes, memoryview]]:
+    """``(type, payload)`` of each chunk of PNG bytes up to IEND, each checked (signature,
+    length, CRC) before it is given; ``VpsError`` naming ``where`` when the file is damaged or
+    ends before IEND."""
+    view = memoryview(data)
+    n = len(view)
+    if bytes(view[:8]) != PNG_SIGNATURE:
+        raise VpsError(where, "not a PNG file" if n else "empty file")
+    pos = 8
+    while True:
+        if pos + 12 > n:
+            raise VpsError(where, "corrupt or truncated PNG (ends before IEND)")
+        length = int.from_bytes(view[pos:pos + 4], "big")
+        kind = bytes(view[pos + 4:pos + 8])
+        end = pos + 12 + length
+        if end > n:
+            raise VpsError(where, "corrupt or truncated PNG (a chunk runs past the end)")
+        if zlib.crc32(view[pos + 4:end - 4]) != int.from_bytes(view[end - 4:end], "big"):
+            raise VpsError(where, f"corrupt PNG (bad CRC in a {kind.decode('latin-1')!r} chunk)")
+        yield kind, view[pos + 8:end - 4]
+        if kind == b"IEND":
+            return
+        pos = end
+
+
+_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
+_BIT_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
+_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
+
+
+def _scanlines(header: PngHeader) -> list[tuple[int, int]]:
+    """``(rows, bytes per row with its filter byte)`` of each pass of the image's pixel data."""
+    bits = _CHANNELS[header.color_type] * header.bit_depth
+    out = []
+    for x0, y0, dx, dy in (_ADAM7 if header.interlace else ((0, 0, 1, 1),)):
+        width = max(0, -(-(header.width - x0) // dx))
+        rows = max(0, -(-(header.height - y0) // dy))
+        if width and rows:
+            out.append((rows, 1 + (width * bits + 7) // 8))
+    return out
+
+
+def check_png_pixels(data: bytes, where: object, size: tuple[int, int] | None = None) -> PngHeader:
+    """Check PNG bytes whole down to their pixel data without decoding them; return the header.
+
+    Every chunk and its CRC (:func:`png_chunks`); a header of ``size`` (:func:`check_png_size`)
+    with a valid bit depth, colour type and methods; IDAT chunks holding one zlib stream that
+    inflates to exactly the rows the header promises, each with a known filter type. (Pillow
+    decodes a stream that ends early without a word, filling the missing rows with zeros.)
+    """
+    header = png_header(data, where)
+    check_png_size(header, where, size)
+    if (header.bit_depth not in _BIT_DEPTHS.get(header.color_type, ()) or data[26:28] != b"\0\0"
+            or header.interlace not in (0, 1) or not header.width or not header.height):
+        raise VpsError(where, "corrupt PNG (its header gives no valid image)")
+    idat = b"".join(payload for kind, payload in png_chunks(data, where) if kind == b"IDAT")
+    scanlines = _scanlines(header)
+    expected = sum(rows * length for rows, length in scanlines)
+    inflater = zlib.decompressobj()
+    try:
+        pixels = inflater.decompress(idat, expected + 1)
+    except zlib.error as exc:
+        raise VpsError(where, f"corrupt or truncated PNG (pixel data: {exc})") from None
+    if len(pixels) != expected or not inflater.eof:
+        got = "more" if len(pixels) > expected else f"{len(pixels):,}" + ("" if inflater.eof else " (unfinished)")
+        raise VpsError(where, f"corrupt or truncated PNG (pixel data of {got} bytes, the header "
+                       f"promises {expected:,})")
+    filters = np.frombuffer(pixels, dtype=np.uint8)
+    start = 0
+    for rows, length in scanlines:
+        bad = filters[start:start + rows * length:length] > 4
+        if bad.any():
+            raise VpsError(where, f"corrupt PNG (unknown filter type in pixel row {int(np.argmax(bad))})")
+        start += rows * length
+    return header
 
 
 def check_png_size(header: PngHeader, where: object, size: tuple[int, int] | None = None,
@@ -225,6 +305,22 @@ def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byt
         img = Image.frombuffer("I;16", (arr.shape[1], arr.shape[0]), arr.astype("<u2").tobytes(), "raw", "I;16", 0, 1)
     else:
         raise ValueError(f"cannot encode an array of dtype {arr.dtype} and shape {arr.shape} as PNG")
+    return _png_bytes(img, compress_level)
+
+
+def encode_ids_png(ids: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+    """The 8-bit RGB PNG of (H, W) segment ids (below 2**24): the bytes of
+    ``encode_png(id2rgb(ids))``, made without building the RGB array."""
+    ids = np.ascontiguousarray(ids, dtype="<u4")
+    if ids.ndim != 2:
+        raise ValueError(f"expected an (H, W) array of segment ids, got shape {ids.shape}")
+    if ids.size and int(ids.max()) >= 1 << 24:
+        raise ValueError("segment ids must lie in 0 … 2**24-1")
+    img = Image.frombytes("RGB", (ids.shape[1], ids.shape[0]), memoryview(ids).cast("B"), "raw", "RGBX")
+    return _png_bytes(img, compress_level)
+
+
+def _png_bytes(img: Image.Image, compress_level: int) -> bytes:
     buf = io.BytesIO()
     img.save(buf, format="PNG", compress_level=compress_level)
     return buf.getvalue()

@@ -2,9 +2,10 @@
 
 Per split: 6 annotated frames per video in ``img/``, all 30 in ``img_all/`` (val, test); for
 train and val the ``cls``/``inst`` pair, ``labelmap``, ``panoptic_inst`` and ``panoptic_video``
-of every annotated frame; every JSON ``file_name`` present, a regular file, a PNG whose pixels
-decode (frames included: a file counted in the summary was decoded), of the size its JSON
-gives; ``panoptic_video`` against ``panoptic_gt_{split}_city_vps.json`` (ids, areas,
+of every annotated frame; every JSON ``file_name`` present, a regular file, a PNG whose bytes
+are whole down to the pixel data (:func:`vpskit.pngio.check_png_pixels`, for every PNG counted
+in the summary; labels are decoded too), of the size its JSON gives; ``panoptic_video``
+against ``panoptic_gt_{split}_city_vps.json`` (ids, areas,
 categories, colours) and against ``panoptic_inst`` (one colour per value, void black); thing
 colours unique within the split.
 """
@@ -35,14 +36,13 @@ from .naming import (
     safe_relpath,
 )
 from .parallel import map_videos
-from .pngio import decode_png, open_png, png_header, png_limit, read_file, rgb2id
+from .pngio import check_png_pixels, decode_png, png_header, png_limit, read_file, rgb2id
 from .preparation.common import (
     AnnotatedFrame,
     RawFrame,
     annotated_frames,
     files_by_image_id,
     group_by_video,
-    png_size,
     raw_frames,
 )
 from .preparation.panoptic import decode_cls, decode_inst, panoptic_from_labels
@@ -108,17 +108,6 @@ class _Result:
     """Thing segment id -> category, over the video."""
 
 
-def _png(path: Path, res: _Result, want: tuple[int | None, int | None]) -> tuple[bytes, tuple[int, int]] | None:
-    """The bytes and size of a PNG whose chunks are whole (read no further than a PNG of
-    ``want`` can be), or None with the problem recorded."""
-    try:
-        data = read_file(path, "missing", png_limit(*want))
-        return data, png_size(data, path)
-    except VpsError as exc:
-        res.problems.append(str(exc))
-        return None
-
-
 def _size_problem(path: Path, size: tuple[int, int], want: tuple[int | None, int | None]) -> str | None:
     w, h = want
     if (w is not None and w != size[0]) or (h is not None and h != size[1]):
@@ -130,25 +119,26 @@ def _count(res: _Result, key: str) -> None:
     res.counts[key] = res.counts.get(key, 0) + 1
 
 
-def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | None],
-           decode: bool = False) -> tuple[int, int] | None:
-    """Check a PNG's structure and size (and with ``decode``, that its pixels decode: frames are
-    decoded nowhere else) and count it under ``key``; return its size, or None when unreadable."""
-    found = _png(path, res, want)
-    if found is None:
+def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | None]) -> tuple[int, int] | None:
+    """Check that a PNG is a regular file of the size ``want`` whose bytes are whole down to
+    the pixel data (:func:`vpskit.pngio.check_png_pixels`), and count it under ``key``.
+
+    Returns its size (also when that is not ``want``: a problem, recorded), or None when it
+    cannot be read or is damaged (recorded).
+    """
+    try:
+        data = read_file(path, "missing", png_limit(*want))
+        header = png_header(data, path)
+        size = (header.width, header.height)
+        problem = _size_problem(path, size, want)
+        if problem is None:
+            check_png_pixels(data, path)
+    except VpsError as exc:
+        res.problems.append(str(exc))
         return None
-    data, size = found
-    problem = _size_problem(path, size, want)
     if problem is not None:
         res.problems.append(problem)
         return size
-    if decode:
-        try:
-            with open_png(data, path) as img:
-                img.load()
-        except VpsError as exc:
-            res.problems.append(str(exc))
-            return size
     _count(res, key)
     return size
 
@@ -210,6 +200,7 @@ def _check_annotation(root: Path, split: str, video: int, frame: AnnotatedFrame,
         if problem is not None:
             res.problems.append(problem)
             return
+        check_png_pixels(data, path)
         arr = decode_png(data, path)
     except VpsError as exc:
         res.problems.append(str(exc))
@@ -268,7 +259,7 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
                             f"{len(unit.frames)} annotated frames, expected {ANNOTATED_PER_VIDEO}")
     for i, f in enumerate(unit.frames):
         want = (f.width, f.height)
-        size = _sized(root / split / "img" / f.file_name, res, "img", want, decode=True)
+        size = _sized(root / split / "img" / f.file_name, res, "img", want)
         want = size if size is not None else want
         if unit.labels:
             cls_name, inst_name = unit.labels[i]
@@ -295,7 +286,7 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
         res.problems.append(f"{root / im_all_info_json(split)}: video {unit.video} has "
                             f"{len(unit.raw)} frames, expected {FRAMES_PER_SNIPPET}")
     for r in unit.raw:
-        _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height), decode=True)
+        _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height))
     return res
 
 

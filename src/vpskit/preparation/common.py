@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +19,8 @@ from ..naming import (
     parse_frame_file,
     safe_relpath,
 )
-from ..pngio import PART_SUFFIX, atomic_write_bytes, writing
+from ..pngio import PART_SUFFIX, atomic_write_bytes, png_chunks, writing
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 LINK_MODES = ("copy", "hardlink", "symlink")
 
 K = TypeVar("K")
@@ -145,34 +143,17 @@ def png_size(data: bytes, where: object) -> tuple[int, int]:
     """``(width, height)`` of PNG bytes after checking their structure.
 
     Checks the signature, that IHDR comes first, every chunk's length and CRC, and that IEND
-    closes the file, without decompressing the pixels: a truncated or damaged file raises
-    ``VpsError`` naming ``where``.
+    closes the file (:func:`vpskit.pngio.png_chunks`), without decompressing the pixels: a
+    truncated or damaged file raises ``VpsError`` naming ``where``.
     """
-    view = memoryview(data)
-    n = len(view)
-    if bytes(view[:8]) != PNG_SIGNATURE:
-        raise VpsError(where, "not a PNG file" if n else "empty file")
-    pos = 8
     size: tuple[int, int] | None = None
-    while True:
-        if pos + 12 > n:
-            raise VpsError(where, "corrupt or truncated PNG (ends before IEND)")
-        length = int.from_bytes(view[pos:pos + 4], "big")
-        kind = bytes(view[pos + 4:pos + 8])
-        end = pos + 12 + length
-        if end > n:
-            raise VpsError(where, "corrupt or truncated PNG (a chunk runs past the end)")
-        crc = int.from_bytes(view[end - 4:end], "big")
-        if zlib.crc32(view[pos + 4:end - 4]) != crc:
-            raise VpsError(where, f"corrupt PNG (bad CRC in a {kind.decode('latin-1')!r} chunk)")
+    for kind, payload in png_chunks(data, where):
         if size is None:
-            if kind != b"IHDR" or length < 8:
+            if kind != b"IHDR" or len(payload) < 8:
                 raise VpsError(where, "corrupt PNG (no IHDR header)")
-            size = (int.from_bytes(view[pos + 8:pos + 12], "big"),
-                    int.from_bytes(view[pos + 12:pos + 16], "big"))
-        if kind == b"IEND":
-            return size
-        pos = end
+            size = (int.from_bytes(payload[0:4], "big"), int.from_bytes(payload[4:8], "big"))
+    assert size is not None
+    return size
 
 
 def check_size(size: tuple[int, int], width: int | None, height: int | None, where: object) -> None:

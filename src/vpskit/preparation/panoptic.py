@@ -159,7 +159,7 @@ def check_inst_header(header: PngHeader, where: object) -> None:
     ``labelId*1000 + k``, so every object would be lost."""
     if (header.bit_depth, header.color_type) != (16, 0):
         kind = f"{header.bit_depth}-bit {_PNG_COLOR_TYPES.get(header.color_type, 'unknown colour type')}"
-        raise VpsError(where, f"a {kind} PNG, but an instance-id label must be 16-bit grayscale "
+        raise VpsError(where, f"{kind} PNG, but an instance-id label must be 16-bit grayscale "
                        "(values labelId*1000+k)")
 
 
