@@ -16,6 +16,7 @@ from test_prepare_e2e import build_paths, first, parts, snapshot
 from test_prepare_tree import build_download, zip_folder
 from vpskit.cli import main
 from vpskit.pngio import decode_png, encode_png
+from vpskit.preparation import prepare
 from vpskit.verification import verify
 
 
@@ -126,8 +127,14 @@ def test_a_damaged_copy_in_root_is_replaced(download, reference, tmp_path):
                first(root / "val" / "img_all", "*.png")]
     for path in damaged:
         path.write_bytes(path.read_bytes()[:-20])
-    assert run(root, download) == 0
+    summary = prepare(root, download["images"], download["gtfine"], release=download["release"], jobs=1,
+                      progress=False)
     assert snapshot(root) == reference
+    written = {r.stage: r.written for r in summary.reports}
+    assert (written["release"], written["fetch"], written["merge"]) == (1, 1, 1)
+    assert written["panoptic"] == 2 * 2  # labelmap and panoptic_inst of the two relabelled frames
+    release = summary.reports[0]
+    assert release.videos - release.skipped == 1, release
 
 
 def test_a_changed_frame_list_rebuilds_the_ground_truth_json(download, reference, tmp_path):

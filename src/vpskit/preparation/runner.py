@@ -132,7 +132,7 @@ def _unpack_release(root: Path, release: str | os.PathLike | Source, *,
         pending = tuple(m for m in members if not release_mod.is_done(ctx, m))
         if pending:
             todo.append((video, pending))
-        else:
+        elif video != 0:
             report.skipped += 1
     results = map_videos(release_mod.run_video, todo, context=ctx,
                          jobs=jobs, desc="release", progress=progress)
