@@ -37,8 +37,9 @@ from test_prepare_tree import build_zips, zip_folder
 from vpskit import naming
 from vpskit.cli import main
 from vpskit.errors import VpsError
-from vpskit.pngio import PNG_SIGNATURE, check_png_pixels, decode_png, encode_png
+from vpskit.pngio import ANY_FILE, PNG_SIGNATURE, check_png_pixels, decode_png, encode_png
 from vpskit.preparation import prepare
+from vpskit.zips import _data_offset, _Inflated, open_nested
 
 JOBS = ("--jobs", "1", "--no-progress")
 SIZE = (64, 32)
@@ -341,6 +342,55 @@ def test_a_prediction_member_zipfile_cannot_read_is_one_line(prepared, predictio
     assert code == 2
     one_line(err, f"{pz}:{png}: cannot read zip member", "CRC")
     assert not list(tmp_path.glob("*.txt")) and not (prediction / "results.json").exists()
+
+
+def test_a_deflated_inner_zip_is_read_in_place_in_any_order(tmp_path):
+    """Seeks within a deflated zip-in-a-zip resume from saved inflater states: every order of
+    reads gives the members' bytes, and random seeks give the inner zip's bytes."""
+    rng = np.random.default_rng(3)
+    members = {f"{i:03d}.png": rng.integers(0, 256, int(rng.integers(1, 120_000)), dtype=np.uint8).tobytes()
+                for i in range(60)}
+    inner = tmp_path / "inner.zip"
+    with zipfile.ZipFile(inner, "w") as zf:
+        for name, data in members.items():
+            zf.writestr(name, data)
+    outer = tmp_path / "submission.zip"
+    with zipfile.ZipFile(outer, "w") as zf:
+        zf.write(inner, "pan_pred.zip", compress_type=zipfile.ZIP_DEFLATED)
+    names = sorted(members)
+    for order in (names, names[::-1], list(rng.permutation(names))):
+        with open_nested(outer, "pan_pred.zip") as zf:
+            assert [zf.read_member(n, ANY_FILE) for n in order] == [members[n] for n in order]
+    whole = inner.read_bytes()
+    with zipfile.ZipFile(outer) as zf:
+        info = zf.getinfo("pan_pred.zip")
+    with _Inflated(outer, _data_offset(outer, info), info.compress_size, info.file_size) as fh:
+        assert len(fh._saved) == 1  # nothing saved before reading
+        for start in rng.integers(0, len(whole), 300).tolist():
+            fh.seek(start)
+            assert fh.read(5000) == whole[start:start + 5000]
+        assert len(fh._saved) > 2
+
+
+def test_a_damaged_inner_zip_stream_is_one_line(prepared, prediction, tmp_path, capsys):
+    sub = _submission(prediction, tmp_path / "submission.zip", zipfile.ZIP_DEFLATED)
+    with zipfile.ZipFile(sub) as zf:
+        info = zf.getinfo("pan_pred.zip")
+    data = bytearray(sub.read_bytes())
+    middle = _data_offset(sub, info) + info.compress_size // 2
+    data[middle:middle + 64] = bytes(range(64))
+    sub.write_bytes(bytes(data))
+    code, err = run_cli(capsys, "eval", sub, "--root", prepared, "--split", "val", *JOBS)
+    assert code == 2
+    one_line(err, f"{sub}:pan_pred.zip: ")
+
+
+def test_a_truncated_download_zip_is_one_line(zips, tmp_path, capsys):
+    cut = tmp_path / zips["images"].name
+    cut.write_bytes(zips["images"].read_bytes()[:-100])
+    code, err = run_cli(capsys, *prepare_args(tmp_path / "root", cut, zips["gtfine"], zips["release"]))
+    assert code == 2
+    one_line(err, f"{cut}: not a readable zip")
 
 
 def test_a_root_zip_member_zipfile_cannot_read_is_one_line(prepared, prediction, tmp_path, capsys):

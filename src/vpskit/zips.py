@@ -175,6 +175,86 @@ class _Slice(io.RawIOBase):
         super().close()
 
 
+class _Inflated(io.RawIOBase):
+    """The inflated bytes of a deflated member, as a seekable read-only file.
+
+    The inflater's state is kept at (at most 256) points along the way, so a backward seek
+    resumes from the nearest one instead of inflating again from the start, as zipfile's own
+    member reader does: reading the members of a deflated zip-in-a-zip in any order costs about
+    one pass over it.
+    """
+
+    _IN, _OUT = 1 << 16, 1 << 18
+
+    def __init__(self, path: str | os.PathLike, start: int, compressed: int, size: int) -> None:
+        super().__init__()
+        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        self._start, self._compressed, self._size = start, compressed, size
+        self._every = max(1 << 20, size // 256)
+        self._saved = [(0, 0, zlib.decompressobj(-15))]  # (output offset, input offset, inflater)
+        self._resume(0)
+        self._pos = 0
+
+    def _resume(self, pos: int) -> None:
+        """Continue inflating from the last saved point at or before ``pos``."""
+        out, fed, inflater = max((p for p in self._saved if p[0] <= pos), key=lambda p: p[0])
+        self._out, self._fed, self._inflater = out, fed, inflater.copy()
+        self._tail, self._buf = b"", b""
+
+    def _produce(self) -> None:
+        """Inflate the next piece into the buffer (it ends at output offset ``self._out``)."""
+        data = self._tail
+        if not data:
+            n = min(self._IN, self._compressed - self._fed)
+            data = os.pread(self._fd, n, self._start + self._fed) if n > 0 else b""
+            self._fed += len(data)
+        self._buf = self._inflater.decompress(data, self._OUT)
+        self._tail = self._inflater.unconsumed_tail
+        if not self._buf and not self._tail and not data:
+            raise EOFError("compressed data ends early")
+        self._out += len(self._buf)
+        if self._out - self._saved[-1][0] >= self._every:
+            self._saved.append((self._out, self._fed - len(self._tail), self._inflater.copy()))
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        if base + offset < 0:
+            raise ValueError("negative seek position")
+        self._pos = base + offset
+        return self._pos
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        """Fill ``buffer`` (short only at the end of the member: zipfile takes a short read of a
+        header for a truncated file)."""
+        n = max(0, min(len(buffer), self._size - self._pos))
+        done = 0
+        if n and self._pos < self._out - len(self._buf):
+            self._resume(self._pos)
+        while done < n:
+            while self._out <= self._pos:
+                self._produce()
+            at = self._pos - (self._out - len(self._buf))
+            piece = self._buf[at:at + n - done]
+            buffer[done:done + len(piece)] = piece
+            done += len(piece)
+            self._pos += len(piece)
+        return done
+
+    def close(self) -> None:
+        if not self.closed:
+            os.close(self._fd)
+        super().close()
+
+
 def _data_offset(path: Path, info: zipfile.ZipInfo) -> int:
     """Where the data of member ``info`` starts in the file (after its local header)."""
     with open(path, "rb") as fh:
@@ -188,8 +268,9 @@ def _data_offset(path: Path, info: zipfile.ZipInfo) -> int:
 
 def open_nested(path: str | os.PathLike, member: str, label: str | None = None) -> GuardedZip:
     """The zip stored as ``member`` of zip ``path``, read in place: a stored member as a slice
-    of the outer file, a compressed one through zipfile's seekable member reader (which
-    inflates again from the start on a backward seek). Nothing is extracted or copied."""
+    of the outer file, a deflated one inflated as it is read (seekable, see :class:`_Inflated`),
+    another method through zipfile's member reader (which inflates again from the start on a
+    backward seek). Nothing is extracted or copied."""
     path = Path(path)
     outer = open_zip(path, label)
     try:
@@ -201,6 +282,8 @@ def open_nested(path: str | os.PathLike, member: str, label: str | None = None) 
         try:
             if info.compress_type == zipfile.ZIP_STORED:
                 fileobj: IO[bytes] = _Slice(path, _data_offset(path, info), info.compress_size)
+            elif info.compress_type == zipfile.ZIP_DEFLATED:
+                fileobj = _Inflated(path, _data_offset(path, info), info.compress_size, info.file_size)
             else:
                 fileobj = outer.open(info)
         except READ_ERRORS as exc:
