@@ -33,6 +33,7 @@ from .naming import (
     im_all_info_json,
     panoptic_gt_json,
     panoptic_im_json,
+    parse_splits,
     safe_relpath,
 )
 from .parallel import map_videos
@@ -93,7 +94,8 @@ class _Unit:
     split: str
     video: int
     frames: tuple[AnnotatedFrame, ...]
-    raw: tuple[RawFrame, ...]
+    raw: tuple[RawFrame, ...] | None
+    """Frames ``im_all_info`` lists in this video; None when that JSON is unreadable (reported once)."""
     labels: tuple[tuple[str | None, str | None], ...]
     """(cls name, inst name) per frame; empty for an unlabelled split."""
     anns: tuple[dict | None, ...]
@@ -282,10 +284,10 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
             ann = unit.anns[i]
             if ann is not None:
                 _check_annotation(root, split, unit.video, f, ann, want, res)
-    if split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
+    if unit.raw is not None and split in ("val", "test") and unit.video and len(unit.raw) != FRAMES_PER_SNIPPET:
         res.problems.append(f"{root / im_all_info_json(split)}: video {unit.video} has "
                             f"{len(unit.raw)} frames, expected {FRAMES_PER_SNIPPET}")
-    for r in unit.raw:
+    for r in unit.raw or ():
         _sized(root / split / "img_all" / r.file_name, res, "img_all", (r.width, r.height))
     return res
 
@@ -364,8 +366,11 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
     groups = group_by_video(frames)
     counts["videos"] = len(groups)
     raw_by_video: dict[int, list[RawFrame]] = {}
+    unlisted = False  # im_all_info unreadable: img_all is not checked against it
     if split in ("val", "test"):
-        raw = _load(problems, raw_frames, root / im_all_info_json(split)) or []
+        raw = _load(problems, raw_frames, root / im_all_info_json(split))
+        unlisted = raw is None
+        raw = raw or []
         owner: dict[FrameKey, int] = {}
         for video, group in groups.items():
             for f in group:
@@ -378,7 +383,8 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
                 problems.append(f"{root / im_all_info_json(split)}: frame {r.file_name} belongs to no video")
                 found = 0
             raw_by_video.setdefault(found, []).append(r)
-        _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
+        if not unlisted:
+            _extra_files(root / split / "img_all", {r.file_name for r in raw}, problems)
         counts["img_all"] = 0
     _extra_files(root / split / "img", {f.file_name for f in frames}, problems)
     labelled = split in LABELLED_SPLITS
@@ -402,7 +408,8 @@ def _plan_split(root: Path, split: str, problems: list[str], counts: dict[str, i
         group = groups.get(video, [])
         labels = tuple((one(cls_files, f, "cls"), one(inst_files, f, "inst")) for f in group) if labelled else ()
         unit_anns = tuple(anns.get(f.image_id) for f in group) if anns is not None else ()
-        units.append(_Unit(split, video, tuple(group), tuple(raw_by_video.get(video, [])), labels, unit_anns))
+        raw_frames_of = None if unlisted else tuple(raw_by_video.get(video, []))
+        units.append(_Unit(split, video, tuple(group), raw_frames_of, labels, unit_anns))
     counts["img"] = 0
     return units
 
@@ -434,17 +441,8 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
     root = Path(root)
     if not root.is_dir():
         raise VpsError(root, "no such folder")
-    items = splits.split(",") if isinstance(splits, str) else list(splits)
-    wanted = []
-    for s in (x.strip() for x in items):
-        if not s:
-            continue
-        if s not in SPLITS:
-            raise VpsError(f"split {s!r}", f"unknown (expected one of {', '.join(SPLITS)})")
-        if s not in wanted:
-            wanted.append(s)
+    order = parse_splits(splits)
     report = VerifyReport(root)
-    order = [s for s in SPLITS if s in wanted]
     problems: dict[str, list[str]] = {s: [] for s in order}
     units: dict[str, list[_Unit]] = {}
     for split in order:

@@ -198,6 +198,8 @@ def open_ground_truth(root: str | os.PathLike | None, split: str, gt_json: str |
         return load_ground_truth(Path(gt_json), Path(gt_dir))
     if root is None:
         raise VpsError("ground truth", "give --root (and --split) or --gt-json and --gt-dir")
+    if split not in naming.SPLITS:
+        raise VpsError("--split", f"unknown split {split!r} (known: {', '.join(naming.SPLITS)})")
     if split not in naming.LABELLED_SPLITS:
         raise VpsError("--split", f"{split!r} has no public labels (use one of {', '.join(naming.LABELLED_SPLITS)})")
     root = Path(root)
