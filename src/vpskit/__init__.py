@@ -7,6 +7,9 @@ Public API:
 - :func:`verify` — check a prepared dataset.
 - :func:`evaluate` — score a video panoptic prediction with VPQ and STQ.
 - :func:`make_submission` — check a test-split prediction and pack the test server's zip.
+- :func:`convert` — a model's output in another format → a prediction :func:`evaluate` scores.
+- :func:`export` — the ground truth of a prepared split in another format.
+- :class:`VideoTracks` — one video's frames, as arrays in memory, → the prediction format.
 - :func:`perturb` — a prediction made from the ground truth with chosen, counted errors.
 - :class:`VpsError` — the one exception type for user-facing failures.
 - :func:`rgb2id`, :func:`id2rgb` — panoptic PNG colours <-> segment ids.
@@ -24,7 +27,10 @@ from .errors import VpsError
 
 if TYPE_CHECKING:
     from ._version import __version__
+    from .conversion import convert
     from .evaluation import evaluate
+    from .exporting import export
+    from .formats import VideoTracks
     from .perturbation import perturb
     from .pngio import id2rgb, rgb2id
     from .preparation import prepare
@@ -36,7 +42,8 @@ if TYPE_CHECKING:
 # handling is in place, where Ctrl-C must end in one line) does not load numpy and the rest.
 _HOMES = {"__version__": "_version", "evaluate": "evaluation", "id2rgb": "pngio", "rgb2id": "pngio",
           "prepare": "preparation", "make_submission": "submission", "synthesize": "synth",
-          "verify": "verification", "perturb": "perturbation"}
+          "verify": "verification",
+          "convert": "conversion", "export": "exporting", "VideoTracks": "formats", "perturb": "perturbation"}
 
 
 def __getattr__(name: str) -> Any:
@@ -51,5 +58,5 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
-__all__ = ["VpsError", "__version__", "evaluate", "id2rgb", "make_submission", "perturb", "prepare", "rgb2id",
-           "synthesize", "verify"]
+__all__ = ["VideoTracks", "VpsError", "__version__", "convert", "evaluate", "export", "id2rgb",
+           "make_submission", "perturb", "prepare", "rgb2id", "synthesize", "verify"]

@@ -259,3 +259,79 @@ def parse_splits(splits: str | Sequence[str], labelled: bool = False) -> list[st
     if not out:
         raise VpsError("--splits", f"no split given (known: {', '.join(SPLITS)})")
     return [s for s in SPLITS if s in out]
+
+
+# --------------------------------------------------------------------------- outside formats
+# How `vpskit convert` tells which frame a model's output file is for, and the names `vpskit
+# export` writes.
+
+_OUT_IMAGE_ID_RE = re.compile(rf"^(\d{{4}}_\d{{4}}_{_CITY}_\d{{6}}_\d{{6}})(?:[_.-]|$)")
+_OUT_RAW_RE = re.compile(rf"^({_CITY})_(\d{{6}})_(\d{{6}})(?:[_.-]|$)")
+_OUT_VIDEO_DIR_RE = re.compile(r"^\d{1,4}$")
+_OUT_FRAME_RE = re.compile(r"^(\d{1,6})(?:[_.-]|$)")
+
+
+class OutputName(NamedTuple):
+    """The frame an output file names: exactly one of ``image_id``, ``key`` or (``video``,
+    ``offset``) is set."""
+
+    image_id: ImageId | None = None
+    key: FrameKey | None = None
+    video: int | None = None
+    offset: int | None = None
+    """0-based position in the video's 30-frame snippet."""
+
+    def __str__(self) -> str:
+        if self.image_id is not None:
+            return str(self.image_id)
+        if self.key is not None:
+            return str(self.key)
+        return f"video {self.video} frame {self.offset}"
+
+
+def parse_output_name(stem: str) -> OutputName:
+    """The frame a model output file names; ``stem`` is the file's relative POSIX path without
+    the format's ending (such as ``_cat.png``). ``VpsError`` when no rule applies.
+
+    The rules, tried in this order on the base name, each name followed by nothing or by ``_``,
+    ``.`` or ``-`` and anything:
+
+    1. it starts with an image id (``0001_0001_frankfurt_000000_000004_cat``);
+    2. it starts with the raw Cityscapes name ``{city}_{seq:06d}_{frame:06d}``
+       (``frankfurt_000000_000004_leftImg8bit``);
+    3. its folder is a video number (``0001`` or ``1``) and it starts with the 0-based position
+       of the frame in the video's 30-frame snippet, 0 … 29 (``0001/000004``; the annotated
+       frames are 4, 9, 14, 19, 24 and 29).
+    """
+    parent, _, base = stem.rpartition("/")
+    m = _OUT_IMAGE_ID_RE.match(base)
+    if m is not None:
+        return OutputName(image_id=parse_image_id(m.group(1)))
+    m = _OUT_RAW_RE.match(base)
+    if m is not None:
+        return OutputName(key=FrameKey(m.group(1), int(m.group(2)), int(m.group(3))))
+    folder = parent.rpartition("/")[2]
+    m = _OUT_FRAME_RE.match(base)
+    if m is not None and _OUT_VIDEO_DIR_RE.match(folder) and int(folder) > 0:
+        offset = int(m.group(1))
+        if offset >= FRAMES_PER_SNIPPET:
+            raise VpsError(repr(stem), f"frame {offset} of video {int(folder)}: a snippet has frames "
+                           f"0 … {FRAMES_PER_SNIPPET - 1}")
+        return OutputName(video=int(folder), offset=offset)
+    raise VpsError(repr(stem), "names no frame (expected a name starting with an image id, a raw "
+                   "Cityscapes name {city}_{seq:06d}_{frame:06d}, or {video}/{frame})")
+
+
+def export_file(image_id: str | ImageId, ending: str) -> str:
+    """Name of an exported per-frame file: ``{image_id}{ending}`` (e.g. ``…_cat.png``)."""
+    return f"{image_id}{ending}"
+
+
+def coco_panoptic_json(split: str) -> str:
+    """The JSON of a COCO panoptic export of ``split`` (its PNGs are in :func:`coco_panoptic_dir`)."""
+    return f"panoptic_{split}.json"
+
+
+def coco_panoptic_dir(split: str) -> str:
+    """The folder of a COCO panoptic export's PNGs, beside its JSON (the COCO layout)."""
+    return f"panoptic_{split}"

@@ -13,7 +13,7 @@ from ..errors import VpsError
 
 # Each module of this package named here defines ``register(subparsers)``; the parsers it
 # adds set ``func`` to a callable taking the parsed arguments and returning an exit code.
-COMMAND_MODULES = ("synth", "prepare", "evaluate", "submission", "perturb", "demo")
+COMMAND_MODULES = ("synth", "prepare", "evaluate", "submission", "convert", "perturb", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
