@@ -13,7 +13,9 @@ _FORMATS_HELP = (
     "(--instance-channel); divisor: one map of category*D + instance (--divisor D, default 1000) "
     "as a 16-bit gray PNG, a 24/32-bit RGB(A) PNG packing R + 256*G + 65536*B (+ 2**24*A), or "
     ".npy; kitti-step: one 8-bit RGB PNG, R = category, G*256 + B = instance; coco-panoptic: a COCO "
-    "panoptic PNG per frame (id = R + 256*G + 65536*B) and one JSON with their segments_info, ids "
+    "panoptic PNG per frame (id = R + 256*G + 65536*B) and one JSON with their segments_info (the "
+    "PNG of an annotation's file_name beside the JSON, or in the folder named like it, as COCO lays "
+    "them out; SRC holds exactly one JSON), ids "
     "free to change from frame to frame: a 'track_id' (or 'instance_id') key links segments across "
     "frames, a thing segment without one is an object of its frame only, iscrowd 1 is no object."
 )
