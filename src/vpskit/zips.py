@@ -138,13 +138,14 @@ def open_zip(path: str | os.PathLike, label: str | None = None) -> GuardedZip:
     return GuardedZip(path, str(path) if label is None else label)
 
 
-class _Slice(io.RawIOBase):
-    """Bytes ``start … start+length`` of a file, as a seekable read-only file of its own."""
+class _MemberFile(io.RawIOBase):
+    """A seekable read-only file of ``size`` bytes read from the file at ``path`` (subclasses
+    say how, in ``readinto``)."""
 
-    def __init__(self, path: str | os.PathLike, start: int, length: int) -> None:
+    def __init__(self, path: str | os.PathLike, size: int) -> None:
         super().__init__()
         self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        self._start, self._length, self._pos = start, length, 0
+        self._size, self._pos = size, 0
 
     def readable(self) -> bool:
         return True
@@ -156,18 +157,11 @@ class _Slice(io.RawIOBase):
         return self._pos
 
     def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._length}[whence]
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
         if base + offset < 0:
             raise ValueError("negative seek position")
         self._pos = base + offset
         return self._pos
-
-    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = max(0, min(len(buffer), self._length - self._pos))
-        data = os.pread(self._fd, n, self._start + self._pos) if n else b""
-        buffer[:len(data)] = data
-        self._pos += len(data)
-        return len(data)
 
     def close(self) -> None:
         if not self.closed:
@@ -175,7 +169,22 @@ class _Slice(io.RawIOBase):
         super().close()
 
 
-class _Inflated(io.RawIOBase):
+class _Slice(_MemberFile):
+    """Bytes ``start … start+length`` of a file, as a seekable read-only file of its own."""
+
+    def __init__(self, path: str | os.PathLike, start: int, length: int) -> None:
+        super().__init__(path, length)
+        self._start = start
+
+    def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
+        n = max(0, min(len(buffer), self._size - self._pos))
+        data = os.pread(self._fd, n, self._start + self._pos) if n else b""
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+
+class _Inflated(_MemberFile):
     """The inflated bytes of a deflated member, as a seekable read-only file.
 
     The inflater's state is kept at (at most 256) points along the way, so a backward seek
@@ -187,13 +196,11 @@ class _Inflated(io.RawIOBase):
     _IN, _OUT = 1 << 16, 1 << 18
 
     def __init__(self, path: str | os.PathLike, start: int, compressed: int, size: int) -> None:
-        super().__init__()
-        self._fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
-        self._start, self._compressed, self._size = start, compressed, size
+        super().__init__(path, size)
+        self._start, self._compressed = start, compressed
         self._every = max(1 << 20, size // 256)
         self._saved = [(0, 0, zlib.decompressobj(-15))]  # (output offset, input offset, inflater)
         self._resume(0)
-        self._pos = 0
 
     def _resume(self, pos: int) -> None:
         """Continue inflating from the last saved point at or before ``pos``."""
@@ -216,22 +223,6 @@ class _Inflated(io.RawIOBase):
         if self._out - self._saved[-1][0] >= self._every:
             self._saved.append((self._out, self._fed - len(self._tail), self._inflater.copy()))
 
-    def readable(self) -> bool:
-        return True
-
-    def seekable(self) -> bool:
-        return True
-
-    def tell(self) -> int:
-        return self._pos
-
-    def seek(self, offset: int, whence: int = 0) -> int:
-        base = {0: 0, 1: self._pos, 2: self._size}[whence]
-        if base + offset < 0:
-            raise ValueError("negative seek position")
-        self._pos = base + offset
-        return self._pos
-
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
         """Fill ``buffer`` (short only at the end of the member: zipfile takes a short read of a
         header for a truncated file)."""
@@ -248,11 +239,6 @@ class _Inflated(io.RawIOBase):
             done += len(piece)
             self._pos += len(piece)
         return done
-
-    def close(self) -> None:
-        if not self.closed:
-            os.close(self._fd)
-        super().close()
 
 
 def _data_offset(path: Path, info: zipfile.ZipInfo) -> int:
