@@ -332,3 +332,36 @@ def test_vpq_equals_the_obvious_implementation(seed):
             iou, tp, fp, fn = want[k][c]
             assert (got["tp"], got["fp"], got["fn"]) == (tp, fp, fn), (k, c)
             assert got["iou"] == pytest.approx(iou, abs=1e-12)
+
+
+def test_track_matches_say_where_tracking_breaks():
+    # Four frames; the car (GT 3) switches predicted track (7 -> 8) at frame 2; the road is
+    # perfect; the person (GT 4) is missed in frame 1 only.
+    from vpskit.evaluation.metrics.vpq import video_state
+
+    gt = [[3, 3, 1, 1, 4]]
+    gsegs = segs((1, ROAD), (3, CAR), (4, PERSON))
+    preds = [([[7, 7, 5, 5, 9]], [(5, ROAD), (7, CAR), (9, PERSON)]),
+             ([[7, 7, 5, 5, 0]], [(5, ROAD), (7, CAR)]),
+             ([[8, 8, 5, 5, 9]], [(5, ROAD), (8, CAR), (9, PERSON)]),
+             ([[8, 8, 5, 5, 9]], [(5, ROAD), (8, CAR), (9, PERSON)])]
+    frames = [frame(gt, p, gsegs, segs(*recs)) for p, recs in preds]
+    st = video_state(frames, CATS, tracks=True)
+    t = st.tracks
+    assert t.ids.tolist() == [1, 3, 4]
+    assert t.category.tolist() == [ROAD, CAR, PERSON]
+    # spans 0, 5, 10, 15 hold 4, 3, 2, 1 windows, and every track is in each of them
+    assert t.present.T.tolist() == [[4, 3, 2, 1]] * 3
+    assert t.matched[:, 0].tolist() == [4, 3, 2, 1]
+    # car, GT tube of 2 px per frame: at k=5 the window of frames 1-2 splits it 2/4 (no match);
+    # at k=10 each window has one track over 4 of 6 px (match); at k=15, 4/8 for each (no match)
+    assert t.matched[:, 1].tolist() == [4, 2, 2, 0]
+    # person, 1 px per frame: k=5 matches only frames 2-3; k=10 both windows (2/3); k=15 3/4
+    assert t.matched[:, 2].tolist() == [3, 1, 2, 1]
+    # only the car is matched in every frame and lost in a 4-frame window
+    assert t.lost().tolist() == [False, True, False]
+    # the sums are those of the plain state
+    plain = video_state(frames, CATS)
+    assert plain.tracks is None
+    for name in ("iou", "tp", "fp", "fn"):
+        assert np.array_equal(getattr(plain, name), getattr(st, name))

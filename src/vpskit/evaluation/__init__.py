@@ -57,6 +57,7 @@ class _Context:
     gt: GroundTruth
     source: PredictionSource
     metrics: tuple[str, ...]
+    tracks: bool = False
 
 
 def _video_states(ctx: _Context, item: tuple[str, list[GtFrame], dict[str, PredFrame]]
@@ -64,7 +65,7 @@ def _video_states(ctx: _Context, item: tuple[str, list[GtFrame], dict[str, PredF
     video, frames, preds = item
     tables = read_video_tables(ctx.gt, frames, preds, ctx.source)
     cats = ctx.gt.categories
-    vpq = vpq_video_state(tables, cats) if "vpq" in ctx.metrics else None
+    vpq = vpq_video_state(tables, cats, tracks=ctx.tracks) if "vpq" in ctx.metrics else None
     stq = stq_video_state(tables, cats) if "stq" in ctx.metrics else None
     return video, vpq, stq
 
@@ -129,7 +130,7 @@ def _check_stq_void(stq_void: str) -> str:
 
 
 def _states(gt: GroundTruth, names: list[str], pred: str | os.PathLike, wanted: tuple[str, ...],
-            stq_void: str, jobs: int | None, progress: bool | None
+            stq_void: str, jobs: int | None, progress: bool | None, tracks: bool = False
             ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
     source = PredictionSource(pred)
     try:
@@ -140,7 +141,7 @@ def _states(gt: GroundTruth, names: list[str], pred: str | os.PathLike, wanted: 
             jobs = default_jobs()
             if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
                 jobs = 1
-        results = map_videos(_video_states, items, context=_Context(gt, source, wanted), jobs=jobs,
+        results = map_videos(_video_states, items, context=_Context(gt, source, wanted, tracks), jobs=jobs,
                              desc="evaluate", progress=progress)
     finally:
         source.close()
@@ -166,8 +167,12 @@ def evaluate_videos(
     progress: bool | None = None,
     videos: Iterable[str | int] | None = None,
     stq_void: str = DEFAULT_VOID_RULE,
+    tracks: bool = False,
 ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
     """The metric accumulators of a prediction, holding one state per video.
+
+    ``tracks``: each video's VPQ state also records every GT track's matches per span
+    (:class:`~vpskit.evaluation.metrics.vpq.TrackMatches`).
 
     ``videos`` restricts the work to some videos (numbers, 4-digit names, or ``range`` objects of
     numbers, which take the videos there are within them), so that an
@@ -177,7 +182,7 @@ def evaluate_videos(
     wanted = _parse_metrics(metrics)
     _check_stq_void(stq_void)
     gt = open_ground_truth(root, split, gt_json, gt_dir)
-    return _states(gt, _select_videos(gt, videos), pred, wanted, stq_void, jobs, progress)
+    return _states(gt, _select_videos(gt, videos), pred, wanted, stq_void, jobs, progress, tracks)
 
 
 def _estimated_pixels(gt: GroundTruth, videos: list[str]) -> int:

@@ -39,13 +39,32 @@ GROUPS: tuple[tuple[str, bool | None], ...] = (("all", None), ("things", True), 
 
 
 @dataclass
+class TrackMatches:
+    """Per non-crowd GT track of one video (its segment id) and span: how many windows of the
+    span hold it (``present``) and in how many it is matched (``matched``), arrays (4, tracks)."""
+
+    ids: np.ndarray  # uint32, sorted
+    category: np.ndarray  # category id of each track
+    present: np.ndarray  # int64 (4, tracks)
+    matched: np.ndarray  # int64 (4, tracks)
+
+    def lost(self, short: int = 0, long: int = len(SPANS) - 1) -> np.ndarray:
+        """Tracks matched in every window of span index ``short`` that holds them but unmatched
+        in at least one window of span index ``long``: where tracking, not segmentation, breaks."""
+        held = self.present[short] > 0
+        return held & (self.matched[short] == self.present[short]) & (self.matched[long] < self.present[long])
+
+
+@dataclass
 class VPQVideoState:
-    """Per-span, per-category sums of one video: IoU sum, TP, FP, FN (arrays of shape (4, C))."""
+    """Per-span, per-category sums of one video: IoU sum, TP, FP, FN (arrays of shape (4, C));
+    with ``tracks``, also each GT track's matches (see :class:`TrackMatches`)."""
 
     iou: np.ndarray
     tp: np.ndarray
     fp: np.ndarray
     fn: np.ndarray
+    tracks: TrackMatches | None = None
 
     @classmethod
     def zeros(cls, n_categories: int) -> VPQVideoState:
@@ -55,12 +74,35 @@ class VPQVideoState:
                    np.zeros(shape, np.int64))
 
 
-def window_stats(frames: Sequence[FrameTable], categories: CategorySet, iou_sum: np.ndarray,
-                 tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> None:
-    """Add one window's matches to the per-category arrays ``iou_sum``, ``tp``, ``fp``, ``fn``.
+@dataclass(frozen=True)
+class WindowMatch:
+    """The tube matching of one window: every GT and predicted tube, the matches, the misses.
 
-    IoUs are added in (GT id, predicted id) order, one after the other.
+    GT arrays are aligned with ``g_ids`` and predicted ones with ``p_ids`` (both sorted ids);
+    ``g_pos``/``p_pos`` are category positions in the category set. ``match_g``/``match_p``
+    index the matched tubes, in (GT id, predicted id) order, with their IoUs in ``match_iou``.
+    ``g_missed`` marks the false negatives (unmatched non-crowd GT tubes), ``p_false`` the false
+    positives (unmatched predicted tubes not mostly on void or crowd).
     """
+
+    g_ids: np.ndarray
+    g_pos: np.ndarray
+    g_crowd: np.ndarray
+    p_ids: np.ndarray
+    p_pos: np.ndarray
+    match_g: np.ndarray
+    match_p: np.ndarray
+    match_iou: np.ndarray
+    g_missed: np.ndarray
+    p_false: np.ndarray
+
+    def matched_gt_of(self) -> dict[int, int]:
+        """``{predicted id: GT id}`` of the matched tubes."""
+        return {int(self.p_ids[p]): int(self.g_ids[g]) for g, p in zip(self.match_g, self.match_p, strict=True)}
+
+
+def match_window(frames: Sequence[FrameTable], categories: CategorySet) -> WindowMatch:
+    """Match the GT and predicted tubes of one window (consecutive annotated frames of a video)."""
     pg, pp, pc = sum_pairs(frames)
     g_ids, g_cat, g_crowd, g_order = first_occurrence([f.gt for f in frames])
     p_ids, p_cat, _, _ = first_occurrence([f.pred for f in frames])
@@ -86,16 +128,10 @@ def window_stats(frames: Sequence[FrameTable], categories: CategorySet, iou_sum:
     iou = cc / union
     hit = iou > 0.5
     cg, cp, iou = cg[hit], cp[hit], iou[hit]
-    np.add.at(iou_sum, g_pos[cg], iou)
-    tp += np.bincount(g_pos[cg], minlength=tp.size)
     g_matched = np.zeros(g_ids.size, dtype=bool)
     g_matched[cg] = True
     p_matched = np.zeros(p_ids.size, dtype=bool)
     p_matched[cp] = True
-
-    # False negatives: unmatched non-crowd GT tubes.
-    missed = ~g_matched & ~g_crowd
-    fn += np.bincount(g_pos[missed], minlength=fn.size)
 
     # The crowd tube of each category: the last one in the window's segment lists.
     crowd_of = np.full(len(categories), -1, dtype=np.int64)
@@ -108,13 +144,27 @@ def window_stats(frames: Sequence[FrameTable], categories: CategorySet, iou_sum:
     on_crowd[on_crowd] = crowd_of[p_pos[pi[on_crowd]]] == gi[on_crowd]
     p_crowd = np.bincount(pi[on_crowd], weights=pc[on_crowd], minlength=p_ids.size).astype(np.int64)
 
-    # False positives: unmatched predicted tubes not mostly on void or crowd.
-    unmatched = ~p_matched
+    # Unmatched predicted tubes not mostly on void or crowd are false positives.
     ignored = np.zeros(p_ids.size, dtype=bool)
     nz = p_area > 0
     ignored[nz] = (p_void[nz] + p_crowd[nz]) / p_area[nz] > 0.5
-    false_pos = unmatched & ~ignored & nz
-    fp += np.bincount(p_pos[false_pos], minlength=fp.size)
+    return WindowMatch(g_ids, g_pos, g_crowd, p_ids, p_pos, cg, cp, iou,
+                       g_missed=~g_matched & ~g_crowd, p_false=~p_matched & ~ignored & nz)
+
+
+def window_stats(frames: Sequence[FrameTable], categories: CategorySet, iou_sum: np.ndarray,
+                 tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> WindowMatch:
+    """Add one window's matches to the per-category arrays ``iou_sum``, ``tp``, ``fp``, ``fn``;
+    returns the window's matching.
+
+    IoUs are added in (GT id, predicted id) order, one after the other.
+    """
+    m = match_window(frames, categories)
+    np.add.at(iou_sum, m.g_pos[m.match_g], m.match_iou)
+    tp += np.bincount(m.g_pos[m.match_g], minlength=tp.size)
+    fn += np.bincount(m.g_pos[m.g_missed], minlength=fn.size)
+    fp += np.bincount(m.p_pos[m.p_false], minlength=fp.size)
+    return m
 
 
 def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -126,15 +176,34 @@ def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(found, idx, -1).astype(np.int64)
 
 
-def video_state(frames: Sequence[FrameTable], categories: CategorySet) -> VPQVideoState:
-    """The VPQ sums of one video (its frames in order) for every span."""
+def video_state(frames: Sequence[FrameTable], categories: CategorySet, *, tracks: bool = False
+                ) -> VPQVideoState:
+    """The VPQ sums of one video (its frames in order) for every span; ``tracks``: with each GT
+    track's matches."""
     state = VPQVideoState.zeros(len(categories))
+    windows: list[tuple[int, WindowMatch]] = []
     for s, k in enumerate(SPANS):
         n = k // 5 + 1
         for start in range(len(frames) - n + 1):
-            window_stats(frames[start:start + n], categories, state.iou[s], state.tp[s], state.fp[s],
-                         state.fn[s])
+            m = window_stats(frames[start:start + n], categories, state.iou[s], state.tp[s], state.fp[s],
+                             state.fn[s])
+            if tracks:
+                windows.append((s, m))
+    if tracks:
+        state.tracks = _track_matches(frames, windows)
     return state
+
+
+def _track_matches(frames: Sequence[FrameTable], windows: list[tuple[int, WindowMatch]]) -> TrackMatches:
+    ids, cats, crowd, _ = first_occurrence([f.gt for f in frames])
+    ids, cats = ids[~crowd], cats[~crowd]
+    present = np.zeros((len(SPANS), ids.size), dtype=np.int64)
+    matched = np.zeros((len(SPANS), ids.size), dtype=np.int64)
+    for s, m in windows:
+        real = m.g_ids[~m.g_crowd]
+        present[s] += np.isin(ids, real)
+        matched[s] += np.isin(ids, m.g_ids[m.match_g])
+    return TrackMatches(ids, cats, present, matched)
 
 
 class VPQAccumulator:
