@@ -37,7 +37,6 @@ The state is kept per video and :meth:`STQAccumulator.merge` joins accumulators 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +44,7 @@ import numpy as np
 
 from ..tables import ID_BITS, FrameTable
 from .categories import CategorySet
+from .sums import ordered_sum
 
 
 @dataclass
@@ -148,14 +148,30 @@ def check_void_rule(void_rule: str) -> str:
     return void_rule
 
 
-def _intersections_and_unions(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per category: intersection and union; and the labelled pixels predicted void."""
-    n = confusion.shape[0] - 1
-    m = confusion.astype(np.int64)
-    inter = np.diagonal(m)[:n]
-    gt_total = m[:n, :].sum(axis=1)  # includes pixels predicted void
-    pred_total = m[:n, :n].sum(axis=0)  # GT void rows are excluded
-    return inter, gt_total + pred_total - inter, int(m[:n, n].sum())
+def _intersections_and_unions(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per category: intersection and union; and the labelled pixels predicted void (over any
+    leading axes of ``confusion``)."""
+    n = confusion.shape[-1] - 1
+    m = np.asarray(confusion, dtype=np.int64)
+    inter = np.diagonal(m, axis1=-2, axis2=-1)[..., :n]
+    gt_total = m[..., :n, :].sum(axis=-1)  # includes pixels predicted void
+    pred_total = m[..., :n, :n].sum(axis=-2)  # GT void rows are excluded
+    return inter, gt_total + pred_total - inter, m[..., :n, n].sum(axis=-1)
+
+
+def mean_ious(confusion: np.ndarray, void_rule: str = DEFAULT_VOID_RULE) -> np.ndarray:
+    """:func:`mean_iou` of each matrix of ``confusion`` (…, C+1, C+1): an array (…).
+
+    The class IoUs are added in category order, one after the other.
+    """
+    check_void_rule(void_rule)
+    inter, union, predicted_void = _intersections_and_unions(confusion)
+    counted = union > 0
+    classes = counted.sum(axis=-1)
+    if void_rule == "class":
+        classes = classes + (predicted_void > 0)  # the void column: no intersection, a non-empty union
+    total = ordered_sum(np.where(counted, inter / np.maximum(union, 1), 0.0))
+    return np.where(classes > 0, total / np.maximum(classes, 1), 0.0)
 
 
 def mean_iou(confusion: np.ndarray, void_rule: str = DEFAULT_VOID_RULE) -> float:
@@ -164,21 +180,25 @@ def mean_iou(confusion: np.ndarray, void_rule: str = DEFAULT_VOID_RULE) -> float
     ``void_rule="class"`` counts the void column as one more class (IoU 0) when any labelled
     pixel is predicted void; ``"miss"`` never does.
     """
-    check_void_rule(void_rule)
-    inter, union, predicted_void = _intersections_and_unions(confusion)
-    counted = union > 0
-    classes = int(np.count_nonzero(counted))
-    if void_rule == "class" and predicted_void > 0:
-        classes += 1  # the void column: no intersection, a non-empty union
-    if classes == 0:
-        return 0.0
-    return float(np.sum(inter[counted] / union[counted]) / classes)
+    return float(mean_ious(confusion, void_rule))
 
 
 def class_ious(confusion: np.ndarray) -> list[float | None]:
     """IoU of each category (None where its union is empty)."""
     inter, union, _ = _intersections_and_unions(confusion)
     return [float(i / u) if u > 0 else None for i, u in zip(inter.tolist(), union.tolist(), strict=True)]
+
+
+def stq_scores(aq_sum: np.ndarray, tracks: np.ndarray, confusion: np.ndarray,
+               void_rule: str = DEFAULT_VOID_RULE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(STQ, AQ, IoU) of summed statistics: AQ numerators and GT track counts (arrays (…)) and
+    confusion matrices (…, C+1, C+1), for any number of sums at once (the module docstring has
+    the formulas)."""
+    aq_sum = np.asarray(aq_sum, dtype=np.float64)
+    tracks = np.asarray(tracks, dtype=np.int64)
+    aq = np.where(tracks > 0, aq_sum / np.maximum(tracks, 1), 0.0)
+    iou = mean_ious(confusion, void_rule)
+    return np.sqrt(aq * iou), aq, iou
 
 
 class STQAccumulator:
@@ -222,11 +242,11 @@ class STQAccumulator:
             total += st.confusion
             aq_sum += st.aq_sum
             tracks += st.tracks
-            aq = st.aq_sum / st.tracks if st.tracks else 0.0
-            iou = mean_iou(st.confusion, self.void_rule)
-            per_seq[video] = {"stq": math.sqrt(aq * iou), "aq": aq, "iou": iou}
-        aq = aq_sum / tracks if tracks else 0.0
-        iou = mean_iou(total, self.void_rule)
+            per_seq[video] = self._scores(st.aq_sum, st.tracks, st.confusion)
+        out = self._scores(aq_sum, tracks, total)
         per_class = dict(zip((str(c) for c in self.categories.ids), class_ious(total), strict=True))
-        return {"stq": math.sqrt(aq * iou), "aq": aq, "iou": iou, "per_class_iou": per_class,
-                "per_sequence": per_seq}
+        return out | {"per_class_iou": per_class, "per_sequence": per_seq}
+
+    def _scores(self, aq_sum: float, tracks: int, confusion: np.ndarray) -> dict:
+        stq, aq, iou = stq_scores(aq_sum, tracks, confusion, self.void_rule)
+        return {"stq": float(stq), "aq": float(aq), "iou": float(iou)}

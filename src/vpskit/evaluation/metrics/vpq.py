@@ -32,6 +32,7 @@ import numpy as np
 
 from ..tables import FrameTable, first_occurrence, sum_pairs
 from .categories import CategorySet
+from .sums import ordered_sum
 
 SPANS: tuple[int, ...] = (0, 5, 10, 15)
 """Window spans k, in frames; a window holds k/5 + 1 annotated frames."""
@@ -256,41 +257,21 @@ class VPQAccumulator:
         Fractions in [0, 1]; ``per_class`` has every category (zeros where TP+FP+FN = 0);
         a group with no counted category has pq = sq = rq = 0 and n = 0. ``final`` averages PQ,
         SQ and RQ over the four spans (its ``pq`` is the final VPQ); its ``n`` counts the
-        categories counted at one span or more.
+        categories counted at one span or more. The numbers are :func:`vpq_scores` of
+        :meth:`totals`.
         """
         total = self.totals()
+        sc = vpq_scores(total.iou, total.tp, total.fp, total.fn, self.categories.isthing)
         out: dict = {}
         for s, k in enumerate(SPANS):
-            per_class: dict[str, dict] = {}
-            for c, cid in enumerate(self.categories.ids):
-                iou = float(total.iou[s, c])
-                tp, fp, fn = int(total.tp[s, c]), int(total.fp[s, c]), int(total.fn[s, c])
-                if tp + fp + fn == 0:
-                    per_class[str(cid)] = {"pq": 0.0, "sq": 0.0, "rq": 0.0, "iou": 0.0, "tp": 0, "fp": 0, "fn": 0}
-                    continue
-                denom = tp + 0.5 * fp + 0.5 * fn
-                per_class[str(cid)] = {"pq": iou / denom, "sq": iou / tp if tp != 0 else 0.0,
-                                       "rq": tp / denom, "iou": iou, "tp": tp, "fp": fp, "fn": fn}
-            entry: dict = {}
-            for name, isthing in GROUPS:
-                pq = sq = rq = 0.0
-                n = 0
-                for c, cid in enumerate(self.categories.ids):
-                    if isthing is not None and self.categories.isthing[c] != isthing:
-                        continue
-                    pc = per_class[str(cid)]
-                    if pc["tp"] + pc["fp"] + pc["fn"] == 0:
-                        continue
-                    n += 1
-                    pq += pc["pq"]
-                    sq += pc["sq"]
-                    rq += pc["rq"]
-                entry[name] = ({"pq": pq / n, "sq": sq / n, "rq": rq / n, "n": n} if n
-                               else {"pq": 0.0, "sq": 0.0, "rq": 0.0, "n": 0})
-            entry["per_class"] = per_class
+            entry: dict = {name: _group_entry(sc.groups[name], s) for name, _ in GROUPS}
+            entry["per_class"] = {
+                str(cid): {"pq": float(sc.pq[s, c]), "sq": float(sc.sq[s, c]), "rq": float(sc.rq[s, c]),
+                           "iou": float(total.iou[s, c]), "tp": int(total.tp[s, c]),
+                           "fp": int(total.fp[s, c]), "fn": int(total.fn[s, c])}
+                for c, cid in enumerate(self.categories.ids)}
             out[str(k)] = entry
-        out["final"] = {name: _final_group([out[str(k)] for k in SPANS], name, self.categories)
-                        for name, _ in GROUPS}
+        out["final"] = {name: _group_entry(sc.final[name]) for name, _ in GROUPS}
         return out
 
     def _video_summary(self, video: str) -> dict:
@@ -306,15 +287,54 @@ class VPQAccumulator:
         return {"final": {name: res["final"][name]["pq"] for name, _ in GROUPS}, "spans": spans}
 
 
-def _final_group(spans: list[dict], group: str, categories: CategorySet) -> dict:
-    """The final VPQ of a group: PQ, SQ and RQ averaged over the spans; ``n`` = categories of the
-    group counted at one span or more."""
-    counted = set()
-    for span in spans:
-        for cid, c in span["per_class"].items():
-            if c["tp"] + c["fp"] + c["fn"] > 0:
-                counted.add(int(cid))
-    isthing = dict(GROUPS)[group]
-    n = sum(1 for c, cid in enumerate(categories.ids)
-            if cid in counted and (isthing is None or categories.isthing[c] == isthing))
-    return {m: sum(span[group][m] for span in spans) / len(spans) for m in ("pq", "sq", "rq")} | {"n": n}
+
+def _group_entry(group: tuple[np.ndarray, ...], *at: int) -> dict:
+    """``{pq, sq, rq, n}`` of a group's (pq, sq, rq, n) arrays, at index ``at``."""
+    pq, sq, rq, n = (a[at] for a in group)
+    return {"pq": float(pq), "sq": float(sq), "rq": float(rq), "n": int(n)}
+
+
+@dataclass(frozen=True)
+class VPQScores:
+    """VPQ of summed statistics, over any leading (batch) axes ``…``.
+
+    Per category at each span, arrays (…, 4, C): ``pq``, ``sq``, ``rq`` (0 where not counted)
+    and ``counted`` (TP+FP+FN > 0). Per group name of :data:`GROUPS`: ``groups[name]`` =
+    (pq, sq, rq, n) at each span, arrays (…, 4), and ``final[name]`` = (pq, sq, rq) averaged over
+    the spans and n = the group's categories counted at one span or more, arrays (…).
+    """
+
+    pq: np.ndarray
+    sq: np.ndarray
+    rq: np.ndarray
+    counted: np.ndarray
+    groups: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+    final: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]
+
+
+def vpq_scores(iou: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray,
+               isthing: np.ndarray | Sequence[bool]) -> VPQScores:
+    """The VPQ numbers of per-span, per-category sums (IoU sum, TP, FP, FN: arrays (…, 4, C)),
+    for any number of sums at once (the module docstring has the formulas).
+
+    Means add their terms in category order, then span order, one after the other
+    (:func:`~.sums.ordered_sum`), so every member of a batch has the bits it would have alone.
+    """
+    iou = np.asarray(iou, dtype=np.float64)
+    tp, fp, fn = (np.asarray(a, dtype=np.int64) for a in (tp, fp, fn))
+    counted = (tp + fp + fn) > 0
+    denom = np.where(counted, tp + 0.5 * fp + 0.5 * fn, 1.0)
+    pq = np.where(counted, iou / denom, 0.0)
+    rq = np.where(counted, tp / denom, 0.0)
+    sq = np.where(tp > 0, iou / np.maximum(tp, 1), 0.0)
+    thing = np.asarray(isthing, dtype=bool)
+    groups: dict = {}
+    final: dict = {}
+    for name, kind in GROUPS:
+        inside = counted & (np.ones_like(thing) if kind is None else thing == kind)
+        n = inside.sum(axis=-1)
+        means = tuple(np.where(n > 0, ordered_sum(np.where(inside, m, 0.0)) / np.maximum(n, 1), 0.0)
+                      for m in (pq, sq, rq))
+        groups[name] = (*means, n)
+        final[name] = (*(ordered_sum(m) / len(SPANS) for m in means), inside.any(axis=-2).sum(axis=-1))
+    return VPQScores(pq, sq, rq, counted, groups, final)
