@@ -10,3 +10,33 @@ def add_jobs_and_progress(parser: argparse.ArgumentParser, jobs_help: str = "wor
     parser.add_argument("--jobs", "-j", type=int, default=None, metavar="N", help=jobs_help)
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="show progress bars (default: when stderr is a terminal)")
+
+
+def name_list(text: str) -> list[str]:
+    """Display names from ``"A,B"``, one per prediction (none may be empty)."""
+    names = [n.strip() for n in text.split(",")]
+    if any(not n for n in names):
+        raise argparse.ArgumentTypeError(f"expected comma-separated names, one per prediction, got {text!r}")
+    return names
+
+
+def add_bootstrap(parser: argparse.ArgumentParser) -> None:
+    """``--reps N`` and ``--seed N`` of the paired bootstrap over videos that compares predictions."""
+    parser.add_argument("--reps", type=int, default=1000, metavar="N",
+                        help="bootstrap replicates, each a draw of the videos with replacement "
+                        "(default: 1000; more gives steadier interval ends)")
+    parser.add_argument("--seed", type=int, default=0, metavar="N",
+                        help="seed of the bootstrap draws (default: 0; the same seed gives the same numbers)")
+
+
+def add_videos_and_stq_void(parser: argparse.ArgumentParser,
+                            videos_help: str = "score only these videos") -> None:
+    """``--videos LIST`` (numbers and ranges) and ``--stq-void class|miss``, as ``eval`` has them."""
+    from ..evaluation.metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
+    from .evaluate import video_list
+
+    parser.add_argument("--videos", type=video_list, metavar="LIST",
+                        help=f"{videos_help}: comma-separated numbers and ranges, e.g. 1-20,35 (default: all)")
+    parser.add_argument("--stq-void", choices=VOID_RULES, default=DEFAULT_VOID_RULE,
+                        help="how STQ counts a labelled pixel predicted void: 'class' (default, as deeplab2 "
+                        "and every published STQ) or 'miss' (see 'vpskit eval --help')")
