@@ -1,0 +1,68 @@
+"""`vpskit report`: one self-contained HTML page on one or more predictions."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..evaluation.metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
+from .evaluate import video_list
+from .options import add_jobs_and_progress
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``report`` parser."""
+    p = sub.add_parser(
+        "report",
+        help="write one self-contained HTML page on one or more predictions",
+        description="Score each prediction once against the ground truth of a prepared split and "
+        "write one HTML page that needs no network (charts and pictures inline, small inline CSS "
+        "and script: readable offline, attachable to an email): the VPQ and STQ numbers with the "
+        "run's metadata, as results.json has them; VPQ against the window span k; per category "
+        "PQ/SQ/RQ with bars; per video VPQ, STQ, AQ, TP/FP/FN (click a header to sort); per "
+        "category the tube TP/FP/FN at each k and the ground-truth tracks matched at k=0 but lost "
+        "at k=15 (where tracking breaks); the worst videos as ground truth | prediction | error "
+        "thumbnails. With two predictions or more, each is compared with the first: deltas per "
+        "category and per video, and 95%% paired bootstrap intervals over videos of the "
+        "differences of VPQ and STQ, marked where they exclude 0. The same inputs give the same "
+        "bytes. Prints the path it wrote.",
+    )
+    p.add_argument("preds", nargs="+", metavar="PRED",
+                   help="prediction folder, zip or submission.zip (several: compared with the first)")
+    p.add_argument("--root", help="prepared cityscapes_vps folder, or a zip of it (ground truth of "
+                   "--split; its frames make the thumbnails)")
+    p.add_argument("--split", default="val", help="split to evaluate against (default: val)")
+    p.add_argument("--gt-json", help="ground-truth JSON (instead of --root, with --gt-dir; no thumbnails)")
+    p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
+    p.add_argument("--out", default="report.html", help="the page to write (default: report.html)")
+    p.add_argument("--names", type=_names, metavar="A,B,…",
+                   help="comma-separated display names, one per PRED (default: their file names)")
+    p.add_argument("--worst", type=int, default=5, metavar="N",
+                   help="show the N videos with the lowest final VPQ as thumbnails (default 5; 0: none)")
+    p.add_argument("--videos", type=video_list, metavar="LIST",
+                   help="score only these videos: comma-separated numbers and ranges, e.g. 1-20,35 "
+                   "(default: all)")
+    p.add_argument("--stq-void", choices=VOID_RULES, default=DEFAULT_VOID_RULE,
+                   help="how STQ counts a labelled pixel predicted void: 'class' (default, as "
+                   "deeplab2) or 'miss' (see 'vpskit eval --help')")
+    p.add_argument("--reps", type=int, default=1000, metavar="R",
+                   help="bootstrap resamples of the videos for the intervals (default 1000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S",
+                   help="seed of the bootstrap (default 0; the same seed gives the same page)")
+    add_jobs_and_progress(p, "worker processes (default: all cores; one for a small split)")
+    p.set_defaults(func=run)
+
+
+def _names(text: str) -> list[str]:
+    return [n.strip() for n in text.split(",")]
+
+
+def run(args: argparse.Namespace) -> int:
+    """Write the page and print its path."""
+    from ..visualize.page import report
+
+    path = report(args.preds, root=args.root, split=args.split, out=args.out, names=args.names,
+                  gt_json=args.gt_json, gt_dir=args.gt_dir, jobs=args.jobs, progress=args.progress,
+                  videos=args.videos, stq_void=args.stq_void, worst=args.worst, reps=args.reps,
+                  seed=args.seed)
+    print(path)
+    return 0

@@ -1,0 +1,192 @@
+"""`vpskit report`: one self-contained HTML page on one or more predictions of a split.
+
+Each prediction is evaluated once (VPQ with every GT track's matches, STQ); the page shows the
+numbers of ``results.json`` with the run's metadata, a VPQ-against-k chart, per-class and
+per-video tables, where tracking breaks, the worst videos as GT | prediction | error
+thumbnails and, for two predictions or more, paired bootstrap intervals of their differences.
+Everything is inline (no network), and the same inputs give the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import VpsError
+from ..evaluation import describe_evaluation, evaluate_videos, results_of
+from ..evaluation.loading import GroundTruth, open_ground_truth
+from ..evaluation.metrics import STQAccumulator, VPQAccumulator
+from ..evaluation.metrics.stq import DEFAULT_VOID_RULE
+from ..parallel import default_jobs, map_videos
+from ..pngio import atomic_write_bytes, png_header
+
+THUMB_WIDTH = 320
+"""Width (pixels) of one panel of a worst-video thumbnail, at most the frame's own width."""
+ERROR_SPAN = 15
+"""Window span (frames) whose matching colours the error maps: the longest, where tracks count."""
+
+
+@dataclass
+class Scored:
+    """One prediction as the page shows it: its results (as ``results.json`` has them), the
+    accumulators, the GT tracks lost per category and the worst videos' thumbnails."""
+
+    name: str
+    results: dict
+    vpq: VPQAccumulator
+    stq: STQAccumulator
+    lost: dict[int, list[tuple[str, int]]] = field(default_factory=dict)
+    tracks: dict[int, int] = field(default_factory=dict)
+    worst: list[tuple[str, list[str]]] = field(default_factory=list)
+
+
+def tracks_lost(vpq: VPQAccumulator) -> tuple[dict[int, list[tuple[str, int]]], dict[int, int]]:
+    """Per category id: the GT tracks matched in every k = 0 window but lost in a k = 15 window,
+    as sorted ``(video, track id)``; and the number of GT tracks (non-crowd) of the category.
+
+    Needs an accumulator evaluated with ``tracks=True``.
+    """
+    lost: dict[int, list[tuple[str, int]]] = {}
+    counts: dict[int, int] = {}
+    for video in sorted(vpq.videos):
+        matches = vpq.videos[video].tracks
+        if matches is None:
+            raise ValueError(f"video {video} was evaluated without its track matches")
+        for cat in matches.category.tolist():
+            counts[int(cat)] = counts.get(int(cat), 0) + 1
+        gone = matches.lost()
+        for track, cat in zip(matches.ids[gone].tolist(), matches.category[gone].tolist(), strict=True):
+            lost.setdefault(int(cat), []).append((video, int(track)))
+    return lost, counts
+
+
+def worst_videos(results: dict, n: int) -> list[str]:
+    """The ``n`` videos with the lowest final VPQ (ties: the smaller video number first)."""
+    per_video = results["vpq"]["per_video"]
+    return sorted(per_video, key=lambda v: (per_video[v]["final"]["all"], v))[:max(0, n)]
+
+
+def _names(preds: list[str], names: Sequence[str] | None) -> list[str]:
+    """Display names: ``names`` (checked), else each prediction's file name, made unique."""
+    if names is not None:
+        names = [str(n).strip() for n in names]
+        if len(names) != len(preds):
+            raise VpsError("--names", f"{len(names)} names for {len(preds)} predictions")
+        if any(not n for n in names):
+            raise VpsError("--names", "a name is empty")
+        if len(set(names)) != len(names):
+            raise VpsError("--names", f"names must differ, got {', '.join(names)}")
+        return names
+    out: list[str] = []
+    for pred in preds:
+        base = Path(pred).name or pred
+        name, i = base, 2
+        while name in out:
+            name, i = f"{base} ({i})", i + 1
+        out.append(name)
+    return out
+
+
+def _thumb_scale(gt: GroundTruth) -> float:
+    """Scale of the thumbnails: panels :data:`THUMB_WIDTH` wide, never enlarged."""
+    frames = gt.frames
+    if not frames:
+        return 1.0
+    width = png_header(gt.read_png(frames[0]), gt.describe(frames[0])).width
+    return min(1.0, THUMB_WIDTH / max(1, width))
+
+
+@dataclass(frozen=True)
+class _ThumbContext:
+    pred: str
+    root: str
+    split: str
+    scale: float
+
+
+def _thumbnails(ctx: _ThumbContext, video: str) -> tuple[str, list[str]]:
+    """One video's GT | prediction | error panels, one PNG data URI per annotated frame."""
+    from .charts import png_uri
+    from .showing import error_panels
+
+    panels = error_panels(ctx.pred, root=ctx.root, split=ctx.split, video=video, span=ERROR_SPAN,
+                          scale=ctx.scale)
+    return video, [png_uri(p) for p in panels]
+
+
+def report(
+    preds: str | os.PathLike | Sequence[str | os.PathLike],
+    *,
+    root: str | os.PathLike | None = None,
+    split: str = "val",
+    out: str | os.PathLike = "report.html",
+    names: Sequence[str] | None = None,
+    gt_json: str | os.PathLike | None = None,
+    gt_dir: str | os.PathLike | None = None,
+    jobs: int | None = None,
+    progress: bool | None = None,
+    videos: Sequence[str | int | range] | None = None,
+    stq_void: str = DEFAULT_VOID_RULE,
+    worst: int = 5,
+    reps: int = 1000,
+    seed: int = 0,
+) -> Path:
+    """Write one self-contained HTML page on the predictions ``preds`` of a split to ``out``.
+
+    Each prediction (a folder, zip or ``submission.zip``, as :func:`vpskit.evaluate` takes) is
+    scored once against ``root``/``split`` (or ``gt_json`` + ``gt_dir``); the page holds the
+    run metadata and numbers of ``results.json``, a VPQ-against-k chart, per-class and
+    per-video tables (sortable), per category the tube TP/FP/FN at each k and the GT tracks
+    matched at k = 0 but lost at k = 15, and the ``worst`` videos (lowest final VPQ) as
+    GT | prediction | error thumbnails (with ``root`` only: they need the frames). With two
+    predictions or more it also compares each with the first: deltas per class and per video,
+    and 95 % paired bootstrap intervals over videos (``reps`` resamples, ``seed``) of the
+    differences of VPQ and STQ. ``names``: one display name per prediction (default: their
+    file names). ``jobs``, ``progress``, ``videos``, ``stq_void``: as :func:`vpskit.evaluate`.
+    The page needs no network; the same inputs give the same bytes. Returns ``out``'s path.
+    Bad input raises ``VpsError``.
+    """
+    from .sections import render_page
+
+    pred_list = [os.fspath(preds)] if isinstance(preds, (str, os.PathLike)) else [os.fspath(p) for p in preds]
+    if not pred_list:
+        raise VpsError("report", "no prediction given")
+    labels = _names(pred_list, names)
+    if worst < 0:
+        raise VpsError("--worst", f"must be 0 or more, got {worst}")
+    if len(pred_list) > 1 and reps < 1:
+        raise VpsError("--reps", f"must be 1 or more, got {reps}")
+    gt = open_ground_truth(root, split, gt_json, gt_dir)
+    named_split = split if gt_json is None and gt_dir is None else None
+    scored: list[Scored] = []
+    for name, pred in zip(labels, pred_list, strict=True):
+        vpq, stq = evaluate_videos(pred, root=root, split=split, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs,
+                                   progress=progress, videos=videos, stq_void=stq_void, tracks=True)
+        assert vpq is not None and stq is not None
+        head = describe_evaluation(gt, sorted(vpq.videos), pred, named_split, ("vpq", "stq"), stq_void)
+        one = Scored(name, head | results_of(vpq, stq), vpq, stq)
+        one.lost, one.tracks = tracks_lost(vpq)
+        scored.append(one)
+    if root is not None and worst > 0:
+        scale = _thumb_scale(gt)
+        for one, pred in zip(scored, pred_list, strict=True):
+            chosen = worst_videos(one.results, worst)
+            ctx = _ThumbContext(pred, os.fspath(root), split, scale)
+            one.worst = map_videos(_thumbnails, chosen, context=ctx, jobs=_thumb_jobs(jobs, len(chosen)),
+                                   desc=f"thumbnails {one.name}", progress=progress)
+    comparison = None
+    if len(scored) > 1:
+        from .stats import compare_accumulators
+
+        comparison = compare_accumulators([(s.name, s.vpq, s.stq) for s in scored], reps=reps, seed=seed)
+    page = render_page(scored, gt, comparison=comparison, thumbnails=root is not None, worst=worst)
+    path = Path(out)
+    atomic_write_bytes(path, page.encode("utf-8"))
+    return path
+
+
+def _thumb_jobs(jobs: int | None, n: int) -> int:
+    """Processes for the thumbnails: ``jobs`` (None: all cores), at most one per video."""
+    return max(1, min(default_jobs() if jobs is None else jobs, n))

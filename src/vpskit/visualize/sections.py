@@ -1,0 +1,249 @@
+"""The sections of the report page, as HTML strings, from the scored predictions."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import TYPE_CHECKING
+
+from ..evaluation import video_ranges
+from ..evaluation.metrics.vpq import SPANS
+from ..text import plural
+from .charts import GROUP_STYLES, data_uri, vpq_by_span_svg
+from .html import count, delta, esc, pct, row, table, text
+
+if TYPE_CHECKING:
+    from ..evaluation.loading import GroundTruth
+    from .page import Scored
+
+HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("vpq.final.all.pq", "VPQ (final, All)", ("vpq", "final", "all", "pq")),
+    ("vpq.final.things.pq", "VPQ Things", ("vpq", "final", "things", "pq")),
+    ("vpq.final.stuff.pq", "VPQ Stuff", ("vpq", "final", "stuff", "pq")),
+    *((f"vpq.{k}.all.pq", f"VPQ at k = {k} (All)", ("vpq", str(k), "all", "pq")) for k in SPANS),
+    ("stq.stq", "STQ", ("stq", "stq")),
+    ("stq.aq", "AQ (STQ's association term)", ("stq", "aq")),
+    ("stq.iou", "IoU (STQ's segmentation term)", ("stq", "iou")),
+)
+"""Headline rows: key (``data-key`` of the row), title, path into the results."""
+
+
+def at(results: dict, path: tuple[str, ...]) -> float:
+    """The value at ``path`` in ``results``."""
+    value: object = results
+    for key in path:
+        value = value[key]  # type: ignore[index]
+    return float(value)  # type: ignore[arg-type]
+
+
+def class_means(vpq: dict, cid: str) -> dict[str, float] | None:
+    """A category's PQ, SQ and RQ averaged over the spans where it has a TP, FP or FN (its VPQ
+    and the like); None where it has none at any span."""
+    spans = [vpq[str(k)]["per_class"][cid] for k in SPANS]
+    counted = [c for c in spans if c["tp"] + c["fp"] + c["fn"] > 0]
+    if not counted:
+        return None
+    return {m: sum(c[m] for c in counted) / len(counted) for m in ("pq", "sq", "rq")}
+
+
+def _asset(name: str) -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+
+
+def _categories(gt: GroundTruth) -> dict[str, tuple[str, bool]]:
+    return {str(int(r["id"])): (str(r.get("name", r["id"])), bool(int(r.get("isthing", 0))))
+            for r in gt.category_records}
+
+
+def run_section(scored: list[Scored]) -> str:
+    """What was evaluated and by which rules (the head of ``results.json``)."""
+    first = scored[0].results
+    ev, conv = first["evaluation"], first["conventions"]
+    vpq_ref, stq_conv = conv["vpq"]["agrees_with"], conv["stq"]
+    rows = [
+        ("vpskit", first["vpskit"]["version"]),
+        ("split", ev["split"] if ev["split"] is not None else "(ground truth given by file)"),
+        ("ground truth", ev["ground_truth"]["json"]),
+        ("videos", f"{len(ev['videos'])}: {video_ranges(ev['videos'])}"),
+        ("frames", ev["frames"]),
+        ("VPQ", f"windows of k = {', '.join(map(str, conv['vpq']['window_spans_k']))} frames "
+                f"({', '.join(map(str, conv['vpq']['window_frames']))} annotated frames); final: "
+                f"{conv['vpq']['final']}; agrees with {vpq_ref['repository']} {vpq_ref['file']} "
+                f"@ {vpq_ref['commit'][:12]}"),
+        ("STQ", f"void rule '{stq_conv['void_rule']}': {stq_conv['void_rule_meaning']}; agrees with "
+                f"{stq_conv['agrees_with']['repository']} {stq_conv['agrees_with']['file']} "
+                f"@ {stq_conv['agrees_with']['commit'][:12]}"),
+    ]
+    for one in scored:
+        given = one.results["evaluation"]["prediction"]
+        rows.append((f"prediction {one.name}", given["given"]))
+    body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    return f'<section id="run"><h2>Run</h2><table class="meta">{body}</table></section>'
+
+
+def headline_section(scored: list[Scored]) -> str:
+    """Final VPQ (All, Things, Stuff), VPQ at each k, STQ, AQ, IoU; side by side, with the
+    difference to the first prediction."""
+    base = scored[0].results
+    headers = ["", *(s.name for s in scored), *(f"Δ {s.name} − {scored[0].name}" for s in scored[1:])]
+    rows = []
+    for key, title, path in HEADLINE:
+        cells = [f"<th>{esc(title)}</th>", *(pct(at(s.results, path)) for s in scored)]
+        cells += [delta(at(s.results, path) - at(base, path)) for s in scored[1:]]
+        rows.append(row(cells, key=key))
+    chart = data_uri(vpq_by_span_svg([(s.name, s.results["vpq"]) for s in scored]), "image/svg+xml")
+    return (f'<section id="headline"><h2>Headline (%)</h2><div class="side">'
+            f'{table(headers, rows, ident="headline-table")}<figure><img class="chart" id="vpq-k-chart" src="{chart}" width="640" height="320" '
+            f'alt="VPQ against the window span k, All, Things and Stuff">'
+            "<figcaption>VPQ<sup>k</sup> against the window span k: a window of k frames holds "
+            "k/5 + 1 annotated frames, and a track must keep its identity through all of them. "
+            "k = 0 is image-level PQ.</figcaption></figure></div></section>")
+
+
+def vpq_table(one: Scored, i: int) -> str:
+    """VPQ per span and final: PQ, SQ, RQ and counted categories of All, Things, Stuff."""
+    vpq = one.results["vpq"]
+    top = "<tr><th></th>" + "".join(f'<th colspan="4">{esc(t)}</th>' for _, t, _ in GROUP_STYLES) + "</tr>"
+    headers = ["k", *(m for _ in GROUP_STYLES for m in ("PQ", "SQ", "RQ", "N"))]
+    rows = []
+    for k in (*map(str, SPANS), "final"):
+        cells = [f"<th>{esc(k)}</th>"]
+        for g, _, _ in GROUP_STYLES:
+            r = vpq[k][g]
+            cells += [pct(r["pq"]), pct(r["sq"]), pct(r["rq"]), count(r["n"])]
+        rows.append(row(cells, k=k))
+    return table(headers, rows, ident=f"vpq-{i}", head_rows=[top], caption="VPQ (%) per window span")
+
+
+def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
+    """Per category: VPQ, SQ, RQ (means over the spans) with bars, PQ at each k, STQ's IoU."""
+    vpq, ious = one.results["vpq"], one.results["stq"]["per_class_iou"]
+    headers = ["id", "category", "kind", "VPQ", "SQ", "RQ", *(f"PQ k={k}" for k in SPANS), "IoU (STQ)"]
+    rows = []
+    for cid in vpq[str(SPANS[0])]["per_class"]:
+        name, thing = cats.get(cid, (cid, False))
+        means = class_means(vpq, cid) or {}
+        cells = [count(int(cid)), text(name), text("thing" if thing else "stuff")]
+        cells += [pct(means.get(m), bar=True) for m in ("pq", "sq", "rq")]
+        for k in SPANS:
+            c = vpq[str(k)]["per_class"][cid]
+            cells.append(pct(c["pq"] if c["tp"] + c["fp"] + c["fn"] else None))
+        cells.append(pct(ious.get(cid), bar=True))
+        rows.append(row(cells, category=cid))
+    return table(headers, rows, ident=f"classes-{i}", sortable=True, cls="classes",
+                 caption="Per category (%): VPQ, SQ and RQ are means over the spans where the "
+                 "category has a TP, FP or FN; – where it has none")
+
+
+def video_table(one: Scored, i: int) -> str:
+    """Per video: final VPQ (All, Things, Stuff), STQ, AQ, IoU, TP/FP/FN at k = 0 and k = 15."""
+    per_video, per_seq = one.results["vpq"]["per_video"], one.results["stq"]["per_sequence"]
+    last = str(SPANS[-1])
+    headers = ["video", "VPQ", "Things", "Stuff", "STQ", "AQ", "IoU", "TP k=0", "FP k=0", "FN k=0",
+               f"TP k={last}", f"FP k={last}", f"FN k={last}"]
+    rows = []
+    for video in sorted(per_video):
+        v, s = per_video[video], per_seq[video]
+        cells = [text(video, sort=int(video)), *(pct(v["final"][g], bar=g == "all") for g, _, _ in GROUP_STYLES),
+                 pct(s["stq"], bar=True), pct(s["aq"]), pct(s["iou"])]
+        for k in ("0", last):
+            cells += [count(v["spans"][k][m]) for m in ("tp", "fp", "fn")]
+        rows.append(row(cells, video=video))
+    return table(headers, rows, ident=f"videos-{i}", sortable=True, cls="videos",
+                 caption="Per video (%); click a header to sort")
+
+
+def tracking_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
+    """Per category: tube TP / FP / FN at each k, GT tracks, and the tracks matched at k = 0
+    but lost at k = 15 (video and track id)."""
+    vpq = one.results["vpq"]
+    last = SPANS[-1]
+    headers = ["category", *(f"k={k} TP / FP / FN" for k in SPANS), "GT tracks", f"lost by k={last}",
+               "where (video: GT track id)"]
+    rows = []
+    for cid in vpq[str(SPANS[0])]["per_class"]:
+        per_k = [vpq[str(k)]["per_class"][cid] for k in SPANS]
+        tracks = one.tracks.get(int(cid), 0)
+        if not tracks and not any(c["tp"] + c["fp"] + c["fn"] for c in per_k):
+            continue
+        lost = one.lost.get(int(cid), [])
+        cells = [text(cats.get(cid, (cid, False))[0])]
+        cells += [f'<td class="num tfn"><span class="tp">{c["tp"]}</span> / <span class="fp">{c["fp"]}'
+                  f'</span> / <span class="fn">{c["fn"]}</span></td>' for c in per_k]
+        cells += [count(tracks), count(len(lost))]
+        items = "".join(f'<li class="lost" data-video="{esc(v)}" data-track="{t}">{esc(v)}: {t}</li>'
+                        for v, t in lost)
+        cells.append(f'<td class="where"><ul>{items}</ul></td>' if items else "<td></td>")
+        rows.append(row(cells, category=cid))
+    return table(headers, rows, ident=f"tracking-{i}", cls="tracking",
+                 caption=f"Where tracking breaks: tubes per window span, and the GT tracks matched in "
+                 f"every k=0 window (well segmented) but unmatched in a k={last} window (identity lost)")
+
+
+def worst_section(one: Scored, i: int, worst: int, thumbnails: bool, legend: str) -> str:
+    """The worst videos by final VPQ: GT | prediction | error thumbnails of each annotated frame."""
+    if worst == 0:
+        return ""
+    shown = min(worst, len(one.results["vpq"]["per_video"]))
+    title = f"<h3>The {plural(shown, 'video')} with the lowest final VPQ</h3>"
+    if not thumbnails:
+        return title + "<p class=\"note\">Thumbnails need the prepared dataset's frames: give --root.</p>"
+    per_video, per_seq = one.results["vpq"]["per_video"], one.results["stq"]["per_sequence"]
+    parts = [title, legend]
+    for video, uris in one.worst:
+        v = per_video[video]
+        parts.append(f'<figure class="worst" data-video="{esc(video)}"><figcaption>video {esc(video)}: VPQ '
+                     f"{100 * v['final']['all']:.1f}, STQ {100 * per_seq[video]['stq']:.1f}, AQ "
+                     f"{100 * per_seq[video]['aq']:.1f}</figcaption>")
+        parts.append('<div class="frames">')
+        parts += [f'<img class="thumb" src="{u}" title="annotated frame {j + 1}" alt="video {esc(video)}, '
+                  f'annotated frame {j + 1}: ground truth, prediction, errors">' for j, u in enumerate(uris)]
+        parts.append("</div></figure>")
+    return "".join(parts)
+
+
+def error_legend() -> str:
+    """The colours of the error maps and what each means (as the overlay draws them)."""
+    from .overlay import ERROR_KINDS
+    from .page import ERROR_SPAN
+
+    items = "".join(f'<span><span class="sw" style="background:rgb{colour}"></span>{esc(name)}</span>'
+                    for name, colour in ERROR_KINDS)
+    return (f'<div class="legend" id="error-legend"><strong>Error map:</strong>{items}</div>'
+            '<p class="note">Each picture: ground truth | prediction | errors, one per annotated frame. '
+            f"The errors of a frame are judged by VPQ's matching in the k = {ERROR_SPAN} window starting at it (or the last such "
+            "window); a predicted track matched to a ground-truth track takes its colour.</p>")
+
+
+def prediction_section(one: Scored, i: int, cats: dict[str, tuple[str, bool]], worst: int,
+                       thumbnails: bool, legend: str) -> str:
+    """Everything about one prediction."""
+    return (f'<section id="pred-{i}" class="prediction"><h2>{esc(one.name)}</h2>'
+            f"{vpq_table(one, i)}{class_table(one, i, cats)}{video_table(one, i)}"
+            f"{tracking_table(one, i, cats)}{worst_section(one, i, worst, thumbnails, legend)}</section>")
+
+
+def render_page(scored: list[Scored], gt: GroundTruth, *, comparison: dict | None, thumbnails: bool,
+                worst: int) -> str:
+    """The whole HTML page."""
+    cats = _categories(gt)
+    split = scored[0].results["evaluation"]["split"] or "ground truth"
+    title = f"vpskit report: {split}, {' vs '.join(s.name for s in scored)}"
+    legend = error_legend() if thumbnails and worst else ""
+    nav = ['<a href="#run">Run</a>', '<a href="#headline">Headline</a>']
+    if comparison is not None:
+        nav.append('<a href="#compare">Comparison</a>')
+    nav += [f'<a href="#pred-{i}">{esc(s.name)}</a>' for i, s in enumerate(scored)]
+    body = [run_section(scored), headline_section(scored)]
+    if comparison is not None:
+        from .comparison import comparison_section
+
+        body.append(comparison_section(comparison, cats))
+    body += [prediction_section(s, i, cats, worst, thumbnails, legend) for i, s in enumerate(scored)]
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f'<link rel="icon" href="data:,"><title>{esc(title)}</title><style>{_asset("page.css")}</style>'
+            f"</head><body><header><h1>{esc(title)}</h1><nav>{' · '.join(nav)}</nav></header><main>\n"
+            + "\n".join(body)
+            + f"\n</main><footer>Made by vpskit {esc(scored[0].results['vpskit']['version'])}; "
+            "numbers as in results.json (percent).</footer>"
+            f"<script>{_asset('page.js')}</script></body></html>\n")
