@@ -1,0 +1,2 @@
+"""Pictures of ground truth and predictions: colours (one palette rule), overlays and error maps
+(``vpskit show``), and what the report page draws."""

@@ -1,0 +1,213 @@
+"""``vpskit show``: the ground truth or a prediction of one video drawn on its frames, as a
+contact sheet (.png), an animation of the whole snippet (.gif, .mp4), or the GT | prediction |
+error-map panels the report page shows (:func:`error_panels`)."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from .. import naming
+from ..errors import VpsError
+from ..evaluation.metrics.vpq import SPANS
+from ..pngio import atomic_write_bytes, encode_png, writing
+from .overlay import ERROR_KINDS, NEUTRAL, draw_labels, error_image, paint, window_of
+from .sheets import BACKGROUND, captioned, grid, legend
+from .videos import VideoPictures, animation_frames, frame_rgbs, load_video
+
+OUTPUTS = (".png", ".gif", ".mp4")
+SHEET_COLUMNS = 2
+"""Columns of the contact sheet without ``errors`` (with it, one row per frame)."""
+FRAMES_PER_SECOND = 10
+"""Speed of the animations (the camera's is 17: slower, so that the annotated frames can be seen)."""
+MP4_HINT = ("writing .mp4 needs the ffmpeg that the package imageio-ffmpeg ships: "
+            "pip install 'vpskit[video]' (or write a .gif)")
+
+
+def _check(out: Path, pred: object, errors: bool, span: int) -> str:
+    ext = out.suffix.lower()
+    if ext not in OUTPUTS:
+        raise VpsError(out, f"unknown picture type {out.suffix or '(none)'!r}: give a file ending in "
+                       + ", ".join(OUTPUTS))
+    if errors and pred is None:
+        raise VpsError("--errors", "needs a prediction: vpskit show PRED --root ROOT … --errors")
+    if span not in SPANS:
+        raise VpsError("--span", f"expected one of {', '.join(map(str, SPANS))} (VPQ's window spans), got {span}")
+    if ext == ".mp4":
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError:
+            raise VpsError(out, MP4_HINT) from None
+    return ext
+
+
+def show(out: str | os.PathLike, *, root: str | os.PathLike, split: str = "val", video: str | int,
+         pred: str | os.PathLike | None = None, errors: bool = False, labels: bool = False, span: int = 15,
+         scale: float = 1.0) -> Path:
+    """Draw the ground truth of ``video`` (or, with ``pred``, its prediction) on its frames into ``out``.
+
+    ``root``: a prepared Cityscapes-VPS folder or a zip of it; ``pred``: a prediction folder,
+    zip or submission.zip. ``out`` ending in ``.png``: a contact sheet of the annotated frames;
+    ``.gif`` or ``.mp4``: every frame of the snippet (``{split}/img_all``; the annotated
+    frames only, said on stdout, where the split has none, as train), the annotated ones drawn
+    on. ``errors`` (needs ``pred``): each picture is GT | prediction | error map, the errors
+    of frame i judged in the VPQ window of span ``span`` (n = span/5 + 1 annotated frames)
+    starting at min(i, T - n), T the annotated frames of the video (all of them when T < n).
+    ``labels``: write "car 3" (category and track number) or the stuff name on each segment.
+    ``scale`` (0 < scale <= 1) shrinks the pictures (ids by nearest neighbour, frames by area)
+    before they are drawn. Colours follow :mod:`vpskit.visualize.colours`. The file is written
+    atomically; the same call gives the same bytes. Returns ``out``.
+    """
+    out = Path(out)
+    ext = _check(out, pred, errors, span)
+    pictures = load_video(root, split, video, pred, scale)
+    try:
+        if ext == ".png":
+            atomic_write_bytes(out, encode_png(contact_sheet(pictures, pred is not None, errors, labels, span)))
+            return out
+        shown, whole = animation_frames(pictures)
+        if not whole:
+            print(f"{split} has no img_all frames: the animation shows the {len(shown)} annotated frames only")
+        frames = _animation(pictures, shown, whole, pred is not None, errors, labels, span)
+        if ext == ".gif":
+            _write_gif(out, frames)
+        else:
+            _write_mp4(out, frames)
+    finally:
+        pictures.images.close()
+    return out
+
+
+def error_panels(pred: str | os.PathLike, *, root: str | os.PathLike, split: str, video: str | int,
+                 span: int = 15, scale: float = 0.25) -> list[np.ndarray]:
+    """Per annotated frame of ``video``, the (h, 3w, 3) uint8 picture GT | prediction | error map
+    (as :func:`show` draws them with ``errors``, without captions), at ``scale``."""
+    _check(Path("panels.png"), pred, True, span)
+    pictures = load_video(root, split, video, pred, scale)
+    try:
+        return [_triptych(pictures, i, span, False) for i in range(len(pictures.frames))]
+    finally:
+        pictures.images.close()
+
+
+# --------------------------------------------------------------------------- pictures
+
+
+def _overlay(pictures: VideoPictures, index: int, predicted: bool, labels: bool) -> np.ndarray:
+    frame = pictures.frames[index]
+    palette = pictures.pred_palette if predicted else pictures.gt_palette
+    ids = frame.pred if predicted else frame.gt
+    assert palette is not None and ids is not None
+    pos = palette.positions(ids)
+    img = paint(frame.rgb, pos, palette.colours)
+    return draw_labels(img, pos, palette.labels) if labels else img
+
+
+def _triptych(pictures: VideoPictures, index: int, span: int, labels: bool) -> np.ndarray:
+    _, kinds = pictures.errors(index, span)
+    return np.concatenate([_overlay(pictures, index, False, labels), _overlay(pictures, index, True, labels),
+                           error_image(kinds)], axis=1)
+
+
+def _frame_number(image_id: str) -> int:
+    """1-based number of an annotated frame in its 30-frame snippet."""
+    return naming.ANNOTATED_OFFSETS[naming.parse_image_id(image_id).position] + 1
+
+
+def _errors_caption(pictures: VideoPictures, index: int, span: int) -> str:
+    window = window_of(index, len(pictures.frames), span)
+    first, last = (_frame_number(pictures.frames[i].image_id) for i in (window.start, window.stop - 1))
+    return (f"frame {_frame_number(pictures.frames[index].image_id)}: ground truth | prediction | "
+            f"errors in the window of frames {first}-{last} (k = {span})")
+
+
+def contact_sheet(pictures: VideoPictures, predicted: bool, errors: bool, labels: bool, span: int) -> np.ndarray:
+    """The contact sheet of the annotated frames: captioned overlays in :data:`SHEET_COLUMNS`
+    columns, or with ``errors`` one GT | prediction | error map row per frame and the legend."""
+    cells = []
+    side = "prediction" if predicted else "ground truth"
+    for i, frame in enumerate(pictures.frames):
+        if errors:
+            cells.append(captioned(_triptych(pictures, i, span, labels), _errors_caption(pictures, i, span)))
+        else:
+            text = f"{side}, frame {_frame_number(frame.image_id)}: {frame.image_id}"
+            cells.append(captioned(_overlay(pictures, i, predicted, labels), text))
+    if not errors:
+        return grid(cells, SHEET_COLUMNS)
+    return grid(cells, 1, legend(cells[0].shape[1], pictures.size[1]))
+
+
+def _animation(pictures: VideoPictures, shown: list[tuple[str, int | None]], whole: bool, predicted: bool,
+               errors: bool, labels: bool, span: int) -> Iterator[np.ndarray]:
+    """Each frame of the animation, captioned; computed one at a time."""
+    total = naming.FRAMES_PER_SNIPPET
+    for (name, index), rgb in zip(shown, frame_rgbs(pictures, shown), strict=True):
+        number = _frame_number(pictures.frames[index].image_id) if index is not None else _raw_number(name, pictures)
+        text = f"frame {number}/{total}" + (": annotated" if index is not None and whole else "")
+        if errors:
+            if index is not None:
+                picture = _triptych(pictures, index, span, labels)
+                text = _errors_caption(pictures, index, span)
+            else:
+                blank = np.empty_like(rgb)
+                blank[...] = ERROR_KINDS[NEUTRAL][1]
+                picture = np.concatenate([rgb, rgb, blank], axis=1)
+        elif index is not None:
+            picture = _overlay(pictures, index, predicted, labels)
+        else:
+            picture = rgb
+        yield captioned(picture, text)
+
+
+def _raw_number(name: str, pictures: VideoPictures) -> int:
+    """1-based number of a raw frame in the video's snippet."""
+    key = naming.parse_frame_file(name)
+    first = naming.parse_image_id(pictures.frames[0].image_id).first_frame
+    return key.frame - first + 1
+
+
+# --------------------------------------------------------------------------- files
+
+
+def _write_gif(out: Path, frames: Iterator[np.ndarray]) -> None:
+    """An endlessly looping GIF, each frame with its own 256-colour palette (no time stamps)."""
+    first = Image.fromarray(next(frames))
+    buf = io.BytesIO()
+    first.save(buf, format="GIF", save_all=True, append_images=(Image.fromarray(f) for f in frames),
+               duration=1000 // FRAMES_PER_SECOND, loop=0)
+    atomic_write_bytes(out, buf.getvalue())
+
+
+def _write_mp4(out: Path, frames: Iterator[np.ndarray]) -> None:
+    """An H.264 MP4 (yuv420p, so any player shows it; frames padded to even sizes), encoded by
+    imageio-ffmpeg's ffmpeg on one thread with bit-exact flags and no metadata."""
+    import imageio_ffmpeg
+
+    first = next(frames)
+    h, w = first.shape[:2]
+    size = (w + w % 2, h + h % 2)
+    with writing(out) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), size, fps=FRAMES_PER_SECOND, codec="libx264", macro_block_size=1,
+            ffmpeg_log_level="error",
+            output_params=["-threads", "1", "-map_metadata", "-1", "-fflags", "+bitexact",
+                           "-flags:v", "+bitexact", "-f", "mp4"])
+        writer.send(None)
+        try:
+            for frame in _chain(first, frames):
+                padded = np.empty((size[1], size[0], 3), dtype=np.uint8)
+                padded[...] = BACKGROUND
+                padded[:h, :w] = frame
+                writer.send(padded)
+        finally:
+            writer.close()
+
+
+def _chain(first: np.ndarray, rest: Iterator[np.ndarray]) -> Iterator[np.ndarray]:
+    yield first
+    yield from rest
