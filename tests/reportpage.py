@@ -102,12 +102,12 @@ def read_page(path: Path) -> Page:
     return Page(path.read_text(encoding="utf-8"))
 
 
-def make_split(base: Path) -> tuple[Path, Path, Path]:
-    """A prepared val split of 2 synthetic videos at 256x128 and two noisy predictions of it:
-    (root, prediction with many errors, prediction with few)."""
+def make_split(base: Path, val: int = 2, size: tuple[int, int] = (256, 128)) -> tuple[Path, Path, Path]:
+    """A prepared val split of ``val`` synthetic videos at ``size`` and two noisy predictions of
+    it: (root, prediction with many errors, prediction with few)."""
     down = base / "down"
-    vpskit.synthesize(down, videos=4, size=(256, 128), seed=0, as_zip=True, jobs=1, progress=False,
-                      splits={"train": 1, "val": 2, "test": 1})
+    vpskit.synthesize(down, videos=val + 2, size=size, seed=0, as_zip=True, jobs=1, progress=False,
+                      splits={"train": 1, "val": val, "test": 1})
     root = base / "root"
     vpskit.prepare(root, down / "leftImg8bit_sequence_trainvaltest.zip", down / "gtFine_trainvaltest.zip",
                    release=down / "cityscapes-vps-dataset-1.0.zip", splits="val", jobs=1, progress=False)
