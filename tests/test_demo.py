@@ -10,7 +10,10 @@ def test_demo_runs_end_to_end_and_reruns(tmp_path, capsys):
     args = ["demo", str(base), "--videos", "3", "--size", "256x128", "--jobs", "1"]
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "[5/5] eval" in out and "STQ" in out and "final" in out
+    assert "[5/6] eval" in out and "STQ" in out and "final" in out
+    # it ends with the report page, whose path it prints
+    page = base / "prediction" / "report.html"
+    assert "[6/6] report" in out and f"The report page: {page}\n" in out
     # the prediction is made by perturb, which says what it did and records it
     record = json.loads((base / "prediction" / "perturb.json").read_text())
     assert record["split"] == "val" and all(record["errors"].values())
@@ -22,10 +25,15 @@ def test_demo_runs_end_to_end_and_reruns(tmp_path, capsys):
     for k in ("0", "5", "10", "15", "final"):
         assert (base / "prediction" / f"vpq-{k}.txt").is_file()
     assert (base / "cityscapes_vps" / "panoptic_gt_val_city_vps.json").is_file()
+    text = page.read_text()
+    assert text.startswith("<!DOCTYPE html>") and f"{100 * final:.1f}" in text
+    assert text.count('class="thumb"') == 6  # the one val video's annotated frames
     first = (base / "prediction" / "results.json").read_bytes()
-    # A second run replaces the first and gives the same scores.
+    first_page = page.read_bytes()
+    # A second run replaces the first and gives the same scores and the same page.
     assert main(args) == 0
     assert (base / "prediction" / "results.json").read_bytes() == first
+    assert page.read_bytes() == first_page
 
 
 def test_demo_refuses_a_foreign_folder(tmp_path, capsys):

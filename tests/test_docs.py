@@ -81,7 +81,7 @@ def test_split_sizes_are_stated_with_the_typo_named():
 
 
 @pytest.mark.parametrize(("command", "words"), [
-    ("demo", ("1. synth", "2. prepare", "3. verify", "4. predict", "5. eval")),
+    ("demo", ("1. synth", "2. prepare", "3. verify", "4. predict", "5. eval", "6. report")),
     ("submission", ("PRED/submission.zip when PRED is a folder",)),
     ("synth", ("8:1:1", "400/50/50", "--splits")),
 ])

@@ -23,6 +23,9 @@ Run the whole Cityscapes-VPS job on built-in synthetic data, in DIR (default ./v
                (vpskit perturb: missed objects, track switches, confused categories,
                eroded boundaries, false positives; each counted in perturb.json)
   5. eval      score it with VPQ and STQ; reports into DIR/prediction/
+  6. report    one self-contained HTML page on it (numbers, charts,     DIR/prediction/report.html
+               where tracking breaks, the worst videos as GT | prediction
+               | error thumbnails): open it in a browser
 
 Running it again replaces an earlier demo in DIR; a DIR holding anything else is refused."""
 
@@ -51,20 +54,21 @@ def demo_splits(videos: int) -> dict[str, int]:
 
 
 def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs: int | None) -> int:
-    """Run the five demo steps in ``base``, printing what each made; return the exit code."""
+    """Run the six demo steps in ``base``, printing what each made; return the exit code."""
     from ..evaluation import evaluate
     from ..evaluation.report import format_table
     from ..perturbation import NOISY, format_summary, perturb
     from ..preparation import prepare
     from ..synth import synthesize
     from ..verification import verify
+    from ..visualize.page import report as write_report
 
     _prepare_dir(base)
     downloads, root, pred = base / "downloads", base / "cityscapes_vps", base / "prediction"
     started = time.perf_counter()
 
     def step(n: int, text: str) -> float:
-        print(f"\n[{n}/5] {text}", flush=True)
+        print(f"\n[{n}/6] {text}", flush=True)
         return time.perf_counter()
 
     def done(t0: float) -> None:
@@ -103,11 +107,17 @@ def run_demo(base: Path, *, videos: int, size: tuple[int, int], seed: int, jobs:
     print(f"      reports: {pred}/vpq-{{0,5,10,15,final}}.txt, {pred}/results.json")
     done(t)
 
+    t = step(6, "report: one HTML page on the prediction (no network needed to view it)")
+    page = write_report(pred, root=root, split="val", out=pred / "report.html", jobs=jobs)
+    print(f"      page: {page}")
+    done(t)
+
     cmd = "uv run vpskit" if os.environ.get("UV_RUN_RECURSION_DEPTH") else "vpskit"  # as it was started
-    print(f"\nDone in {time.perf_counter() - started:.1f} s. Try next:\n"
+    print(f"\nDone in {time.perf_counter() - started:.1f} s. The report page: {page}\nTry next:\n"
           f"  {cmd} verify {root}\n"
           f"  {cmd} eval {pred} --root {root} --split val --per-video\n"
           f"  {cmd} perturb {root} --split val {base / 'switched'} --switch 0.3\n"
+          f"  {cmd} report {pred} {base / 'switched'} --root {root} --out {base / 'compare.html'}\n"
           f"  {cmd} prepare --help")
     return 0
 
@@ -122,7 +132,7 @@ def _run(args: argparse.Namespace) -> int:
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``demo`` parser."""
     p = sub.add_parser("demo", help="run the whole job on synthetic data "
-                       "(synth, prepare, verify, predict, eval)",
+                       "(synth, prepare, verify, predict, eval, report)",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("dir", metavar="DIR", nargs="?", default="vpskit-demo",
                    help="working folder (default ./vpskit-demo)")
