@@ -22,6 +22,7 @@ import numpy as np
 
 from . import formats, naming
 from .categories import CATEGORY_BY_ID, IS_THING_LUT, NUM_CATEGORIES
+from .coco_instances import export_instances
 from .errors import VpsError
 from .evaluation.loading import GroundTruth, GtFrame, decode_ids, open_ground_truth
 from .formats.base import FormatOptions
@@ -168,6 +169,14 @@ def _coco_categories(rules: LabelRules) -> list[dict]:
     return sorted(out, key=lambda r: r["id"])
 
 
+def _no_value_options(**given: bool) -> None:
+    """Refuse the value options given (True) with a format they do not apply to."""
+    names = [f"--{name.replace('_', '-')}" for name, on in given.items() if on]
+    if names:
+        raise VpsError(", ".join(names), f"does not apply to {formats.COCO_INSTANCES} (its values are "
+                       "the release's: category ids and instance ids as the labels give them)")
+
+
 def export(
     root: str | os.PathLike,
     out: str | os.PathLike,
@@ -189,7 +198,17 @@ def export(
     The value options mean what :func:`vpskit.convert`'s do, so that ``convert`` with the same
     options reads the files back into the ground truth's segments. A value a format cannot hold
     (e.g. more than 255 objects in a video for ``2ch``) raises ``VpsError`` naming the frame.
+
+    ``coco-instances`` writes ``instances_{split}_city_vps_rle.json`` made from the split's
+    ``cls`` and ``inst`` labels, as the release ships it (:mod:`vpskit.coco_instances`); the
+    value options do not apply to it.
     """
+    if to_format == formats.COCO_INSTANCES:
+        _no_value_options(categories=categories != "trainid", void=tuple(np.atleast_1d(void)) != (255,),
+                          no_instance=no_instance != 0, thing_zero=thing_zero != DEFAULT_THING_ZERO,
+                          instance_channel=instance_channel != 1, divisor=divisor != 1000)
+        done = export_instances(root, out, split=split, jobs=jobs, progress=progress)
+        return ExportSummary(Path(out), done.videos, done.images, 1, done.objects)
     fmt_name = formats.check_name(to_format, "--to")
     rules = LabelRules.make(categories, void, no_instance, thing_zero)
     options = FormatOptions(instance_channel, divisor)

@@ -22,7 +22,6 @@ Generator seeded by ``(seed, video)``, so the output is byte-identical for any n
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import zipfile
@@ -31,17 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import pycocotools.mask as mask_utils
 from PIL import Image, ImageDraw
 
 from . import naming, pngio
 from .categories import (
     LABEL_BY_ID,
     LABELS,
-    PACKED_COLOR_TO_CATEGORY,
-    THING_IDS,
     categories_json,
 )
+from .coco_instances import image_record, instance_annotations, instances_document, json_bytes
 from .errors import VpsError
 from .naming import ANNOTATED_OFFSETS, FRAMES_PER_SNIPPET, GTFINE_OFFSET, FrameKey, ImageId
 from .parallel import map_videos
@@ -556,76 +553,6 @@ def _rgba(label_ids: np.ndarray) -> np.ndarray:
     return out
 
 
-def instance_annotations(colors: np.ndarray, inst: np.ndarray) -> list[dict]:
-    """COCO annotations (RLE masks) of the thing objects of one labelled frame.
-
-    ``colors`` is the (H, W, 3+) colour label image, ``inst`` the (H, W) instance ids. An object
-    (``inst >= 1000``) is annotated when its majority colour (ties: smallest packed value) is the
-    colour of a Cityscapes-VPS thing category, which gives ``category_id``; ``inst_id`` is its
-    instance value. Returned in increasing ``inst_id``, without ``id`` and ``image_id``.
-    """
-    h, w = inst.shape
-    inst = inst.astype(np.int64)
-    packed = (colors[..., 0].astype(np.int64) | (colors[..., 1].astype(np.int64) << 8)
-              | (colors[..., 2].astype(np.int64) << 16))
-    sel = inst >= 1000
-    if not sel.any():
-        return []
-    pairs, counts = np.unique(inst[sel] * (1 << 24) + packed[sel], return_counts=True)
-    ids, cols = pairs >> 24, pairs & 0xFFFFFF
-    order = np.lexsort((cols, -counts, ids))  # per id: largest count first, then smallest colour
-    ids, cols = ids[order], cols[order]
-    first = np.ones(len(ids), dtype=bool)
-    first[1:] = ids[1:] != ids[:-1]
-    chosen: dict[int, int] = {}
-    for v, c in zip(ids[first].tolist(), cols[first].tolist(), strict=True):
-        cat = PACKED_COLOR_TO_CATEGORY.get(c)
-        if cat is not None and cat in THING_IDS:
-            chosen[v] = cat
-    if not chosen:
-        return []
-    rles = _rle_of_values(inst, sorted(chosen))
-    areas = mask_utils.area(rles)
-    boxes = mask_utils.toBbox(rles)
-    out = []
-    for v, rle, area, box in zip(sorted(chosen), rles, areas, boxes, strict=True):
-        out.append({
-            "category_id": chosen[v],
-            "inst_id": v,
-            "segmentation": {"size": [h, w], "counts": rle["counts"].decode("ascii")},
-            "area": int(area),
-            "bbox": [float(x) for x in box],
-            "iscrowd": 0,
-        })
-    return out
-
-
-def _rle_of_values(inst: np.ndarray, values: list[int]) -> list[dict]:
-    """Compressed COCO RLEs of the masks ``inst == v`` for each ``v`` of ``values``."""
-    h, w = inst.shape
-    n = h * w
-    flat = np.ascontiguousarray(inst.T).ravel()  # column-major, as COCO RLE runs
-    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
-    starts = np.concatenate(([0], change))
-    ends = np.concatenate((change, [n]))
-    vals = flat[starts]
-    keep = np.isin(vals, values)
-    starts, ends, vals = starts[keep], ends[keep], vals[keep]
-    order = np.lexsort((starts, vals))
-    starts, ends, vals = starts[order], ends[order], vals[order]
-    bounds = np.searchsorted(vals, values, side="left").tolist() + [len(vals)]
-    objs = []
-    for i in range(len(values)):
-        s, e = starts[bounds[i]:bounds[i + 1]], ends[bounds[i]:bounds[i + 1]]
-        prev = np.concatenate(([0], e[:-1]))
-        counts = np.empty(2 * len(s) + 1, dtype=np.int64)
-        counts[0:-1:2] = s - prev
-        counts[1::2] = e - s
-        counts[-1] = n - (e[-1] if len(e) else 0)
-        objs.append({"counts": counts.tolist(), "size": [h, w]})
-    return mask_utils.frPyObjects(objs, h, w)
-
-
 # --------------------------------------------------------------------------------------------
 # Per-video work
 # --------------------------------------------------------------------------------------------
@@ -645,7 +572,7 @@ class _VideoOutput:
 
 
 def _write_json(path: Path, obj: object) -> None:
-    pngio.atomic_write_bytes(path, (json.dumps(obj, indent=1) + "\n").encode("utf-8"))
+    pngio.atomic_write_bytes(path, json_bytes(obj))
 
 
 def _polygons_json(scene: _Scene, polys: list[tuple[int, list[tuple[int, int]]]]) -> dict:
@@ -729,16 +656,10 @@ def _release_jsons(outputs: list[_VideoOutput], width: int, height: int) -> dict
                           for o in outs for t in range(FRAMES_PER_SNIPPET)]
             files[naming.im_all_info_json(split)] = {"images": all_images, "categories": cats}
         if split in naming.LABELLED_SPLITS:
-            inst_images = [{"id": iid.index, "file_name": naming.image_file(iid),
-                            "width": width, "height": height}
+            inst_images = [image_record(iid, naming.image_file(iid), width, height)
                            for o in outs for iid in o.plan.image_ids()]
-            anns: list[dict] = []
-            for o in outs:
-                for index, frame_anns in o.annotations:
-                    for a in frame_anns:
-                        anns.append({"id": len(anns) + 1, "image_id": index, **a})
-            files[naming.instances_json(split)] = {"images": inst_images, "annotations": anns,
-                                                   "categories": cats}
+            files[naming.instances_json(split)] = instances_document(
+                inst_images, (pair for o in outs for pair in o.annotations))
     return files
 
 

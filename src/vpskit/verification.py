@@ -7,7 +7,9 @@ are whole down to the pixel data (:func:`vpskit.pngio.check_png_pixels`, for eve
 in the summary; labels are decoded too), of the size its JSON gives; ``panoptic_video``
 against ``panoptic_gt_{split}_city_vps.json`` (ids, areas,
 categories, colours) and against ``panoptic_inst`` (one colour per value, void black); thing
-colours unique within the split.
+colours unique within the split; the release's ``instances_{split}_city_vps_rle.json``, when
+present, against the instance annotations the ``cls``/``inst`` labels give
+(:func:`vpskit.coco_instances.compare`: objects, ``inst_id``, categories, masks).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from typing import TypeVar
 import numpy as np
 
 from .categories import CATEGORY_BY_ID, categories_json, pack_color
+from .coco_instances import check_shipped, instance_annotations
 from .errors import VpsError
 from .jsonfields import check_gt_json, read_json, segment_records
 from .locking import holding_lock
@@ -108,6 +111,8 @@ class _Result:
     problems: list[str] = field(default_factory=list)
     things: dict[int, int] = field(default_factory=dict)
     """Thing segment id -> category, over the video."""
+    instances: dict[str, tuple[tuple[int, int], list[dict]]] = field(default_factory=dict)
+    """Image id -> (size, COCO instance annotations made from its cls/inst labels)."""
 
 
 def _size_problem(path: Path, size: tuple[int, int], want: tuple[int | None, int | None]) -> str | None:
@@ -145,13 +150,15 @@ def _sized(path: Path, res: _Result, key: str, want: tuple[int | None, int | Non
     return size
 
 
-def _check_stage3(folder: Path, cls_name: str, inst_name: str, size: tuple[int, int], res: _Result) -> None:
+def _check_stage3(folder: Path, image_id: str, cls_name: str, inst_name: str, size: tuple[int, int],
+                  res: _Result) -> None:
     """``labelmap`` and ``panoptic_inst`` must be what stage 3 makes of the frame's ``cls`` and
-    ``inst`` (all four of ``size``, width and height)."""
+    ``inst`` (all four of ``size``, width and height); keeps the instance annotations they give."""
     limit = png_limit(*size)
     try:
         cls = decode_cls(read_file(folder / "cls" / cls_name, limit=limit), folder / "cls" / cls_name, size)
         inst = decode_inst(read_file(folder / "inst" / inst_name, limit=limit), folder / "inst" / inst_name, size)
+        res.instances[image_id] = (size, instance_annotations(cls, inst))
         want = dict(zip(("labelmap", "panoptic_inst"), panoptic_from_labels(cls, inst), strict=True))
         for kind, expected in want.items():
             path = folder / kind / cls_name
@@ -279,7 +286,7 @@ def _check_unit(root: Path, unit: _Unit) -> _Result:
                 _sized(root / split / "inst" / inst_name, res, "inst", want)
             if len(res.problems) == before:
                 assert cls_name is not None and inst_name is not None and cls_size is not None
-                _check_stage3(root / split, cls_name, inst_name, cls_size, res)
+                _check_stage3(root / split, f.image_id, cls_name, inst_name, cls_size, res)
         if unit.anns:
             ann = unit.anns[i]
             if ann is not None:
@@ -454,6 +461,9 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
     i = 0
     for split in order:
         n = len(units[split])
+        if split in LABELLED_SPLITS:
+            made = {k: v for res in results[i:i + n] for k, v in res.instances.items()}
+            problems[split].extend(check_shipped(root, split, [f for u in units[split] for f in u.frames], made))
         _finish_split(root, split, units[split], results[i:i + n], problems[split], report.counts[split])
         i += n
         report.problems.extend(problems[split])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from ..formats import EXPORT_NAMES
 from ..formats import NAMES as FORMATS
 from .options import add_jobs_and_progress
 
@@ -117,12 +118,18 @@ def register(sub: argparse._SubParsersAction) -> None:
         "Objects are numbered per video from 1 in the order they appear, skipping the values that "
         "mean no object; stuff gets the --no-instance value; crowd regions are --no-instance of "
         "their thing category; void pixels the first --void value. "
-        f"{_VALUES_HELP}",
+        f"{_VALUES_HELP} "
+        "coco-instances: OUT/instances_SPLIT_city_vps_rle.json, the COCO instance annotations "
+        "the release ships, made again from SPLIT/cls and SPLIT/inst: one annotation per thing "
+        "object of each frame (an instance value whose majority colour is a thing colour), its "
+        "mask as a pycocotools RLE, inst_id its instance value (the same in every frame of its "
+        "video: the track id), category_id its Cityscapes-VPS category; the value options do "
+        "not apply. 'vpskit verify' compares the release's file with it.",
     )
     e.add_argument("root", metavar="ROOT", help="prepared cityscapes_vps folder, or a zip of it")
     e.add_argument("--split", default="val", help="split to export (train or val; default: val)")
-    e.add_argument("--to", dest="to_format", required=True, choices=FORMATS, metavar="FORMAT",
-                   help=f"format to write: {', '.join(FORMATS)}")
+    e.add_argument("--to", dest="to_format", required=True, choices=EXPORT_NAMES, metavar="FORMAT",
+                   help=f"format to write: {', '.join(EXPORT_NAMES)}")
     e.add_argument("out", metavar="OUT", help="folder to write the files into")
     _add_value_options(e)
     add_jobs_and_progress(e)

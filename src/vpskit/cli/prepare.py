@@ -82,7 +82,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
     p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder",
                        description="Check file counts, JSON file names, image sizes, panoptic_video "
-                       "against its JSON, and unique thing colours; print a summary table. Exits 1 "
+                       "against its JSON, and unique thing colours, and the release's "
+                       "instances_SPLIT_city_vps_rle.json (when present) against the objects of the "
+                       "cls/inst labels, by image and object; print a summary table. Exits 1 "
                        "and lists the problems when something is wrong. Refuses (exit 2) while a "
                        "run is preparing ROOT, and keeps runs from starting while it reads.")
     _root(p)

@@ -25,6 +25,10 @@ MAPS: dict[str, Format] = {f.name: f for f in (cat_ins.FORMAT, two_channel.FORMA
 """The formats of per-frame category and instance maps, by name."""
 NAMES = (*MAPS, COCO_PANOPTIC)
 """Every format ``convert`` reads and ``export`` writes."""
+COCO_INSTANCES = "coco-instances"
+"""COCO instance annotations of the thing objects (ground truth only: see :mod:`vpskit.coco_instances`)."""
+EXPORT_NAMES = (*NAMES, COCO_INSTANCES)
+"""Every format ``export`` writes."""
 
 
 def check_name(name: str, option: str = "format") -> str:
@@ -34,5 +38,5 @@ def check_name(name: str, option: str = "format") -> str:
     return name
 
 
-__all__ = ["COCO_PANOPTIC", "MAPS", "MAX_TRACKS", "NAMES", "SCHEMES", "THING_ZERO", "Format",
+__all__ = ["COCO_INSTANCES", "COCO_PANOPTIC", "EXPORT_NAMES", "MAPS", "MAX_TRACKS", "NAMES", "SCHEMES", "THING_ZERO", "Format",
            "FormatOptions", "LabelRules", "PanopticFrame", "VideoTracks", "check_name"]

@@ -33,10 +33,11 @@ def _size_field(entry: dict, key: str, where: str) -> int | None:
     return int_field(entry, key, where, lo=1, hi=MAX_IMAGE_SIDE)
 
 
-def json_images(path: str | os.PathLike) -> list[dict]:
-    """The ``images`` list of a release JSON, each entry checked to be an object."""
+def json_images(path: str | os.PathLike, doc: object = None) -> list[dict]:
+    """The ``images`` list of a release JSON (``doc``: its parsed content, when read already;
+    ``path`` then names it), each entry checked to be an object."""
     path = Path(path)
-    doc = need_object(read_json(path), path, "the file")
+    doc = need_object(read_json(path) if doc is None else doc, path, "the file")
     images = need_list(doc, "images", path)
     assert images is not None
     for i, entry in enumerate(images):
@@ -76,12 +77,13 @@ def _safe_bare_name(entry: dict, where: str) -> str:
     return name
 
 
-def _listed_images(path: Path, parse: Callable[[str], K], what: str) -> dict[K, tuple[str, int | None, int | None]]:
+def _listed_images(path: Path, parse: Callable[[str], K], what: str,
+                   doc: object = None) -> dict[K, tuple[str, int | None, int | None]]:
     """``images`` of a release JSON: key parsed from each safe ``file_name`` -> (name, width, height),
     sorted by key; a name that does not parse, a key listed twice, or a width or height that is
     not an integer in 1 … 65536 (null: not given) raises ``VpsError``."""
     out: dict[K, tuple[str, int | None, int | None]] = {}
-    for i, entry in enumerate(json_images(path)):
+    for i, entry in enumerate(json_images(path, doc)):
         where = f"{path}: images[{i}]"
         name = _safe_bare_name(entry, where)
         try:
@@ -94,18 +96,20 @@ def _listed_images(path: Path, parse: Callable[[str], K], what: str) -> dict[K, 
     return dict(sorted(out.items()))
 
 
-def annotated_frames(path: str | os.PathLike) -> list[AnnotatedFrame]:
-    """The annotated frames of a ``panoptic_im`` JSON, in image-id order.
+def annotated_frames(path: str | os.PathLike, doc: object = None) -> list[AnnotatedFrame]:
+    """The annotated frames of a ``panoptic_im`` JSON (``doc``: its parsed content, when read
+    already), in image-id order.
 
     Every ``file_name`` is checked (safe, a Cityscapes-VPS image id) before anything is written.
     """
-    listed = _listed_images(Path(path), image_id_of_file, "image id")
+    listed = _listed_images(Path(path), image_id_of_file, "image id", doc)
     return [AnnotatedFrame(iid, *rest) for iid, rest in listed.items()]
 
 
-def raw_frames(path: str | os.PathLike) -> list[RawFrame]:
-    """The frames of an ``im_all_info`` JSON, sorted by city, sequence and frame."""
-    listed = _listed_images(Path(path), parse_frame_file, "frame")
+def raw_frames(path: str | os.PathLike, doc: object = None) -> list[RawFrame]:
+    """The frames of an ``im_all_info`` JSON (``doc``: its parsed content, when read already),
+    sorted by city, sequence and frame."""
+    listed = _listed_images(Path(path), parse_frame_file, "frame", doc)
     return [RawFrame(key, *rest) for key, rest in listed.items()]
 
 
