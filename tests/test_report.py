@@ -289,3 +289,19 @@ def test_the_worst_videos_are_shown_as_the_error_panels(data, one):
             assert src.startswith("data:image/png;base64,")
             got = np.asarray(Image.open(io.BytesIO(base64.b64decode(src.split(",", 1)[1]))).convert("RGB"))
             assert got.shape == (128, 3 * 256, 3) and np.array_equal(got, panel)
+
+
+def test_missing_frames_are_named_with_the_way_out(data, tmp_path, capsys):
+    import shutil
+
+    root, noisy, _ = data
+    bare = tmp_path / "root"
+    shutil.copytree(root, bare)
+    shutil.rmtree(bare / "val" / "img")
+    out = tmp_path / "p.html"
+    capsys.readouterr()
+    assert main(["report", str(noisy), "--root", str(bare), "--out", str(out), "--jobs", "1"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and str(bare / "val" / "img") in err and "--worst 0 leaves them out" in err
+    assert not out.exists()
+    assert main(["report", str(noisy), "--root", str(bare), "--out", str(out), "--worst", "0", "--jobs", "1"]) == 0

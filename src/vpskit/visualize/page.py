@@ -174,8 +174,12 @@ def report(
         for one, pred in zip(scored, pred_list, strict=True):
             chosen = worst_videos(one.results, worst)
             ctx = _ThumbContext(pred, os.fspath(root), split, scale)
-            one.worst = map_videos(_thumbnails, chosen, context=ctx, jobs=_thumb_jobs(jobs, len(chosen)),
-                                   desc=f"thumbnails {one.name}", progress=progress)
+            try:
+                one.worst = map_videos(_thumbnails, chosen, context=ctx, jobs=_thumb_jobs(jobs, len(chosen)),
+                                       desc=f"thumbnails {one.name}", progress=progress)
+            except VpsError as exc:
+                raise VpsError(exc.where, f"{exc.problem or 'unreadable'} (the thumbnails of the worst videos "
+                               "need the prepared frames; --worst 0 leaves them out)") from None
     comparison = None
     if len(scored) > 1:
         from .stats import compare_accumulators
