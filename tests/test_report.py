@@ -251,6 +251,7 @@ def test_two_predictions_side_by_side_with_bootstrap_intervals(data, tmp_path):
     for video, item in want["per_video"].items():
         assert videos[video].cells[3].value == item["vpq"]["delta"]
         assert videos[video].cells[6].value == item["stq"]["delta"]
+    assert "Only 2 videos: a resample can hold few distinct videos" in out.read_text()
     # and each prediction's own sections
     assert {"classes-0", "classes-1", "videos-0", "videos-1", "tracking-0", "tracking-1"} <= set(page.tables)
 

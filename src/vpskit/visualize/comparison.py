@@ -6,6 +6,9 @@ from __future__ import annotations
 from .html import delta, esc, pct, row, table, text
 from .stats import METRICS
 
+FEW_VIDEOS = 10
+"""Below this many videos the page warns that the bootstrap intervals are rough."""
+
 
 def _interval(low: float, high: float) -> str:
     return (f'<td class="num" data-v="{low!r}" data-low="{low!r}" data-high="{high!r}">'
@@ -73,6 +76,9 @@ def comparison_section(comparison: dict, cats: dict[str, tuple[str, bool]]) -> s
              f"{c['seed']}, {round(100 * c['level'])} % percentile intervals. An interval says how much "
              "a difference depends on which videos the split holds, not how the models would compare "
              "on other data.</p>"]
+    if c["videos"] < FEW_VIDEOS:
+        parts.append(f'<p class="note warn">Only {c["videos"]} videos: a resample can hold few distinct '
+                     "videos, and the intervals are rough.</p>")
     for j, pair in enumerate(comparison["pairs"], start=1):
         parts.append(f"<h3>{esc(pair['b'])} against {esc(pair['a'])}</h3>")
         parts += [interval_table(pair, j), class_delta_table(pair, j, cats), video_delta_table(pair, j)]
