@@ -256,6 +256,11 @@ def test_error_kinds_hand_made():
     want2[4:6, 0:4] = T
     got = ov.error_kinds(GT_MAP, p1, match_window([f1, f2], CATS))
     assert np.array_equal(got, want2), got
+    # the same from position maps into id tables (as pictures keep them)
+    g_tab, p_tab = np.unique(np.append(GT_MAP, 999)), np.unique(np.append(p1, [202, 777]))
+    got = ov.error_kinds_at(np.searchsorted(g_tab, GT_MAP), g_tab, np.searchsorted(p_tab, p1), p_tab,
+                            match_window([f1, f2], CATS))
+    assert np.array_equal(got, want2), got
     assert set(np.unique(want2).tolist()) == {C, K, T, M, V, N}
 
 
@@ -360,6 +365,8 @@ def test_mp4_has_every_frame(root, tmp_path, capsys):
     assert main(["show", str(root), "--video", "1", "--out", str(tmp_path / "v.mp4"), "--labels"]) == 0
     frames, _ = imageio_ffmpeg.count_frames_and_secs(str(tmp_path / "v.mp4"))
     assert frames == 30
+    again = vpskit.show(tmp_path / "again.mp4", root=root, video=1, labels=True)
+    assert again.read_bytes() == (tmp_path / "v.mp4").read_bytes()
 
 
 def test_mp4_without_an_encoder_says_how_to_get_one(root, tmp_path, capsys, monkeypatch):

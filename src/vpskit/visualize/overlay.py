@@ -5,8 +5,8 @@ Everything works on *position maps*: each pixel holds the position of its segmen
 :class:`~vpskit.visualize.colours.Palette` (0 = void), so a frame is coloured by indexing a
 small table, never by a mask per segment.
 
-- Overlay: a pixel of a segment is ``(frame * (256 - ALPHA) + colour * ALPHA + 128) >> 8`` per
-  channel (ALPHA = 128: half frame, half colour); void pixels show the frame as it is.
+- Overlay: a pixel of a segment is ``(frame + colour + 1) >> 1`` per channel (half frame, half
+  colour, rounded half up); void pixels show the frame as it is.
 - Outlines: a pixel of a segment whose 4-neighbour belongs to another segment or to void is the
   segment's colour at half brightness, not blended (so a boundary between two segments is
   2 pixels wide, one on each side; between a segment and void, 1).
@@ -23,9 +23,6 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from ..evaluation.metrics.vpq import WindowMatch
-
-ALPHA = 128
-"""Weight of a segment's colour in the overlay, in 256ths (128: half frame, half colour)."""
 
 NEUTRAL, CORRECT, WRONG_CATEGORY, WRONG_TRACK, MISSED, ON_VOID = range(6)
 ERROR_KINDS: tuple[tuple[str, tuple[int, int, int]], ...] = (
@@ -71,9 +68,8 @@ def shrink_rgb(rgb: np.ndarray, size: tuple[int, int]) -> np.ndarray:
 
 
 def blend(frame: np.ndarray, colours: np.ndarray) -> np.ndarray:
-    """``(frame * (256 - ALPHA) + colours * ALPHA + 128) >> 8``, per channel, as uint8."""
-    mixed = frame.astype(np.uint16) * (256 - ALPHA) + colours.astype(np.uint16) * ALPHA + 128
-    return (mixed >> 8).astype(np.uint8)
+    """``(frame + colours + 1) >> 1`` per channel of two uint8 arrays (computed without widening)."""
+    return (frame | colours) - ((frame ^ colours) >> 1)
 
 
 def boundaries(pos: np.ndarray) -> np.ndarray:
@@ -92,11 +88,15 @@ def boundaries(pos: np.ndarray) -> np.ndarray:
 def paint(frame: np.ndarray, pos: np.ndarray, colours: np.ndarray, *, outlines: bool = True) -> np.ndarray:
     """The frame (h, w, 3) with each segment's colour (``colours[pos]``) blended on it, void
     (position 0) left as it is, and with ``outlines`` the boundaries drawn at half brightness."""
-    painted = colours[pos]
-    out = np.where((pos != 0)[..., None], blend(frame, painted), frame)
+    painted = np.take(colours, pos, axis=0)
+    out = blend(frame, painted)
+    # pixel rows of the flattened images, by flat index (much faster than a 2-D boolean mask)
+    flat_out, flat_frame, flat_painted = out.reshape(-1, 3), frame.reshape(-1, 3), painted.reshape(-1, 3)
+    void = np.flatnonzero(pos == 0)
+    flat_out[void] = flat_frame[void]
     if outlines:
-        edge = boundaries(pos)
-        out[edge] = painted[edge] // 2
+        edge = np.flatnonzero(boundaries(pos))
+        flat_out[edge] = flat_painted[edge] >> 1
     return out
 
 
@@ -184,18 +184,19 @@ def window_of(index: int, count: int, span: int) -> range:
     return range(start, start + n)
 
 
-def _tube_index(tube_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Index of each id in the sorted ``tube_ids``, -1 for void; ``ValueError`` for an id not there."""
+def _tube_index(tube_ids: np.ndarray, ids: np.ndarray, *, strict: bool = True) -> np.ndarray:
+    """Index (int32) of each id in the sorted ``tube_ids``, -1 for void (0) and, unless
+    ``strict`` (then ``ValueError``), for an id not there."""
     if tube_ids.size == 0:
-        if ids.any():
+        if strict and ids.any():
             raise ValueError("an id map holds a segment the window does not list")
-        return np.full(ids.shape, -1, dtype=np.intp)
-    idx = np.minimum(np.searchsorted(tube_ids, ids), tube_ids.size - 1)
+        return np.full(ids.shape, -1, dtype=np.int32)
+    idx = np.minimum(np.searchsorted(tube_ids, ids), tube_ids.size - 1).astype(np.int32)
     found = tube_ids[idx] == ids
-    void = ids == 0
-    if not (found | void).all():
+    if strict and not (found | (ids == 0)).all():
         raise ValueError("an id map holds a segment the window does not list")
-    return np.where(void, -1, idx)
+    idx[~found] = -1
+    return idx
 
 
 def error_kinds(gt_ids: np.ndarray, pred_ids: np.ndarray, match: WindowMatch) -> np.ndarray:
@@ -207,16 +208,29 @@ def error_kinds(gt_ids: np.ndarray, pred_ids: np.ndarray, match: WindowMatch) ->
     *wrong category* when the categories differ; *wrong track* when they agree but the predicted
     segment is matched to another GT segment, or to none, in the window.
     """
-    gi = _tube_index(match.g_ids, gt_ids)
-    pi = _tube_index(match.p_ids, pred_ids)
+    return tube_error_kinds(_tube_index(match.g_ids, gt_ids), _tube_index(match.p_ids, pred_ids), match)
+
+
+def error_kinds_at(gt_pos: np.ndarray, gt_ids: np.ndarray, pred_pos: np.ndarray, pred_ids: np.ndarray,
+                   match: WindowMatch) -> np.ndarray:
+    """:func:`error_kinds` of position maps: the id of a pixel is ``gt_ids[gt_pos]`` (and
+    ``pred_ids[pred_pos]``), looked up in the window's tubes once per id, not per pixel."""
+    gi = np.take(_tube_index(match.g_ids, gt_ids, strict=False), gt_pos)
+    pi = np.take(_tube_index(match.p_ids, pred_ids, strict=False), pred_pos)
+    return tube_error_kinds(gi, pi, match)
+
+
+def tube_error_kinds(gi: np.ndarray, pi: np.ndarray, match: WindowMatch) -> np.ndarray:
+    """:func:`error_kinds` given each pixel's GT and predicted tube (index into ``match.g_ids``
+    and ``match.p_ids``; -1 for void)."""
     # Index -1 (void) picks the last entry of each table: the void entry appended to it.
-    g_cat = np.append(match.g_pos, -1)[gi]
-    g_crowd = np.append(match.g_crowd, False)[gi]
-    p_cat = np.append(match.p_pos, -2)[pi]
-    p_match = np.full(match.p_ids.size + 1, -2, dtype=np.intp)
+    g_cat = np.take(np.append(match.g_pos, -1).astype(np.int32), gi)
+    g_crowd = np.take(np.append(match.g_crowd, False), gi)
+    p_cat = np.take(np.append(match.p_pos, -2).astype(np.int32), pi)
+    p_match = np.full(match.p_ids.size + 1, -2, dtype=np.int32)
     p_match[match.match_p] = match.match_g
-    kinds = np.full(gt_ids.shape, CORRECT, dtype=np.uint8)
-    kinds[~g_crowd & (p_match[pi] != gi)] = WRONG_TRACK
+    kinds = np.full(gi.shape, CORRECT, dtype=np.uint8)
+    kinds[~g_crowd & (np.take(p_match, pi) != gi)] = WRONG_TRACK
     kinds[g_cat != p_cat] = WRONG_CATEGORY
     g_void, p_void = gi < 0, pi < 0
     kinds[p_void] = MISSED
@@ -227,4 +241,4 @@ def error_kinds(gt_ids: np.ndarray, pred_ids: np.ndarray, match: WindowMatch) ->
 
 def error_image(kinds: np.ndarray) -> np.ndarray:
     """The (h, w, 3) picture of an error-kind map: each pixel its kind's colour."""
-    return ERROR_COLOURS[kinds]
+    return np.take(ERROR_COLOURS, kinds, axis=0)

@@ -101,9 +101,8 @@ def error_panels(pred: str | os.PathLike, *, root: str | os.PathLike, split: str
 def _overlay(pictures: VideoPictures, index: int, predicted: bool, labels: bool) -> np.ndarray:
     frame = pictures.frames[index]
     palette = pictures.pred_palette if predicted else pictures.gt_palette
-    ids = frame.pred if predicted else frame.gt
-    assert palette is not None and ids is not None
-    pos = palette.positions(ids)
+    pos = frame.pred if predicted else frame.gt
+    assert palette is not None and pos is not None
     img = paint(frame.rgb, pos, palette.colours)
     return draw_labels(img, pos, palette.labels) if labels else img
 
@@ -174,18 +173,24 @@ def _raw_number(name: str, pictures: VideoPictures) -> int:
 # --------------------------------------------------------------------------- files
 
 
+def _gif_frame(picture: np.ndarray) -> Image.Image:
+    """A picture reduced to 256 colours (Pillow's fast octree, no dithering: deterministic)."""
+    return Image.fromarray(picture).quantize(256, method=Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+
+
 def _write_gif(out: Path, frames: Iterator[np.ndarray]) -> None:
     """An endlessly looping GIF, each frame with its own 256-colour palette (no time stamps)."""
-    first = Image.fromarray(next(frames))
+    first = _gif_frame(next(frames))
     buf = io.BytesIO()
-    first.save(buf, format="GIF", save_all=True, append_images=(Image.fromarray(f) for f in frames),
+    first.save(buf, format="GIF", save_all=True, append_images=(_gif_frame(f) for f in frames),
                duration=1000 // FRAMES_PER_SECOND, loop=0)
     atomic_write_bytes(out, buf.getvalue())
 
 
 def _write_mp4(out: Path, frames: Iterator[np.ndarray]) -> None:
     """An H.264 MP4 (yuv420p, so any player shows it; frames padded to even sizes), encoded by
-    imageio-ffmpeg's ffmpeg on one thread with bit-exact flags and no metadata."""
+    imageio-ffmpeg's ffmpeg with x264's veryfast preset on a fixed 2 threads (x264's output
+    depends on the thread count only), bit-exact flags and no metadata."""
     import imageio_ffmpeg
 
     first = next(frames)
@@ -195,7 +200,7 @@ def _write_mp4(out: Path, frames: Iterator[np.ndarray]) -> None:
         writer = imageio_ffmpeg.write_frames(
             str(tmp), size, fps=FRAMES_PER_SECOND, codec="libx264", macro_block_size=1,
             ffmpeg_log_level="error",
-            output_params=["-threads", "1", "-map_metadata", "-1", "-fflags", "+bitexact",
+            output_params=["-preset", "veryfast", "-threads", "2", "-map_metadata", "-1", "-fflags", "+bitexact",
                            "-flags:v", "+bitexact", "-f", "mp4"])
         writer.send(None)
         try:

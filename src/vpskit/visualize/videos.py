@@ -24,14 +24,14 @@ from ..evaluation.loading import (
     GroundTruth,
     GtFrame,
     PredictionSource,
-    decode_ids,
+    decode_ids_raw,
     match_predictions,
     open_ground_truth,
     prediction_segments,
 )
 from ..evaluation.metrics.categories import CategorySet
 from ..evaluation.metrics.vpq import WindowMatch, match_window
-from ..evaluation.tables import FrameTable, PairCounter, check_gt, frame_table
+from ..evaluation.tables import ID_MASK, FrameTable, PairCounter, check_gt, frame_table
 from ..jsonfields import read_json, read_json_member
 from ..pngio import decode_png, png_limit
 from ..preparation.common import raw_frames
@@ -39,7 +39,7 @@ from ..sources import Source
 from ..text import plural
 from ..zips import open_zip
 from .colours import CategoryStyle, Palette, category_styles, gt_palette, prediction_palette
-from .overlay import error_kinds, scaled_size, shrink_ids, shrink_rgb, window_of
+from .overlay import error_kinds_at, scaled_size, shrink_ids, shrink_rgb, window_of
 
 IMAGE_DIR = "img"
 ALL_FRAMES_DIR = "img_all"
@@ -47,7 +47,8 @@ ALL_FRAMES_DIR = "img_all"
 
 @dataclass
 class Picture:
-    """One annotated frame at the picture's scale: RGB (h, w, 3), GT and predicted id maps."""
+    """One annotated frame at the picture's scale: RGB (h, w, 3), and the position of each
+    pixel's GT and predicted segment in the video's palettes (int32 maps, 0 = void)."""
 
     image_id: str
     key: naming.FrameKey
@@ -87,8 +88,8 @@ class VideoPictures:
         """The window and the error-kind map of frame ``index`` (needs a prediction)."""
         window, match = self.window_match(index, span)
         frame = self.frames[index]
-        assert frame.pred is not None
-        return window, error_kinds(frame.gt, frame.pred, match)
+        assert frame.pred is not None and self.pred_palette is not None
+        return window, error_kinds_at(frame.gt, self.gt_palette.ids, frame.pred, self.pred_palette.ids, match)
 
 
 class FrameImages:
@@ -195,7 +196,7 @@ def _read(gt: GroundTruth, frames: list[GtFrame], images: FrameImages, source: P
     size = full = (0, 0)
     for frame in frames:
         gt_where = gt.describe(frame)
-        gt_ids = decode_ids(gt.read_png(frame), gt_where)
+        gt_ids = decode_ids_raw(gt.read_png(frame), gt_where)  # top byte unspecified: masked when shrunk
         check_gt(counter, gt_ids, frame.segments, gt_where=gt_where)
         if pictures and (gt_ids.shape[1], gt_ids.shape[0]) != full:
             raise VpsError(gt_where, f"size {gt_ids.shape[1]}x{gt_ids.shape[0]} differs from the video's "
@@ -208,15 +209,16 @@ def _read(gt: GroundTruth, frames: list[GtFrame], images: FrameImages, source: P
             json_where = f"{source.describe()}: {p.label}"
             segs = prediction_segments(p, json_where, gt.categories)
             pred_where = source.describe(p.png)
-            pred_ids = decode_ids(source.read_png(p.png, full), pred_where, full, "the ground truth's")
+            pred_ids = decode_ids_raw(source.read_png(p.png, full), pred_where, full, "the ground truth's")
             tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_where=gt_where,
                                       pred_where=pred_where, pred_json_where=json_where))
             pred_segments.append(segs)
-            pred_small = shrink_ids(pred_ids, size)
+            pred_small = shrink_ids(pred_ids, size) & np.uint32(ID_MASK)
             del pred_ids
         iid = naming.parse_image_id(frame.image_id)
         rgb = images.read(images.annotated, naming.image_file(iid), full)
-        pictures.append(Picture(frame.image_id, iid.key, shrink_rgb(rgb, size), shrink_ids(gt_ids, size), pred_small))
+        pictures.append(Picture(frame.image_id, iid.key, shrink_rgb(rgb, size),
+                                shrink_ids(gt_ids, size) & np.uint32(ID_MASK), pred_small))
         del gt_ids, rgb
     styles = category_styles(gt.category_records, gt.categories)
     video = frames[0].video
@@ -225,6 +227,10 @@ def _read(gt: GroundTruth, frames: list[GtFrame], images: FrameImages, source: P
     if source is not None:
         match = match_window(tables, gt.categories)
         pred_pal = prediction_palette(video, pred_segments, styles, gt_pal, match.matched_gt_of())
+    for picture in pictures:  # ids -> palette positions
+        picture.gt = gt_pal.positions(picture.gt)
+        if pred_pal is not None and picture.pred is not None:
+            picture.pred = pred_pal.positions(picture.pred)
     return VideoPictures(video, pictures, size, full, gt.categories, styles, gt_pal, pred_pal,
                          tables if source is not None else None, match, images)
 
