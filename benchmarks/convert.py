@@ -24,9 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import HEIGHT, WIDTH, prepared_split
+
 from vpskit import naming
 
-WIDTH, HEIGHT = 2048, 1024
 SPLIT = "train"
 
 _FLOOR = r"""
@@ -78,15 +79,7 @@ def _run(code: str, *args: object) -> dict:
 
 def build(work: Path, videos: int) -> Path:
     """A prepared root whose train split has ``videos`` videos at full resolution."""
-    from vpskit.preparation import prepare
-    from vpskit.synth import synthesize
-
-    down, root = work / "download", work / "cityscapes_vps"
-    if not (root / naming.panoptic_gt_json(SPLIT)).is_file():
-        synthesize(down, videos=videos, size=(WIDTH, HEIGHT), seed=0, splits={SPLIT: videos}, progress=False)
-        prepare(root, down / "leftImg8bit_sequence", down / "gtFine", release=down / "cityscapes_vps",
-                splits=SPLIT, progress=False)
-    return root
+    return prepared_split(work, videos, SPLIT)
 
 
 def main() -> None:

@@ -1,0 +1,157 @@
+"""Benchmark of `vpskit.data.VideoPanopticDataset` on a full-resolution split.
+
+Builds a prepared root whose train split has ``--videos`` videos at 2048x1024 (``vpskit synth``
++ ``vpskit prepare``) and a zip of it (PNGs stored), then measures in this one run, each the
+best of ``--repeat``:
+
+- the floor: reading the files of every item (image, ``labelmap`` and ``panoptic_video`` PNGs)
+  and decoding each once, in this process: with vpskit's decoders (``pngio.decode_png``,
+  ``loading.decode_ids``: whatever codec vpskit has, the floor follows it), and for reference
+  with Pillow (``Image.load()``, no arrays);
+- the items of the dataset from the folder and from the zip, with 1 process (this one) and with
+  2 worker processes (a ``multiprocessing`` pool, started and warmed before the clock; each
+  worker returns only its item's size, as moving an item to a training loop is the loop's cost).
+
+For each: items per second (wall clock), and the time of one item on one process as a ratio to
+the floor's (goal: at most 1.3x), both by wall clock and by CPU time (each process's own; what
+other work on the machine does not inflate).
+
+Usage: ``uv run python benchmarks/data.py [--videos 2] [--repeat 3] [--work DIR]`` (``--work``
+keeps the data for the next run.)
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import multiprocessing
+import time
+import zipfile
+from pathlib import Path
+
+from common import HEIGHT, WIDTH, prepared_split, work_folder
+from PIL import Image
+
+from vpskit import naming, pngio
+from vpskit.data import VideoPanopticDataset
+from vpskit.evaluation.loading import decode_ids
+
+SPLIT = "train"
+
+_DATASET: VideoPanopticDataset | None = None
+
+
+def build(work: Path, videos: int) -> tuple[Path, Path]:
+    """A prepared root whose train split has ``videos`` videos at full resolution, and a zip of it."""
+    root, zipped = prepared_split(work, videos, SPLIT), work / "cityscapes_vps.zip"
+    if not zipped.is_file():
+        with zipfile.ZipFile(zipped, "w") as zf:
+            for p in sorted(root.rglob("*")):
+                if p.is_file() and not p.name.startswith("."):
+                    method = zipfile.ZIP_STORED if p.suffix == ".png" else zipfile.ZIP_DEFLATED
+                    zf.write(p, f"cityscapes_vps/{p.relative_to(root).as_posix()}", compress_type=method)
+    return root, zipped
+
+
+def _paths(root: Path, ds: VideoPanopticDataset) -> list[tuple[Path, Path, Path]]:
+    out = []
+    for video in ds.videos:
+        for e in video:
+            assert e.labels is not None
+            out.append((root / e.image, root / e.labels.semantic, root / e.labels.panoptic))
+    return out
+
+
+def floor(root: Path, ds: VideoPanopticDataset, pillow: bool) -> tuple[float, float]:
+    """(wall, CPU) seconds to read and decode every PNG of every item of ``ds`` once, with
+    vpskit's decoders or (``pillow``) Pillow's."""
+    items = _paths(root, ds)
+    wall, cpu = time.perf_counter(), time.process_time()
+    for image, semantic, panoptic in items:
+        if pillow:
+            for path in (image, semantic, panoptic):
+                with Image.open(io.BytesIO(path.read_bytes())) as img:
+                    img.load()
+        else:
+            pngio.decode_png(image.read_bytes())
+            pngio.decode_png(semantic.read_bytes())
+            decode_ids(panoptic.read_bytes(), panoptic)
+    return time.perf_counter() - wall, time.process_time() - cpu
+
+
+def _start(ds: VideoPanopticDataset) -> None:
+    global _DATASET
+    _DATASET = ds
+
+
+def _item(index: int) -> float:
+    """Make item ``index``; the CPU seconds this process spent on it."""
+    assert _DATASET is not None
+    cpu = time.process_time()
+    _DATASET[index]
+    return time.process_time() - cpu
+
+
+def in_process(ds: VideoPanopticDataset) -> tuple[float, float]:
+    """(wall, CPU) seconds to make every item in this process."""
+    _start(ds)
+    wall = time.perf_counter()
+    cpu = sum(_item(i) for i in range(len(ds)))
+    return time.perf_counter() - wall, cpu
+
+
+def with_workers(ds: VideoPanopticDataset, workers: int, repeat: int) -> tuple[float, float]:
+    """Best (wall, CPU summed over the workers) seconds, of ``repeat``, to make every item on a
+    pool of ``workers`` warmed processes."""
+    ctx = multiprocessing.get_context("fork")
+    runs = []
+    with ctx.Pool(workers, initializer=_start, initargs=(ds,)) as pool:
+        pool.map(_item, range(workers), chunksize=1)  # imports done, zip handles open
+        for _ in range(repeat):
+            wall = time.perf_counter()
+            cpu = sum(pool.map(_item, range(len(ds)), chunksize=1))
+            runs.append((time.perf_counter() - wall, cpu))
+    return min(w for w, _ in runs), min(c for _, c in runs)
+
+
+def main() -> None:
+    """Build the data, measure the floor and the dataset, print the figures."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--videos", type=int, default=2, help="train videos (default 2: 12 items)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs of each measurement (the best is kept)")
+    ap.add_argument("--work", type=Path, help="working folder (kept; default: a temporary folder)")
+    args = ap.parse_args()
+    with work_folder(args.work) as work:
+        t0 = time.perf_counter()
+        root, zipped = build(work, args.videos)
+        print(f"data: {args.videos * naming.ANNOTATED_PER_VIDEO} items ({args.videos} videos) at {WIDTH}x{HEIGHT}, "
+              f"built in {time.perf_counter() - t0:.1f} s ({work})")
+        measure(root, zipped, max(1, args.repeat))
+
+
+def measure(root: Path, zipped: Path, repeat: int) -> None:
+    """Measure the floor and the dataset from ``root`` and ``zipped``; print the figures."""
+    plain = VideoPanopticDataset(root, SPLIT)
+    n = len(plain)
+    pillow = [min(r) / n for r in zip(*(floor(root, plain, True) for _ in range(repeat)), strict=True)]
+    base = [min(r) / n for r in zip(*(floor(root, plain, False) for _ in range(repeat)), strict=True)]
+    print(f"floor: {base[0] * 1000:.1f} ms an item ({base[1] * 1000:.1f} ms CPU): read + decode image, labelmap "
+          f"and panoptic_video with vpskit's decoders (Pillow's: {pillow[0] * 1000:.1f} ms)")
+    print(f"{'root':>6} {'processes':>9} {'items/s':>8} {'ms/item/process':>16} {'x floor':>8} "
+          f"{'CPU ms/item':>12} {'x floor':>8}")
+    for kind, path in (("folder", root), ("zip", zipped)):
+        ds = VideoPanopticDataset(path, SPLIT)
+        ds[0]  # this process's imports and zip handle
+        for workers in (1, 2):
+            if workers == 1:
+                runs = [in_process(ds) for _ in range(repeat)]
+                wall, cpu = min(w for w, _ in runs), min(c for _, c in runs)
+            else:
+                wall, cpu = with_workers(ds, workers, repeat)
+            per_item, cpu_item = wall * workers / n, cpu / n
+            print(f"{kind:>6} {workers:>9} {n / wall:>8.1f} {per_item * 1000:>16.1f} {per_item / base[0]:>8.2f} "
+                  f"{cpu_item * 1000:>12.1f} {cpu_item / base[1]:>8.2f}")
+
+
+if __name__ == "__main__":
+    main()
