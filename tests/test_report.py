@@ -67,6 +67,15 @@ def test_headline_numbers_are_the_evaluations(one):
     assert 0 < results["vpq"]["final"]["all"]["pq"] < 1
 
 
+def test_the_page_carries_results_json(one):
+    import json
+
+    _, page, results = one
+    link = next(a for t, a in page.tags if t == "a" and a.get("id") == "results-0")
+    assert link["download"] == "results.json" and link["href"].startswith("data:application/json;base64,")
+    assert json.loads(base64.b64decode(link["href"].split(",", 1)[1])) == results
+
+
 def test_vpq_per_span_table(one):
     _, page, results = one
     rows = page.tables["vpq-0"].by("k")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from importlib import resources
 from typing import TYPE_CHECKING
 
@@ -73,10 +74,12 @@ def run_section(scored: list[Scored]) -> str:
                 f"{stq_conv['agrees_with']['repository']} {stq_conv['agrees_with']['file']} "
                 f"@ {stq_conv['agrees_with']['commit'][:12]}"),
     ]
-    for one in scored:
-        given = one.results["evaluation"]["prediction"]
-        rows.append((f"prediction {one.name}", given["given"]))
     body = "".join(f"<tr><th>{esc(k)}</th><td>{esc(v)}</td></tr>" for k, v in rows)
+    for i, one in enumerate(scored):
+        given = one.results["evaluation"]["prediction"]["given"]
+        saved = data_uri((json.dumps(one.results, indent=2, sort_keys=False) + "\n").encode(), "application/json")
+        body += (f"<tr><th>prediction {esc(one.name)}</th><td>{esc(given)} · <a id=\"results-{i}\" "
+                 f'download="results.json" href="{saved}">its results.json</a></td></tr>')
     return f'<section id="run"><h2>Run</h2><table class="meta">{body}</table></section>'
 
 
