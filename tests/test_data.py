@@ -314,6 +314,8 @@ def test_bad_arguments_and_files_are_one_line(folder, tmp_path):
         (lambda: VideoPanopticDataset(folder, "val", frames="every"), "is not one of"),
         (lambda: VideoPanopticDataset(folder, "val", clip=0), "clip: must be a positive integer"),
         (lambda: VideoPanopticDataset(folder, "val", reference=(1, -1)), "reference: must be a range"),
+        (lambda: VideoPanopticDataset(folder, "val", reference=(0, 0)), r"reference: \(0, 0\) holds no offset"),
+        (lambda: VideoPanopticDataset(folder, "val", reference=1), "reference: must be a range"),
         (lambda: VideoPanopticDataset(folder, "val", reference=(-1, 1), clip=2), "needs clip=1"),
     ]
     for make, words in cases:

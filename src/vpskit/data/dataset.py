@@ -27,6 +27,8 @@ def _offsets(reference: object) -> tuple[int, int] | None:
             or reference[0] > reference[1]):
         raise VpsError("reference", f"must be a range (low, high) of integer offsets with low <= high, "
                        f"got {reference!r}")
+    if reference[0] == reference[1] == 0:
+        raise VpsError("reference", "(0, 0) holds no offset but 0, the frame itself")
     return int(reference[0]), int(reference[1])
 
 
