@@ -247,7 +247,7 @@ def test_two_predictions_side_by_side_with_bootstrap_intervals(data, tmp_path):
         assert cell.text == f"[{100 * low:+.1f}, {100 * high:+.1f}]"
         assert got.cells[3].value == item["delta"]
         assert got.attrs["data-excludes-zero"] == str(int(low > 0 or high < 0))
-        assert got.cells[5].text.startswith("yes: B better" if low > 0 else "yes: A better" if high < 0 else "no")
+        assert got.cells[5].text == ("yes: B > A" if low > 0 else "yes: A > B" if high < 0 else "no: 0 inside")
         marked += low > 0
     assert marked >= 1 and rows["vpq"].cells[2].value > rows["vpq"].cells[1].value
     # deltas per class and per video

@@ -18,8 +18,8 @@ def _interval(low: float, high: float) -> str:
 def _verdict(item: dict, a: str, b: str) -> str:
     if not item["excludes_zero"]:
         return '<td class="verdict" data-v="0">no: 0 inside</td>'
-    better, cls = (b, "up") if item["delta"] > 0 else (a, "down")
-    return f'<td class="verdict sig {cls}" data-v="1">yes: {esc(better)} better</td>'
+    high, low, cls = (b, a, "up") if item["delta"] > 0 else (a, b, "down")
+    return f'<td class="verdict sig {cls}" data-v="1">yes: {esc(high)} &gt; {esc(low)}</td>'
 
 
 def interval_table(pair: dict, j: int) -> str:
