@@ -79,3 +79,26 @@ def test_prepare_summary_counts_videos_and_files(downloads, tmp_path, capsys):
                  "--split", "val", "--jobs", "1", "--no-progress"]) == 0
     out = capsys.readouterr().out
     assert "in 1 video," in out and "1 video already complete" in out, out
+
+
+def test_a_closed_pipe_ends_quietly(monkeypatch, capsys):
+    # `vpskit … | head`: the reader has gone away while a command prints
+    import io
+
+    import vpskit.cli as cli
+
+    class ClosedPipe(io.StringIO):
+        def write(self, s: str) -> int:
+            raise BrokenPipeError(32, "Broken pipe")
+
+    real = cli.build_parser
+
+    def with_printing_command():
+        parser = real()
+        parser.set_defaults(func=lambda args: print("a long table"))
+        return parser
+
+    monkeypatch.setattr(cli, "build_parser", with_printing_command)
+    monkeypatch.setattr("sys.stdout", ClosedPipe())
+    assert main([]) == 141
+    assert capsys.readouterr().err == ""

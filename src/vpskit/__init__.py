@@ -11,6 +11,11 @@ Public API:
 - :func:`export` — the ground truth of a prepared split in another format.
 - :class:`VideoTracks` — one video's frames, as arrays in memory, → the prediction format.
 - :func:`perturb` — a prediction made from the ground truth with chosen, counted errors.
+- :func:`show` — the ground truth or a prediction of a video drawn on its frames (.png, .gif, .mp4).
+- :func:`report` — one self-contained HTML page on one or more predictions.
+- :func:`compare` — is B better than A? Scores side by side with paired-bootstrap intervals.
+- :class:`VideoPanopticDataset` — a prepared split as training data (:mod:`vpskit.data`: also
+  detectron2 records and torch batches).
 - :class:`VpsError` — the one exception type for user-facing failures.
 - :func:`rgb2id`, :func:`id2rgb` — panoptic PNG colours <-> segment ids.
 
@@ -27,7 +32,9 @@ from .errors import VpsError
 
 if TYPE_CHECKING:
     from ._version import __version__
+    from .comparison import compare
     from .conversion import convert
+    from .data import VideoPanopticDataset
     from .evaluation import evaluate
     from .exporting import export
     from .formats import VideoTracks
@@ -37,13 +44,17 @@ if TYPE_CHECKING:
     from .submission import make_submission
     from .synth import synthesize
     from .verification import verify
+    from .visualize.page import report
+    from .visualize.showing import show
 
 # Imported on first use, so that ``import vpskit`` (and the command line before its error
 # handling is in place, where Ctrl-C must end in one line) does not load numpy and the rest.
 _HOMES = {"__version__": "_version", "evaluate": "evaluation", "id2rgb": "pngio", "rgb2id": "pngio",
           "prepare": "preparation", "make_submission": "submission", "synthesize": "synth",
           "verify": "verification",
-          "convert": "conversion", "export": "exporting", "VideoTracks": "formats", "perturb": "perturbation"}
+          "convert": "conversion", "export": "exporting", "VideoTracks": "formats", "perturb": "perturbation",
+          "VideoPanopticDataset": "data",
+          "report": "visualize.page", "compare": "comparison", "show": "visualize.showing"}
 
 
 def __getattr__(name: str) -> Any:
@@ -58,5 +69,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
-__all__ = ["VideoTracks", "VpsError", "__version__", "convert", "evaluate", "export", "id2rgb",
-           "make_submission", "perturb", "prepare", "rgb2id", "synthesize", "verify"]
+__all__ = ["VideoPanopticDataset", "VideoTracks", "VpsError", "__version__", "compare", "convert", "evaluate",
+           "export", "id2rgb", "make_submission", "perturb", "prepare", "report", "rgb2id", "show",
+           "synthesize", "verify"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
@@ -13,7 +14,8 @@ from ..errors import VpsError
 
 # Each module of this package named here defines ``register(subparsers)``; the parsers it
 # adds set ``func`` to a callable taking the parsed arguments and returning an exit code.
-COMMAND_MODULES = ("synth", "prepare", "evaluate", "submission", "convert", "perturb", "demo")
+COMMAND_MODULES = ("synth", "prepare", "evaluate", "submission", "convert", "perturb", "show", "report",
+                   "compare", "demo")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -29,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="vpskit",
         description="Prepare, verify and evaluate the Cityscapes-VPS video panoptic segmentation "
         "benchmark: build the dataset straight from the public downloads (folders or zips), check "
-        "it, and score predictions with VPQ and STQ.",
+        "it, score predictions with VPQ and STQ, and see where they go wrong (show, report, "
+        "compare). For training loops, see the Python module vpskit.data.",
         epilog="Run 'vpskit COMMAND --help' for the options of a command. "
         "Errors print one line and exit with code 2; add --debug for a traceback.",
     )
@@ -68,6 +71,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         print(f"vpskit: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # the reader of our output went away (``vpskit … | head``): stop quietly, as `cat` does
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:
         if debug:
             raise
