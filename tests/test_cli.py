@@ -5,7 +5,7 @@ import pytest
 
 from vpskit.cli import build_parser, main
 
-COMMANDS = ["synth", "prepare", "fetch", "merge", "panoptic", "video", "verify", "eval", "submission", "convert", "export", "perturb", "demo"]
+COMMANDS = ["synth", "prepare", "fetch", "merge", "panoptic", "video", "verify", "eval", "submission", "convert", "export", "perturb", "show", "report", "compare", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
