@@ -418,12 +418,15 @@ def test_each_png_is_decoded_once(split, tmp_path, monkeypatch):
     assert len(calls) == len(set(calls)) == 2 * 2 * naming.ANNOTATED_PER_VIDEO
 
 
-@pytest.mark.parametrize("in_place", [True, False])
-def test_decoded_ids_equal_rgb2id(in_place, tmp_path, monkeypatch):
+@pytest.mark.parametrize("reader", ["read_plain", "read_spng", "read_pillow"])
+def test_decoded_ids_equal_rgb2id(reader, tmp_path, monkeypatch):
+    from vpskit import pngcodec
     from vpskit.evaluation import loading
 
-    if not in_place:
-        monkeypatch.setattr(loading, "_pixels_in_place", lambda img: None)
+    if reader == "read_spng":
+        pytest.importorskip("pyspng")
+    # this reader first (it must take every PNG below), Pillow for what it leaves
+    monkeypatch.setattr(pngcodec, "READERS", (getattr(pngcodec, reader), pngcodec.read_pillow))
     rng = np.random.default_rng(7)
     for h, w in ((1, 1), (3, 5), (17, 33)):
         ids = rng.integers(0, 2**24, size=(h, w)).astype(np.uint32)

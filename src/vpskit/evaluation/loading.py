@@ -8,7 +8,6 @@ holding ``pred.json`` and ``pan_pred.zip``.
 
 from __future__ import annotations
 
-import ctypes
 import os
 import zipfile
 import zlib
@@ -17,19 +16,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 import numpy as np
-from PIL import Image
 
 from .. import naming
 from ..errors import VpsError
 from ..jsonfields import check_gt_json, check_pred_json, label, read_json, read_json_member
-from ..pngio import ANY_FILE, check_png_size, png_header, png_limit, rgb2id
-from ..pngio import open_png as _open_png
+from ..pngio import ANY_FILE, check_png_size, decode_ids, png_header, png_limit
 from ..sources import Source
 from ..zips import open_nested, open_zip
 from .metrics.categories import CategorySet
-from .tables import ID_MASK, FrameTable, PairCounter, Segments, check_gt, frame_table
-
-Image.preinit()  # PNG support loaded once here (and in preloaded workers), not in the first decode
+from .tables import FrameTable, PairCounter, Segments, check_gt, frame_table
 
 PRED_JSON = "pred.json"
 PAN_PRED_DIR = "pan_pred"
@@ -37,106 +32,9 @@ PAN_PRED_ZIP = "pan_pred.zip"
 PANOPTIC_VIDEO_DIR = "panoptic_video"
 
 
-# --------------------------------------------------------------------------- PNG decoding
-
-
-def decode_ids(data: bytes, where: object, size: tuple[int, int] | None = None,
-               of: str = "the expected") -> np.ndarray:
-    """Segment ids (H, W) uint32 of a panoptic PNG (RGB, RGBA or palette; id = R + 256 G + 256² B).
-
-    ``size`` (``(width, height)``) is checked against the PNG's header before anything is
-    decoded (the message says ``size WxH differs from {of} wxh``).
-    """
-    return np.bitwise_and(decode_ids_raw(data, where, size, of), np.uint32(ID_MASK))
-
-
-def decode_ids_raw(data: bytes, where: object, size: tuple[int, int] | None = None,
-                   of: str = "the expected") -> np.ndarray:
-    """Like :func:`decode_ids`, but the top byte of each value is left unspecified.
-
-    Saves a pass over the pixels where the caller masks the few values it keeps
-    (:class:`vpskit.evaluation.tables.PairCounter` does).
-    """
-    if png_header(data, where).bit_depth == 16:
-        raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
-    with _open_png(data, where, size, of) as img:
-        img.load()
-        if img.mode == "RGB":
-            w, h = img.size
-            pinned = _pixels_in_place(img)
-            if pinned is not None:
-                return pinned
-            return np.frombuffer(img.tobytes("raw", "RGBX"), dtype="<u4").reshape(h, w)
-        if img.mode == "RGBA":
-            return rgb2id(np.asarray(img))
-        if img.mode in ("P", "PA"):
-            return rgb2id(np.asarray(img.convert("RGB")))
-        raise VpsError(where, f"expected an RGB panoptic PNG, found mode {img.mode}")
-
-
-class _ArrowSchema(ctypes.Structure):
-    pass
-
-
-_ArrowSchema._fields_ = [
-    ("format", ctypes.c_char_p), ("name", ctypes.c_char_p), ("metadata", ctypes.c_char_p),
-    ("flags", ctypes.c_int64), ("n_children", ctypes.c_int64),
-    ("children", ctypes.POINTER(ctypes.POINTER(_ArrowSchema))), ("dictionary", ctypes.c_void_p),
-    ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p),
-]
-
-
-class _ArrowArray(ctypes.Structure):
-    pass
-
-
-_ArrowArray._fields_ = [
-    ("length", ctypes.c_int64), ("null_count", ctypes.c_int64), ("offset", ctypes.c_int64),
-    ("n_buffers", ctypes.c_int64), ("n_children", ctypes.c_int64),
-    ("buffers", ctypes.POINTER(ctypes.c_void_p)), ("children", ctypes.POINTER(ctypes.POINTER(_ArrowArray))),
-    ("dictionary", ctypes.c_void_p), ("release", ctypes.c_void_p), ("private_data", ctypes.c_void_p),
-]
-
-_capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
-_capsule_pointer.restype = ctypes.c_void_p
-_capsule_pointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
-
-
-class _Pinned:
-    """Exposes memory owned by a Pillow image to numpy, keeping the image and its export alive."""
-
-    def __init__(self, address: int, shape: tuple[int, int], keep: tuple) -> None:
-        self.__array_interface__ = {"data": (address, True), "shape": shape, "typestr": "<u4", "version": 3}
-        self._keep = keep
-
-
-def _pixels_in_place(img: Image.Image) -> np.ndarray | None:
-    """The RGB image's pixels as (H, W) uint32 (top byte unspecified) without a copy, or None.
-
-    Pillow stores RGB pixels in 4 bytes; its Arrow C data interface export (Pillow >= 11.2) gives
-    that memory as a fixed-size list of 4 uint8 when the image is one block. Anything else
-    (older Pillow, several blocks, another layout) returns None and the caller copies.
-    """
-    export = getattr(img, "__arrow_c_array__", None)
-    if export is None:
-        return None
-    try:
-        schema_capsule, array_capsule = export()
-        schema = _ArrowSchema.from_address(_capsule_pointer(schema_capsule, b"arrow_schema"))
-        array = _ArrowArray.from_address(_capsule_pointer(array_capsule, b"arrow_array"))
-        w, h = img.size
-        if (schema.format != b"+w:4" or schema.n_children != 1 or array.n_children != 1
-                or array.length != w * h or array.offset != 0):
-            return None
-        child_schema = schema.children[0].contents
-        child = array.children[0].contents
-        if (child_schema.format != b"C" or child.n_buffers != 2 or child.offset != 0
-                or child.length != 4 * w * h or not child.buffers[1]):
-            return None
-        holder = _Pinned(int(child.buffers[1]), (h, w), (img, schema_capsule, array_capsule))
-        return np.asarray(holder)
-    except (ValueError, TypeError, AttributeError, OSError):
-        return None
+decode_ids_raw = decode_ids
+"""The segment ids of a panoptic PNG (:func:`vpskit.pngio.decode_ids`), under the name the
+evaluation calls (one decode per PNG, which the tests count)."""
 
 
 def _named(members: list[str], name: str) -> list[str]:
