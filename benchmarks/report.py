@@ -25,10 +25,10 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
+from common import work_folder
 from eval import build_with_synth  # benchmarks/eval.py: the same data
 
 GOAL = 2.0
@@ -55,31 +55,31 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=None, help="worker processes of both (default: all cores)")
     ap.add_argument("--worst", type=int, default=5, help="the report's thumbnailed videos (default 5)")
     args = ap.parse_args()
-    tmp = None
-    if args.work is None:
-        tmp = tempfile.TemporaryDirectory(prefix="vpskit-bench-")
-        args.work = Path(tmp.name)
-    args.work.mkdir(parents=True, exist_ok=True)
+    with work_folder(args.work) as work:
+        _run(work, args)
+
+
+def _run(work: Path, args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
-    gt_json, gt_dir = build_with_synth(args.work, args.videos)
+    gt_json, gt_dir = build_with_synth(work, args.videos)
     root, split = gt_dir.parent.parent, gt_dir.parent.name
-    pred = args.work / "pred-synth"
+    pred = work / "pred-synth"
     if not (pred / "pred.json").is_file():
         from vpskit.perturbation import write_noisy_prediction
 
         write_noisy_prediction(gt_json, gt_dir, pred, seed=0)
     n_frames = len(json.loads(gt_json.read_text())["annotations"])
     print(f"data: {n_frames} frames ({n_frames // 6} videos of the {split} split) at 2048x1024, built in "
-          f"{time.perf_counter() - t0:.1f} s ({args.work})")
+          f"{time.perf_counter() - t0:.1f} s ({work})")
 
     jobs = [] if args.jobs is None else ["--jobs", str(args.jobs)]
     common = [str(pred), "--root", str(root), "--split", split, "--no-progress", *jobs]
-    page = args.work / "report.html"
+    page = work / "report.html"
     # Modules are compiled once, as an installed package's are: the bytecode goes to a cache in
     # the working folder (never into the tree), and a first untimed run of each command fills it.
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPYCACHEPREFIX"] = str(args.work / "pycache")
-    eval_argv = ["eval", *common, "--out", str(args.work / "eval-reports"), "--replace"]
+    env["PYTHONPYCACHEPREFIX"] = str(work / "pycache")
+    eval_argv = ["eval", *common, "--out", str(work / "eval-reports"), "--replace"]
     report_argv = ["report", *common, "--out", str(page), "--worst", str(args.worst)]
     _timed(eval_argv, env)
     _timed(report_argv, env)
@@ -96,8 +96,6 @@ def main() -> None:
     if args.repeat > 1:
         print("best of", args.repeat, "interleaved runs; all (s): eval", " ".join(f"{s:.2f}" for s in evals),
               "| report", " ".join(f"{s:.2f}" for s in reports))
-    if tmp is not None:
-        tmp.cleanup()
 
 
 if __name__ == "__main__":

@@ -99,21 +99,59 @@ def _thumb_scale(gt: GroundTruth) -> float:
 
 
 @dataclass(frozen=True)
-class _ThumbContext:
-    pred: str
-    root: str
+class _Pictures:
+    """What the page's pictures are drawn from (sent once to each worker): the predictions by
+    name, the prepared root, the split, the thumbnails' scale, and each prediction's VPQ results."""
+
+    preds: dict[str, str]
+    root: str | None
     split: str
     scale: float
+    series: tuple[tuple[str, dict], ...]
 
 
-def _thumbnails(ctx: _ThumbContext, video: str) -> tuple[str, list[str]]:
-    """One video's GT | prediction | error panels, one PNG data URI per annotated frame."""
-    from .charts import png_uri
+CHART = ("chart",)
+"""The work item of the VPQ-vs-k chart; the others are (video, prediction name)."""
+
+
+def _picture(ctx: _Pictures, item: tuple[str, ...]) -> tuple[tuple[str, ...], str | list[str]]:
+    """One work item's picture(s): the chart as an SVG data URI, or one video's GT | prediction |
+    error panels of one prediction, one PNG data URI per annotated frame."""
+    from .charts import data_uri, png_uri, vpq_by_span_svg
+
+    if item == CHART:
+        return item, data_uri(vpq_by_span_svg(list(ctx.series)), "image/svg+xml")
     from .showing import error_panels
 
-    panels = error_panels(ctx.pred, root=ctx.root, split=ctx.split, video=video, span=ERROR_SPAN,
+    video, name = item
+    assert ctx.root is not None
+    panels = error_panels(ctx.preds[name], root=ctx.root, split=ctx.split, video=video, span=ERROR_SPAN,
                           scale=ctx.scale)
-    return video, [png_uri(p) for p in panels]
+    return item, [png_uri(p) for p in panels]
+
+
+def _draw(scored: list[Scored], preds: list[str], gt: GroundTruth, root: str | os.PathLike | None, split: str,
+          worst: int, jobs: int | None, progress: bool | None) -> str:
+    """Draw the chart and the worst videos' thumbnails (into ``scored``), all in one pool, so
+    that the chart's drawing overlaps the thumbnails'; returns the chart's data URI."""
+    thumbs = root is not None and worst > 0
+    items: list[tuple[str, ...]] = [CHART]
+    if thumbs:
+        items += [(video, one.name) for one in scored for video in worst_videos(one.results, worst)]
+    ctx = _Pictures({one.name: pred for one, pred in zip(scored, preds, strict=True)},
+                    None if root is None else os.fspath(root), split, _thumb_scale(gt) if thumbs else 1.0,
+                    tuple((one.name, one.results["vpq"]) for one in scored))
+    try:
+        drawn = dict(map_videos(_picture, items, context=ctx, jobs=_pool_jobs(jobs, len(items)),
+                                desc="pictures", progress=progress))
+    except VpsError as exc:
+        raise VpsError(exc.where, f"{exc.problem or 'unreadable'} (the thumbnails of the worst videos need "
+                       "the prepared frames; --worst 0 leaves them out)") from None
+    for one in scored:
+        one.worst = [(item[0], uris) for item, uris in drawn.items() if item != CHART and item[1] == one.name]
+    chart = drawn[CHART]
+    assert isinstance(chart, str)
+    return chart
 
 
 def report(
@@ -169,28 +207,18 @@ def report(
         one = Scored(name, head | results_of(vpq, stq), vpq, stq)
         one.lost, one.tracks = tracks_lost(vpq)
         scored.append(one)
-    if root is not None and worst > 0:
-        scale = _thumb_scale(gt)
-        for one, pred in zip(scored, pred_list, strict=True):
-            chosen = worst_videos(one.results, worst)
-            ctx = _ThumbContext(pred, os.fspath(root), split, scale)
-            try:
-                one.worst = map_videos(_thumbnails, chosen, context=ctx, jobs=_thumb_jobs(jobs, len(chosen)),
-                                       desc=f"thumbnails {one.name}", progress=progress)
-            except VpsError as exc:
-                raise VpsError(exc.where, f"{exc.problem or 'unreadable'} (the thumbnails of the worst videos "
-                               "need the prepared frames; --worst 0 leaves them out)") from None
+    chart = _draw(scored, pred_list, gt, root, split, worst, jobs, progress)
     comparison = None
     if len(scored) > 1:
         from .stats import compare_accumulators
 
         comparison = compare_accumulators([(s.name, s.vpq, s.stq) for s in scored], reps=reps, seed=seed)
-    page = render_page(scored, gt, comparison=comparison, thumbnails=root is not None, worst=worst)
+    page = render_page(scored, gt, chart=chart, comparison=comparison, thumbnails=root is not None, worst=worst)
     path = Path(out)
     atomic_write_bytes(path, page.encode("utf-8"))
     return path
 
 
-def _thumb_jobs(jobs: int | None, n: int) -> int:
-    """Processes for the thumbnails: ``jobs`` (None: all cores), at most one per video."""
+def _pool_jobs(jobs: int | None, n: int) -> int:
+    """Processes for ``n`` pictures: ``jobs`` (None: all cores), at most one per picture."""
     return max(1, min(default_jobs() if jobs is None else jobs, n))

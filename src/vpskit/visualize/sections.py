@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from ..evaluation import video_ranges
 from ..evaluation.metrics.vpq import SPANS
 from ..text import plural
-from .charts import GROUP_STYLES, data_uri, vpq_by_span_svg
+from .charts import GROUP_STYLES, data_uri
 from .html import count, delta, esc, pct, row, table, text
 
 if TYPE_CHECKING:
@@ -83,9 +83,9 @@ def run_section(scored: list[Scored]) -> str:
     return f'<section id="run"><h2>Run</h2><table class="meta">{body}</table></section>'
 
 
-def headline_section(scored: list[Scored]) -> str:
+def headline_section(scored: list[Scored], chart: str) -> str:
     """Final VPQ (All, Things, Stuff), VPQ at each k, STQ, AQ, IoU; side by side, with the
-    difference to the first prediction."""
+    difference to the first prediction; beside them ``chart`` (VPQ against k, a data URI)."""
     base = scored[0].results
     headers = ["", *(s.name for s in scored), *(f"Δ {s.name} − {scored[0].name}" for s in scored[1:])]
     rows = []
@@ -93,7 +93,6 @@ def headline_section(scored: list[Scored]) -> str:
         cells = [f"<th>{esc(title)}</th>", *(pct(at(s.results, path)) for s in scored)]
         cells += [delta(at(s.results, path) - at(base, path)) for s in scored[1:]]
         rows.append(row(cells, key=key))
-    chart = data_uri(vpq_by_span_svg([(s.name, s.results["vpq"]) for s in scored]), "image/svg+xml")
     return (f'<section id="headline"><h2>Headline (%)</h2><div class="side">'
             f'{table(headers, rows, ident="headline-table")}<figure><img class="chart" id="vpq-k-chart" src="{chart}" width="640" height="320" '
             f'alt="VPQ against the window span k, All, Things and Stuff">'
@@ -225,9 +224,9 @@ def prediction_section(one: Scored, i: int, cats: dict[str, tuple[str, bool]], w
             f"{tracking_table(one, i, cats)}{worst_section(one, i, worst, thumbnails, legend)}</section>")
 
 
-def render_page(scored: list[Scored], gt: GroundTruth, *, comparison: dict | None, thumbnails: bool,
-                worst: int) -> str:
-    """The whole HTML page."""
+def render_page(scored: list[Scored], gt: GroundTruth, *, chart: str, comparison: dict | None,
+                thumbnails: bool, worst: int) -> str:
+    """The whole HTML page; ``chart``: the VPQ-against-k chart's data URI."""
     cats = _categories(gt)
     split = scored[0].results["evaluation"]["split"] or "ground truth"
     title = f"vpskit report: {split}, {' vs '.join(s.name for s in scored)}"
@@ -236,7 +235,7 @@ def render_page(scored: list[Scored], gt: GroundTruth, *, comparison: dict | Non
     if comparison is not None:
         nav.append('<a href="#compare">Comparison</a>')
     nav += [f'<a href="#pred-{i}">{esc(s.name)}</a>' for i, s in enumerate(scored)]
-    body = [run_section(scored), headline_section(scored)]
+    body = [run_section(scored), headline_section(scored, chart)]
     if comparison is not None:
         from .comparison import comparison_section
 
