@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 import vpskit
@@ -264,6 +266,59 @@ def test_error_kinds_hand_made():
     assert set(np.unique(want2).tolist()) == {C, K, T, M, V, N}
 
 
+GT_KINDS = {1: (ROAD, False), 2: (BUILDING, False), 3: (CAR, False), 4: (CAR, False), 5: (CAR, True)}
+PRED_KINDS = {7: ROAD, 8: SIDEWALK, 9: CAR, 10: CAR}
+
+
+def _slow_kinds(gt: np.ndarray, pred: np.ndarray, matched: dict[int, int]) -> np.ndarray:
+    """The error kind of each pixel, one pixel at a time, from the rules as written."""
+    out = np.zeros(gt.shape, dtype=np.uint8)
+    for (y, x), g in np.ndenumerate(gt):
+        p = int(pred[y, x])
+        if g == 0:
+            out[y, x] = ov.NEUTRAL if p == 0 else ov.ON_VOID
+        elif p == 0:
+            out[y, x] = ov.MISSED
+        elif GT_KINDS[int(g)][0] != PRED_KINDS[p]:
+            out[y, x] = ov.WRONG_CATEGORY
+        elif GT_KINDS[int(g)][1] or matched.get(p) == g:
+            out[y, x] = ov.CORRECT
+        else:
+            out[y, x] = ov.WRONG_TRACK
+    return out
+
+
+FOLLOW = {0: 0, 1: 7, 2: 8, 3: 9, 4: 9, 5: 10}
+"""The predicted id each GT id mostly gets: many tubes match, and the two cars share one
+(matched to the larger, so the other's pixels are on a track matched to another)."""
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 3))
+def test_error_kinds_agree_with_the_rules_pixel_by_pixel(seed, count):
+    rng = np.random.default_rng(seed)
+    tables, maps = [], []
+    for _ in range(count):
+        gt = rng.choice([0, 1, 2, 3, 3, 3, 4, 5], size=(6, 6))
+        noise = rng.choice([0, 7, 8, 9, 10], size=(6, 6))
+        pred = np.where(rng.random((6, 6)) < 0.6, np.vectorize(FOLLOW.get)(gt), noise)
+        gt_ids, pred_ids = sorted(set(gt.ravel().tolist()) - {0}), sorted(set(pred.ravel().tolist()) - {0})
+        gt_segs = segs(*[(i, GT_KINDS[i][0]) for i in gt_ids], crowd=[i for i in gt_ids if GT_KINDS[i][1]])
+        tables.append(frame(gt, pred, gt_segs, segs(*[(i, PRED_KINDS[i]) for i in pred_ids])))
+        maps.append((gt, pred))
+    match = match_window(tables, CATS)
+    for gt, pred in maps:
+        assert np.array_equal(ov.error_kinds(gt, pred, match), _slow_kinds(gt, pred, match.matched_gt_of()))
+
+
+def test_track_colours_are_far_apart():
+    for video in ("0001", "0007", "0042", "0500"):
+        colours = np.array([track_colour(video, n) for n in range(16)], dtype=float)
+        gaps = np.linalg.norm(colours[:, None] - colours[None, :], axis=2)
+        assert gaps[~np.eye(16, dtype=bool)].min() > 60, video
+    assert track_colour("0001", 3) == track_colour("0001", 3) != track_colour("0002", 3)
+
+
 @pytest.mark.parametrize(("index", "count", "span", "window"), [
     (0, 6, 15, range(0, 4)), (2, 6, 15, range(2, 6)), (5, 6, 15, range(2, 6)), (3, 6, 0, range(3, 4)),
     (5, 6, 5, range(4, 6)), (1, 3, 15, range(0, 3)),
@@ -375,3 +430,11 @@ def test_mp4_without_an_encoder_says_how_to_get_one(root, tmp_path, capsys, monk
         vpskit.show(tmp_path / "v.mp4", root=root, video=1)
     err = _fails(["show", str(root), "--video", "1", "--out", str(tmp_path / "v.mp4")], capsys)
     assert MP4_HINT in err and not (tmp_path / "v.mp4").exists()
+
+
+def test_show_is_a_plain_function_of_the_api():
+    import inspect
+
+    params = inspect.signature(vpskit.show).parameters
+    assert {"out", "root", "split", "video", "pred", "errors", "labels", "span", "scale"} <= set(params)
+    assert vpskit.show.__doc__ and callable(error_panels)

@@ -19,8 +19,9 @@ one, or a submission.zip. What --out ends in decides what is drawn:
   .png   a contact sheet of the 6 annotated frames
   .gif   every frame of the 30-frame snippet ({split}/img_all, listed by
          im_all_info_{split}_city_vps.json; for a split without it, as train, the
-         annotated frames only, and the command says so), the annotated ones drawn on
-  .mp4   the same as a video; needs the ffmpeg of the package imageio-ffmpeg
+         annotated frames only, and the command says so), the annotated ones drawn on,
+         10 frames a second, looping
+  .mp4   the same as an H.264 video; needs the ffmpeg of the package imageio-ffmpeg
          (pip install 'vpskit[video]')
 
 Colours: stuff takes its Cityscapes category colour; each thing track of the ground truth
@@ -35,7 +36,8 @@ matched to another GT segment, or to none, in the window); predicted void on a l
 pixel; prediction on GT void; GT void predicted void (dark). Frame i (of T annotated
 frames) is judged in the VPQ window of span K (--span, n = K/5 + 1 annotated frames) that
 starts at min(i, T - n), or in all the frames when T < n; the caption names the window.
-GT crowd pixels are correct where the predicted category is theirs.
+GT crowd pixels are correct where the predicted category is theirs. In a .gif or .mp4 with
+--errors, the frames between annotated ones show the frame twice and an empty map.
 
 The file is written whole or not at all, and the same command gives the same bytes."""
 

@@ -29,15 +29,19 @@ MP4_HINT = ("writing .mp4 needs the ffmpeg that the package imageio-ffmpeg ships
             "pip install 'vpskit[video]' (or write a .gif)")
 
 
-def _check(out: Path, pred: object, errors: bool, span: int) -> str:
-    ext = out.suffix.lower()
-    if ext not in OUTPUTS:
-        raise VpsError(out, f"unknown picture type {out.suffix or '(none)'!r}: give a file ending in "
-                       + ", ".join(OUTPUTS))
+def _check_options(pred: object, errors: bool, span: int) -> None:
     if errors and pred is None:
         raise VpsError("--errors", "needs a prediction: vpskit show PRED --root ROOT … --errors")
     if span not in SPANS:
         raise VpsError("--span", f"expected one of {', '.join(map(str, SPANS))} (VPQ's window spans), got {span}")
+
+
+def _check_output(out: Path) -> str:
+    """The extension of ``out`` (lower case), a picture type show writes with what is installed."""
+    ext = out.suffix.lower()
+    if ext not in OUTPUTS:
+        raise VpsError(out, f"unknown picture type {out.suffix or '(none)'!r}: give a file ending in "
+                       + ", ".join(OUTPUTS))
     if ext == ".mp4":
         try:
             import imageio_ffmpeg  # noqa: F401
@@ -64,7 +68,8 @@ def show(out: str | os.PathLike, *, root: str | os.PathLike, split: str = "val",
     atomically; the same call gives the same bytes. Returns ``out``.
     """
     out = Path(out)
-    ext = _check(out, pred, errors, span)
+    _check_options(pred, errors, span)
+    ext = _check_output(out)
     pictures = load_video(root, split, video, pred, scale)
     try:
         if ext == ".png":
@@ -87,7 +92,7 @@ def error_panels(pred: str | os.PathLike, *, root: str | os.PathLike, split: str
                  span: int = 15, scale: float = 0.25) -> list[np.ndarray]:
     """Per annotated frame of ``video``, the (h, 3w, 3) uint8 picture GT | prediction | error map
     (as :func:`show` draws them with ``errors``, without captions), at ``scale``."""
-    _check(Path("panels.png"), pred, True, span)
+    _check_options(pred, True, span)
     pictures = load_video(root, split, video, pred, scale)
     try:
         return [_triptych(pictures, i, span, False) for i in range(len(pictures.frames))]
