@@ -24,16 +24,15 @@ from ..evaluation.loading import (
     GroundTruth,
     GtFrame,
     PredictionSource,
-    decode_ids_raw,
     match_predictions,
     open_ground_truth,
     prediction_segments,
 )
 from ..evaluation.metrics.categories import CategorySet
 from ..evaluation.metrics.vpq import WindowMatch, match_window
-from ..evaluation.tables import ID_MASK, FrameTable, PairCounter, check_gt, frame_table
+from ..evaluation.tables import FrameTable, PairCounter, check_gt, frame_table
 from ..jsonfields import read_json, read_json_member
-from ..pngio import decode_png, png_limit
+from ..pngio import decode_ids, decode_png, png_limit
 from ..preparation.common import raw_frames
 from ..sources import Source
 from ..text import plural
@@ -196,30 +195,31 @@ def _read(gt: GroundTruth, frames: list[GtFrame], images: FrameImages, source: P
     size = full = (0, 0)
     for frame in frames:
         gt_where = gt.describe(frame)
-        gt_ids = decode_ids_raw(gt.read_png(frame), gt_where)  # top byte unspecified: masked when shrunk
+        gt_ids = decode_ids(gt.read_png(frame), gt_where)
         check_gt(counter, gt_ids, frame.segments, gt_where=gt_where)
         if pictures and (gt_ids.shape[1], gt_ids.shape[0]) != full:
             raise VpsError(gt_where, f"size {gt_ids.shape[1]}x{gt_ids.shape[0]} differs from the video's "
                            f"first frame's {full[0]}x{full[1]}")
         full = (gt_ids.shape[1], gt_ids.shape[0])
         size = scaled_size(*full, scale)
+        gt_small = shrink_ids(gt_ids, size)
+        del gt_ids  # the counter keeps what the table needs of it
         pred_small = None
         if source is not None and preds is not None:
             p = preds[frame.image_id]
             json_where = f"{source.describe()}: {p.label}"
             segs = prediction_segments(p, json_where, gt.categories)
             pred_where = source.describe(p.png)
-            pred_ids = decode_ids_raw(source.read_png(p.png, full), pred_where, full, "the ground truth's")
+            pred_ids = decode_ids(source.read_png(p.png, full), pred_where, full, "the ground truth's")
             tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_where=gt_where,
                                       pred_where=pred_where, pred_json_where=json_where))
             pred_segments.append(segs)
-            pred_small = shrink_ids(pred_ids, size) & np.uint32(ID_MASK)
+            pred_small = shrink_ids(pred_ids, size)
             del pred_ids
         iid = naming.parse_image_id(frame.image_id)
         rgb = images.read(images.annotated, naming.image_file(iid), full)
-        pictures.append(Picture(frame.image_id, iid.key, shrink_rgb(rgb, size),
-                                shrink_ids(gt_ids, size) & np.uint32(ID_MASK), pred_small))
-        del gt_ids, rgb
+        pictures.append(Picture(frame.image_id, iid.key, shrink_rgb(rgb, size), gt_small, pred_small))
+        del rgb
     styles = category_styles(gt.category_records, gt.categories)
     video = frames[0].video
     gt_pal = gt_palette(video, [f.segments for f in frames], styles)
