@@ -18,6 +18,7 @@ adaptive filters with zlib (the label images vpskit writes come out no larger).
 from __future__ import annotations
 
 import io
+import threading
 import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -131,31 +132,63 @@ def _scanlines(header: PngHeader) -> list[tuple[int, int]]:
     return out
 
 
+_KEPT_BYTES = 1 << 25
+"""Work buffers up to this size are kept for the next PNG of the same thread: every new
+image-sized buffer costs a page fault per 4 KiB, which on virtual machines costs as much as
+inflating the PNG."""
+
+_kept = threading.local()
+
+
+def work_buffer(nbytes: int, name: str = "pixels") -> np.ndarray:
+    """A uint8 array of ``nbytes`` that this thread's next call with the same ``name`` reuses
+    (so its content lives until then); a fresh one above :data:`_KEPT_BYTES`."""
+    if nbytes > _KEPT_BYTES:
+        return np.empty(nbytes, dtype=np.uint8)
+    buf = getattr(_kept, name, None)
+    if buf is None or buf.size < nbytes:
+        buf = np.empty(max(nbytes, 1 << 16), dtype=np.uint8)
+        setattr(_kept, name, buf)
+    return buf[:nbytes]
+
+
+_PIECE = 1 << 18
+"""Bytes inflated at a time into the work buffer (small pieces are recycled by the allocator)."""
+
+
 def _inflate(data: bytes, where: object, expected: int, head: int = 0,
-             accept: Callable[[bytes], bool] | None = None) -> bytes | None:
-    """The pixel data of PNG bytes: its IDAT chunks (each checked, see :func:`png_chunks`) as one
-    zlib stream that inflates to exactly ``expected`` bytes, else ``VpsError``.
+             accept: Callable[[np.ndarray], bool] | None = None) -> np.ndarray | None:
+    """The pixel data of PNG bytes in this thread's work buffer (see :func:`work_buffer`), plus
+    one spare byte: its IDAT chunks (each checked, see :func:`png_chunks`) as one zlib stream
+    that inflates to exactly ``expected`` bytes, else ``VpsError``.
 
     With ``accept``, the first ``head`` bytes are inflated first and handed to it; None is
     returned at once when it refuses them (the rest is then never inflated).
     """
-    idat = b"".join(payload for kind, payload in png_chunks(data, where) if kind == b"IDAT")
+    rest = b"".join(payload for kind, payload in png_chunks(data, where) if kind == b"IDAT")
+    out = work_buffer(expected + 1)
+    out[-1] = 0
     inflater = _zlib.decompressobj()
+    pos = 0
     try:
-        pixels = b""
-        if accept is not None and 0 < head < expected:
-            pixels = inflater.decompress(idat, head)
-            if not accept(pixels):
-                return None
-            idat = inflater.unconsumed_tail
-        pixels += inflater.decompress(idat, expected - len(pixels) + 1)
+        while pos <= expected:
+            piece = inflater.decompress(rest, min(_PIECE, expected + 1 - pos, head or _PIECE))
+            out[pos:pos + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+            pos += len(piece)
+            if head:
+                head = 0
+                if accept is not None and pos < expected and not accept(out[:pos]):
+                    return None
+            rest = inflater.unconsumed_tail
+            if inflater.eof or not (piece or rest):
+                break
     except _ZLIB_ERRORS as exc:
         raise VpsError(where, f"corrupt or truncated PNG (pixel data: {exc})") from None
-    if len(pixels) != expected or not inflater.eof:
-        got = "more" if len(pixels) > expected else f"{len(pixels):,}" + ("" if inflater.eof else " (unfinished)")
+    if pos != expected or not inflater.eof:
+        got = "more" if pos > expected else f"{pos:,}" + ("" if inflater.eof else " (unfinished)")
         raise VpsError(where, f"corrupt or truncated PNG (pixel data of {got} bytes, the header "
                        f"promises {expected:,})")
-    return pixels
+    return out
 
 
 def check_png_pixels(data: bytes, where: object, size: tuple[int, int] | None = None) -> PngHeader:
@@ -172,9 +205,8 @@ def check_png_pixels(data: bytes, where: object, size: tuple[int, int] | None = 
             or header.interlace not in (0, 1) or not header.width or not header.height):
         raise VpsError(where, "corrupt PNG (its header gives no valid image)")
     scanlines = _scanlines(header)
-    pixels = _inflate(data, where, sum(rows * length for rows, length in scanlines))
-    assert pixels is not None
-    filters = np.frombuffer(pixels, dtype=np.uint8)
+    filters = _inflate(data, where, sum(rows * length for rows, length in scanlines))
+    assert filters is not None
     start = 0
     for rows, length in scanlines:
         bad = filters[start:start + rows * length:length] > 4
@@ -197,12 +229,14 @@ def _none_or_up(filters: bytes | np.ndarray) -> bool:
     return not (set(bytes(filters)) - {0, 2})
 
 
-def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False) -> np.ndarray | None:
+def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False,
+               out: np.ndarray | None = None) -> np.ndarray | None:
     """vpskit's own reader: the pixels of a PNG whose rows are all filtered with None or Up
     (not interlaced; 8-bit gray, RGB or RGBA, or 16-bit gray), or None for any other PNG.
 
     Gives what :func:`decode_png` gives, or with ``ids`` the segment ids of an RGB or RGBA PNG
-    (see :func:`decode_ids`). A damaged pixel stream raises ``VpsError`` naming ``where``.
+    (see :func:`decode_ids`), written into ``out`` when given. A damaged pixel stream raises
+    ``VpsError`` naming ``where``.
     """
     step = _PLAIN_BYTES.get((header.bit_depth, header.color_type))
     if step is None or header.interlace or (ids and header.color_type not in (2, 6)):
@@ -212,35 +246,28 @@ def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False)
     raw = _inflate(data, where, h * length, _HEAD_ROWS * length, lambda head: _none_or_up(head[::length]))
     if raw is None:
         return None
-    rows = np.frombuffer(raw, dtype=np.uint8).reshape(h, length)
+    rows = raw[:-1].reshape(h, length)
     filters = rows[:, 0].tolist()
     if not _none_or_up(filters):
         return None
-    # one spare byte: a 4-byte view of the last RGB pixel stays inside the buffer
-    buf = np.empty(h * (length - 1) + 1, dtype=np.uint8)
-    out = buf[:-1].reshape(h, length - 1)
     pixels = rows[:, 1:]
-    for y, kind in enumerate(filters):
-        if kind == 2 and y:
-            np.add(out[y - 1], pixels[y], out=out[y])
-        else:
-            out[y] = pixels[y]
+    for y in np.flatnonzero(rows[1:, 0]).tolist():  # the Up rows after the first, unfiltered in place
+        np.add(pixels[y], pixels[y + 1], out=pixels[y + 1])
     if ids:
-        if step == 4:
-            return np.bitwise_and(buf[:-1].view("<u4").reshape(h, w), ID_MASK)
-        # each pixel's 3 bytes and the next one's red byte, read as one little-endian word
-        words = np.ndarray((h, w), dtype="<u4", buffer=buf, strides=(3 * w, 3))
-        return np.bitwise_and(words, ID_MASK, dtype=np.uint32)
+        # each pixel's bytes, and the byte after them, read as one little-endian word
+        words = np.ndarray((h, w), dtype="<u4", buffer=raw, offset=1, strides=(length, step))
+        return np.bitwise_and(words, ID_MASK, out=out, dtype=np.uint32)
     if step == 2:
-        return out.view(">u2").astype(np.uint16)
-    return out if step == 1 else out.reshape(h, w, step)
+        return pixels.view(">u2").astype(np.uint16)
+    return pixels.copy() if step == 1 else pixels.reshape(h, w, step).copy()
 
 
 _SPNG_FORMATS = {0: "L", 2: "RGB", 6: "RGBA"}
 _spng: object = None
 
 
-def read_spng(data: bytes, header: PngHeader, where: object, ids: bool = False) -> np.ndarray | None:
+def read_spng(data: bytes, header: PngHeader, where: object, ids: bool = False,
+              out: np.ndarray | None = None) -> np.ndarray | None:
     """pyspng's reader: the pixels of a non-interlaced 8-bit gray, RGB or RGBA PNG, or None for
     another PNG or when pyspng is not installed. See :func:`read_plain` for ``ids``."""
     global _spng
@@ -260,7 +287,7 @@ def read_spng(data: bytes, header: PngHeader, where: object, ids: bool = False) 
     except (RuntimeError, ValueError) as exc:
         raise VpsError(where, f"corrupt or truncated PNG ({exc})") from None
     if ids:
-        return np.bitwise_and(arr.view("<u4")[..., 0], ID_MASK)
+        return np.bitwise_and(arr.view("<u4")[..., 0], ID_MASK, out=out)
     return arr
 
 
@@ -282,7 +309,8 @@ def open_png(data: bytes, where: object, size: tuple[int, int] | None = None,
         raise VpsError(where, f"corrupt or truncated PNG ({exc})") from None
 
 
-def read_pillow(data: bytes, header: PngHeader, where: object, ids: bool = False) -> np.ndarray:
+def read_pillow(data: bytes, header: PngHeader, where: object, ids: bool = False,
+                out: np.ndarray | None = None) -> np.ndarray:
     """Pillow's reader: the pixels of any PNG (see :func:`decode_png` and, for ``ids``,
     :func:`decode_ids`); ``VpsError`` for a mode vpskit has no use for."""
     with open_png(data, where) as img:
@@ -290,12 +318,12 @@ def read_pillow(data: bytes, header: PngHeader, where: object, ids: bool = False
         mode = img.mode
         if ids:
             if mode in ("P", "PA"):
-                return rgb2id(np.asarray(img.convert("RGB")))
+                return np.bitwise_and(rgb2id(np.asarray(img.convert("RGB"))), ID_MASK, out=out)
             if mode not in ("RGB", "RGBA"):
                 raise VpsError(where, f"expected an RGB panoptic PNG, found mode {mode}")
             w, h = img.size
             pixels = img.tobytes("raw", "RGBX" if mode == "RGB" else "RGBA")
-            return np.bitwise_and(np.frombuffer(pixels, dtype="<u4").reshape(h, w), ID_MASK)
+            return np.bitwise_and(np.frombuffer(pixels, dtype="<u4").reshape(h, w), ID_MASK, out=out)
         if mode in ("I;16", "I;16B", "I;16L"):
             return np.array(img, dtype=np.uint16)
         if mode == "I":
@@ -316,13 +344,19 @@ READERS = (read_plain, read_spng, read_pillow)
 """The readers :func:`decode_png` and :func:`decode_ids` try, in this order."""
 
 
-def _decode(data: bytes, where: object, size: tuple[int, int] | None, of: str, ids: bool) -> np.ndarray:
+def _decode(data: bytes, where: object, size: tuple[int, int] | None, of: str, ids: bool,
+            reuse: bool = False) -> np.ndarray:
     header = png_header(data, where)
     check_png_size(header, where, size, of)
-    if ids and header.bit_depth == 16:
-        raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
+    out = None
+    if ids:
+        if header.bit_depth == 16:
+            raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
+        if reuse:
+            out = work_buffer(4 * header.width * header.height, "ids").view(np.uint32).reshape(
+                header.height, header.width)
     for reader in READERS:
-        arr = reader(data, header, where, ids)
+        arr = reader(data, header, where, ids, out)
         if arr is not None:
             return arr
     raise AssertionError("read_pillow reads every PNG")  # pragma: no cover
@@ -341,13 +375,15 @@ def decode_png(data: bytes, where: object = "PNG", size: tuple[int, int] | None 
 
 
 def decode_ids(data: bytes, where: object, size: tuple[int, int] | None = None,
-               of: str = "the expected") -> np.ndarray:
+               of: str = "the expected", reuse: bool = False) -> np.ndarray:
     """Segment ids (H, W) uint32 of a panoptic PNG (RGB, RGBA or palette; id = R + 256 G + 256² B).
 
     ``size`` (``(width, height)``) is checked against the PNG's header before anything is
-    decoded (the message says ``size WxH differs from {of} wxh``).
+    decoded (the message says ``size WxH differs from {of} wxh``). ``reuse``: the ids go to a
+    buffer of this thread that its next ``decode_ids(reuse=True)`` overwrites (for a loop that
+    is done with each image before it decodes the next).
     """
-    return _decode(data, where, size, of, ids=True)
+    return _decode(data, where, size, of, ids=True, reuse=reuse)
 
 
 # --------------------------------------------------------------------------- ids <-> RGB
