@@ -42,14 +42,17 @@ class Runs:
         self.shape: tuple[int, int] = (int(first.shape[0]), int(first.shape[1]))
         h, w = self.shape
         n = h * w
-        change = np.zeros(n, dtype=bool)
+        ends: np.ndarray | None = None  # pixel i ends a run (i + 1 starts one)
         for m in maps:
             flat = np.ascontiguousarray(m).reshape(-1)
-            if n > 1:
-                change[1:] |= flat[1:] != flat[:-1]
+            differs = flat[1:] != flat[:-1]
+            ends = differs if ends is None else np.logical_or(ends, differs, out=ends)
         if n:
-            change[::max(w, 1)] = True
-        self.starts = np.flatnonzero(change)
+            assert ends is not None
+            ends[w - 1::w] = True  # every row starts a run
+            self.starts = np.concatenate((np.zeros(1, dtype=np.intp), np.flatnonzero(ends) + 1))
+        else:
+            self.starts = np.zeros(0, dtype=np.intp)
         self.lengths = np.diff(self.starts, append=n)
 
     def values(self, m: np.ndarray) -> np.ndarray:
