@@ -30,6 +30,8 @@ def test_public_api_is_plain_functions_in_any_import_order():
     ("verify", ["root", "splits", "jobs"]),
     ("make_submission", ["pred", "root", "split", "out", "jobs"]),
     ("synthesize", ["out", "videos", "size", "seed"]),
+    ("report", ["preds", "root", "split", "out", "names", "gt_json", "gt_dir", "jobs", "progress", "videos",
+                "stq_void", "worst", "reps", "seed"]),
 ])
 def test_signatures_show_the_parameters(name, params):
     sig = inspect.signature(getattr(vpskit, name))
