@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, NamedTuple
 import numpy as np
 
 from .errors import VpsError
+from .memory import keep_freed_blocks
 
 try:  # zlib-ng: the zlib module's interface, several times faster both ways
     from zlib_ng import zlib_ng as _zlib
@@ -49,6 +50,8 @@ ID_MASK = np.uint32(0xFFFFFF)
 """The 24 bits of a segment id (R + 256 G + 256² B)."""
 
 _ZLIB_ERRORS = (zlib.error, _zlib.error)
+
+keep_freed_blocks()  # image-sized buffers are reused from one PNG to the next (see vpskit.memory)
 
 
 # --------------------------------------------------------------------------- structure

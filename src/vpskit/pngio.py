@@ -30,13 +30,14 @@ from .pngcodec import (
     png_chunks,
     png_header,
     rgb2id,
+    work_buffer,
 )
 
 __all__ = [
     "ANY_FILE", "MAX_PIXELS", "PART_SUFFIX", "PNG_COMPRESS_LEVEL", "PNG_SIGNATURE", "Limit", "PngHeader",
     "atomic_write_bytes", "check_limit", "check_png_pixels", "check_png_size", "decode_ids", "decode_png",
     "encode_ids_png", "encode_png", "id2rgb", "open_png", "part_path", "png_chunks", "png_header",
-    "png_limit", "read_file", "read_png", "rgb2id", "write_failed", "write_png", "writing",
+    "png_limit", "read_file", "read_png", "rgb2id", "work_buffer", "write_failed", "write_png", "writing",
 ]
 
 PART_SUFFIX = ".part"

@@ -12,12 +12,14 @@ from ..errors import VpsError
 from ..naming import ImageId, panoptic_im_json
 from ..pngio import (
     PngHeader,
+    decode_ids,
     decode_png,
     open_png,
     png_header,
     png_limit,
     read_file,
     rgb2id,
+    work_buffer,
     write_png,
 )
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
@@ -39,9 +41,36 @@ def color_category_lut() -> np.ndarray:
     return _COLOR_LUT
 
 
+def categories_of(colors: np.ndarray) -> np.ndarray:
+    """Category id (uint8) of each packed RGB colour of a small array (255 for any other colour)."""
+    return np.fromiter((PACKED_COLOR_TO_CATEGORY.get(c, VOID) for c in np.asarray(colors).ravel().tolist()),
+                       dtype=np.uint8, count=np.asarray(colors).size).reshape(np.shape(colors))
+
+
 def semantic_from_colors(cls_rgb: np.ndarray) -> np.ndarray:
     """Category id of each pixel's RGB colour (alpha ignored); any other colour -> 255."""
-    return color_category_lut()[rgb2id(cls_rgb)]
+    packed = _packed(cls_rgb)
+    starts, lengths = pixel_runs(packed)
+    colors, inverse = np.unique(packed.reshape(-1)[starts], return_inverse=True)
+    return np.repeat(categories_of(colors)[inverse.reshape(-1)], lengths).reshape(packed.shape)
+
+
+def pixel_runs(*maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Start (in raster order) and length of each run of pixels along which every one of the
+    equally shaped ``maps`` keeps its value; the rules of stages 3 and 4 then work on runs, a
+    few per row of a label image, rather than on pixels."""
+    flat = [np.asarray(m).reshape(-1) for m in maps]
+    n = flat[0].size
+    change = work_buffer(n, "runs").view(bool)
+    if n:
+        change[0] = True
+        np.not_equal(flat[0][1:], flat[0][:-1], out=change[1:])
+        for other in flat[1:]:
+            step = work_buffer(n - 1, "runs-other").view(bool)
+            np.not_equal(other[1:], other[:-1], out=step)
+            np.logical_or(change[1:], step, out=change[1:])
+    starts = np.flatnonzero(change)
+    return starts, np.diff(starts, append=n)
 
 
 def _packed(cls_rgb: np.ndarray) -> np.ndarray:
@@ -51,12 +80,15 @@ def _packed(cls_rgb: np.ndarray) -> np.ndarray:
     return rgb2id(cls_rgb)
 
 
-def _majority(values: np.ndarray, colors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _majority(values: np.ndarray, colors: np.ndarray, weights: np.ndarray | None = None
+              ) -> tuple[np.ndarray, np.ndarray]:
+    """Majority colour of each value, counting each (value, colour) ``weights`` times (once)."""
     if values.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty
-    keys, counts = np.unique((values.astype(np.uint64) << np.uint64(24)) | colors.astype(np.uint64),
-                             return_counts=True)
+    keys, inverse = np.unique((values.astype(np.uint64) << np.uint64(24)) | colors.astype(np.uint64),
+                              return_inverse=True)
+    counts = np.bincount(inverse.reshape(-1), weights=weights, minlength=keys.size)
     kv = (keys >> np.uint64(24)).astype(np.int64)
     kc = (keys & np.uint64(0xFFFFFF)).astype(np.int64)
     # Sorted by value, then by count (largest first), then by colour (smallest first).
@@ -73,9 +105,10 @@ def majority_colors(inst: np.ndarray, packed: np.ndarray) -> tuple[np.ndarray, n
     Returns ``(values, colors)`` sorted by value. Ties go to the smallest packed colour; every
     distinct colour is its own candidate.
     """
-    flat = inst.ravel()
-    obj = np.flatnonzero(flat >= 1000)
-    return _majority(flat[obj], packed.ravel()[obj])
+    starts, lengths = pixel_runs(inst, packed)
+    values, colors = inst.reshape(-1)[starts], packed.reshape(-1)[starts]
+    obj = values >= 1000
+    return _majority(values[obj], colors[obj], lengths[obj])
 
 
 def panoptic_from_labels(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -96,37 +129,39 @@ def panoptic_with_things(cls_rgb: np.ndarray, inst: np.ndarray) -> tuple[np.ndar
     Every object kept keeps all its pixels, so its value is present; nothing else is >= 1000.
     """
     cls_rgb = np.asarray(cls_rgb)
-    inst = np.asarray(inst)
     if cls_rgb.ndim != 3 or cls_rgb.shape[2] not in (3, 4) or cls_rgb.dtype != np.uint8:
         raise ValueError(f"cls must be an (H, W, 3|4) uint8 array, got {cls_rgb.dtype} {cls_rgb.shape}")
-    if inst.shape != cls_rgb.shape[:2]:
-        raise ValueError(f"cls is {cls_rgb.shape[:2]} but inst is {inst.shape}")
+    return panoptic_from_packed(_packed(cls_rgb), inst)
+
+
+def panoptic_from_packed(packed: np.ndarray, inst: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """:func:`panoptic_with_things` of the packed colours (H, W) of the ``cls`` label."""
+    inst = np.asarray(inst)
+    if inst.shape != packed.shape:
+        raise ValueError(f"cls is {packed.shape} but inst is {inst.shape}")
     if inst.dtype != np.uint16:
         if inst.size and (inst.min() < 0 or inst.max() > 0xFFFF):
             raise ValueError("instance ids must lie in 0 … 65535")
         inst = inst.astype(np.uint16)
-    packed = _packed(cls_rgb)
-    lut = color_category_lut()
-    sem = np.take(lut, packed)
-    pan = np.take(_STUFF_PAN, sem)
-    flat_inst = inst.ravel()
-    obj = np.flatnonzero(flat_inst >= 1000)
-    values, colors = _majority(flat_inst[obj], packed.ravel()[obj])
+    starts, lengths = pixel_runs(packed, inst)
+    colors, values = packed.reshape(-1)[starts], inst.reshape(-1)[starts]
+    distinct, inverse = np.unique(colors, return_inverse=True)
+    run_sem = categories_of(distinct)[inverse.reshape(-1)]
+    run_pan = _STUFF_PAN[run_sem]
+    obj = values >= 1000
     things: list[int] = []
-    if values.size:
-        cats = lut[colors]
-        keep = IS_THING_LUT[cats]
-        if keep.any():
-            new = np.zeros(1 << 16, dtype=np.uint16)
-            use = np.zeros(1 << 16, dtype=bool)
-            kept = values[keep]
-            new[kept] = cats[keep].astype(np.uint16) * 1000 + (kept % 1000).astype(np.uint16)
-            use[kept] = True
-            obj_values = flat_inst[obj]
-            hit = use[obj_values]
-            pan.ravel()[obj[hit]] = new[obj_values[hit]]
-            things = sorted(set(new[kept].tolist()))
-    return sem, pan, things
+    kept_values, kept_colors = _majority(values[obj], colors[obj], lengths[obj])
+    cats = categories_of(kept_colors)
+    keep = IS_THING_LUT[cats]
+    if keep.any():
+        kept = kept_values[keep]
+        new = np.zeros(1 << 16, dtype=np.uint16)
+        new[kept] = cats[keep].astype(np.uint16) * 1000 + (kept % 1000).astype(np.uint16)
+        hit = obj & (new[values] > 0)
+        run_pan[hit] = new[values[hit]]
+        things = sorted(set(new[kept].tolist()))
+    return (np.repeat(run_sem, lengths).reshape(packed.shape),
+            np.repeat(run_pan, lengths).reshape(packed.shape), things)
 
 
 def decode_cls(data: bytes, where: object, size: tuple[int, int] | None = None,
@@ -143,6 +178,16 @@ def decode_cls(data: bytes, where: object, size: tuple[int, int] | None = None,
     if arr.ndim == 3:
         return arr
     raise VpsError(where, "not a colour (RGB or RGBA) label image")
+
+
+def decode_cls_packed(data: bytes, where: object, size: tuple[int, int] | None = None,
+                      of: str = "the expected") -> np.ndarray:
+    """The packed colours (H, W) uint32 of a colour label PNG (see :func:`decode_cls`), in a
+    buffer this thread reuses for the next one (:func:`vpskit.pngio.decode_ids`)."""
+    header = png_header(data, where)
+    if header.bit_depth == 8 and header.color_type in (2, 3, 6):
+        return decode_ids(data, where, size, of, reuse=True)
+    return _packed(decode_cls(data, where, size, of))
 
 
 _PNG_COLOR_TYPES = {0: "grayscale", 2: "RGB", 3: "palette", 4: "grayscale+alpha", 6: "RGBA"}
@@ -172,9 +217,10 @@ def decode_inst(data: bytes, where: object, size: tuple[int, int] | None = None,
     arr = decode_png(data, where, size, of)
     if arr.ndim != 2 or arr.dtype != np.uint16:
         raise VpsError(where, "not a single-channel 16-bit instance-id image")
-    bad = ~INSTANCE_ID_OK[arr]
+    starts, _ = pixel_runs(arr)
+    bad = ~INSTANCE_ID_OK[arr.reshape(-1)[starts]]
     if bad.any():
-        y, x = np.unravel_index(int(np.argmax(bad)), arr.shape)
+        y, x = np.unravel_index(int(starts[int(np.argmax(bad))]), arr.shape)
         raise VpsError(where, f"value {int(arr[y, x])} at x={x}, y={y} is not an instance id "
                        "(a label id 0…33, or labelId*1000+k)")
     return arr
@@ -204,9 +250,9 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
     cls_path = output_dir(root, split, "cls") / task.cls_name
     inst_path = output_dir(root, split, "inst") / task.inst_name
     size = (task.width, task.height) if task.width and task.height else None
-    cls_rgb = decode_cls(read_file(cls_path, limit=png_limit(task.width, task.height)), cls_path,
-                         size, "the JSON's")
-    h, w = cls_rgb.shape[:2]
+    packed = decode_cls_packed(read_file(cls_path, limit=png_limit(task.width, task.height)), cls_path,
+                               size, "the JSON's")
+    h, w = packed.shape
     inst_data = read_file(inst_path, limit=png_limit(w, h))
     header = png_header(inst_data, inst_path)
     if (header.width, header.height) != (w, h):
@@ -214,7 +260,7 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
                        f"label {cls_path.name} ({w}x{h})")
     inst = decode_inst(inst_data, inst_path, (w, h))
     del inst_data
-    sem, pan, things = panoptic_with_things(cls_rgb, inst)
+    sem, pan, things = panoptic_from_packed(packed, inst)
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
     if not lab_path.exists():

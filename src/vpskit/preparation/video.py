@@ -27,8 +27,17 @@ from ..categories import (
 )
 from ..errors import VpsError
 from ..naming import panoptic_gt_json, panoptic_im_json
-from ..pngio import atomic_write_bytes, decode_png, encode_png, read_file
+from ..pngio import (
+    atomic_write_bytes,
+    decode_ids,
+    decode_png,
+    encode_ids_png,
+    id2rgb,
+    png_header,
+    read_file,
+)
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
+from .panoptic import pixel_runs
 
 COLOR_SPREAD = 30
 """Each channel of a thing colour lies within ± this of its category colour."""
@@ -118,17 +127,23 @@ def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[in
     return out
 
 
-def colorize(pan: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
-    """(H, W, 3) uint8 ``panoptic_video`` image of a ``pan`` frame, given value -> segment id."""
-    lut = np.zeros((1 << 16, 3), dtype=np.uint8)
+def _pan_runs(pan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The value and length of each run of equal ``pan`` values, in raster order."""
+    starts, lengths = pixel_runs(pan)
+    return np.asarray(pan).reshape(-1)[starts], lengths
+
+
+def _segment_ids(values: np.ndarray, lengths: np.ndarray, shape: tuple[int, ...],
+                 colors: Mapping[int, int]) -> np.ndarray:
+    """The segment id (H, W) of each pixel of the ``pan`` frame whose runs are given."""
+    lut = np.zeros(1 << 16, dtype=np.uint32)
     for value, sid in colors.items():
-        lut[value] = (sid & 0xFF, (sid >> 8) & 0xFF, (sid >> 16) & 0xFF)
-    return np.take(lut, pan, axis=0)
+        lut[value] = sid
+    return np.repeat(lut[values], lengths).reshape(shape)
 
 
-def segments_info(pan: np.ndarray, colors: Mapping[int, int], where: object = "pan") -> list[dict]:
-    """``segments_info`` of a frame: one record per non-void value, sorted by segment id."""
-    counts = np.bincount(pan.ravel(), minlength=1)
+def _segments(values: np.ndarray, lengths: np.ndarray, colors: Mapping[int, int], where: object) -> list[dict]:
+    counts = np.bincount(values, weights=lengths, minlength=1)
     out = []
     for value in np.flatnonzero(counts).tolist():
         c = category_of_value(value)
@@ -140,6 +155,16 @@ def segments_info(pan: np.ndarray, colors: Mapping[int, int], where: object = "p
                     "iscrowd": iscrowd_of_value(value), "area": int(counts[value])})
     out.sort(key=lambda s: s["id"])
     return out
+
+
+def colorize(pan: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
+    """(H, W, 3) uint8 ``panoptic_video`` image of a ``pan`` frame, given value -> segment id."""
+    return id2rgb(_segment_ids(*_pan_runs(pan), np.shape(pan), colors))
+
+
+def segments_info(pan: np.ndarray, colors: Mapping[int, int], where: object = "pan") -> list[dict]:
+    """``segments_info`` of a frame: one record per non-void value, sorted by segment id."""
+    return _segments(*_pan_runs(pan), colors, where)
 
 
 @dataclass(frozen=True)
@@ -165,14 +190,19 @@ def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
     return arr.astype(np.uint16, copy=False)
 
 
-def _same_image(path: Path, rgb: np.ndarray) -> bool:
-    """Whether ``path`` exists and holds exactly ``rgb`` (an earlier run's output is kept then;
-    one made with other colours, e.g. before videos were added to the split, is replaced)."""
+def _same_image(path: Path, ids: np.ndarray) -> bool:
+    """Whether ``path`` exists and is the 8-bit RGB PNG of segment ids ``ids`` (an earlier run's
+    output is kept then; one made with other colours, e.g. before videos were added to the
+    split, is replaced)."""
     try:
-        old = decode_png(read_file(path), path)
+        data = read_file(path)
+        header = png_header(data, path)
+        if (header.bit_depth, header.color_type) != (8, 2):
+            return False
+        old = decode_ids(data, path, reuse=True)
     except VpsError:  # missing, not a regular file, or not a whole PNG
         return False
-    return old.shape == rgb.shape and np.array_equal(old, rgb)
+    return old.shape == ids.shape and np.array_equal(old, ids)
 
 
 def collect_values(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...]]) -> list[int]:
@@ -180,8 +210,8 @@ def collect_values(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...
     split, _, tasks = unit
     seen: set[int] = set()
     for t in tasks:
-        pan = _read_pan(ctx.root, split, t.pan_name)
-        seen.update(np.flatnonzero(np.bincount(pan.ravel(), minlength=1)).tolist())
+        values, _ = _pan_runs(_read_pan(ctx.root, split, t.pan_name))
+        seen.update(np.unique(values).tolist())
     return sorted(v for v in seen if is_thing_value(v))
 
 
@@ -197,11 +227,12 @@ def write_video(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...], 
     for t in tasks:
         pan = _read_pan(ctx.root, split, t.pan_name)
         src = output_dir(ctx.root, split, "panoptic_inst") / t.pan_name
-        info = segments_info(pan, colors, src)
+        values, lengths = _pan_runs(pan)
+        info = _segments(values, lengths, colors, src)
         dst = output_dir(ctx.root, split, "panoptic_video") / t.pan_name
-        rgb = colorize(pan, colors)
-        if not _same_image(dst, rgb):
-            atomic_write_bytes(dst, encode_png(rgb))
+        ids = _segment_ids(values, lengths, pan.shape, colors)
+        if not _same_image(dst, ids):
+            atomic_write_bytes(dst, encode_ids_png(ids))
         h, w = pan.shape
         out.append({"image": {"id": t.frame.image_id, "file_name": t.frame.file_name,
                               "width": int(w), "height": int(h)},
