@@ -28,6 +28,7 @@ class Row:
     attrs: dict[str, str]
     cells: list[Cell] = field(default_factory=list)
     lost: list[tuple[str, int]] = field(default_factory=list)
+    lost_text: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -79,8 +80,12 @@ class Page(HTMLParser):
             self._cell = Cell("", a, a.get("class", ""))
         elif tag == "li" and self._row is not None and "data-track" in a:
             self._row.lost.append((a["data-video"], int(a["data-track"])))
+            self._row.lost_text.append("")
+            self._in_lost = True
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "li":
+            self._in_lost = False
         if tag == "table":
             self._table = None
         elif tag in ("td", "th") and self._cell is not None:
@@ -96,6 +101,8 @@ class Page(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._cell is not None:
             self._cell.text += data
+        if getattr(self, "_in_lost", False) and self._row is not None:
+            self._row.lost_text[-1] += data
 
 
 def read_page(path: Path) -> Page:

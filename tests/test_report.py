@@ -12,6 +12,7 @@ import pytest
 
 import vpskit
 from reportpage import Page, make_split, read_page
+from vpskit.categories import categories_json
 from vpskit.cli import main
 from vpskit.evaluation import evaluate_videos
 from vpskit.evaluation.metrics.vpq import SPANS
@@ -150,6 +151,14 @@ def test_tracking_table_counts_and_the_lost_tracks_recounted(data, one):
                 want_lost.setdefault(str(cat), []).append((video, track))
     assert sum(map(len, want_lost.values())) >= 2  # the noisy prediction switches tracks
     assert {cid: sorted(r.lost) for cid, r in rows.items() if r.lost} == {c: sorted(v) for c, v in want_lost.items()}
+    # each lost track is named as `show --labels` names it: its number among the video's thing tracks
+    names = {str(c["id"]): c["name"] for c in categories_json()}
+    isthing = {str(c["id"]): bool(c["isthing"]) for c in categories_json()}
+    for cid, r in rows.items():
+        for (video, track), shown in zip(r.lost, r.lost_text, strict=True):
+            m = vpq.videos[video].tracks
+            things = [t for t, c in zip(m.ids.tolist(), m.category.tolist(), strict=True) if isthing[str(c)]]
+            assert shown == f"{video}: {names[cid]} {things.index(track) + 1}"
     for cid, row in rows.items():
         cells = dict(zip(table.headers, row.cells, strict=True))
         assert cells["GT tracks"].value == want_tracks.get(cid, 0)

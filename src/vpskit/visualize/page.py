@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from ..errors import VpsError
 from ..evaluation import describe_evaluation, evaluate_videos, results_of
 from ..evaluation.loading import GroundTruth, open_ground_truth
@@ -42,23 +44,30 @@ class Scored:
     worst: list[tuple[str, list[str]]] = field(default_factory=list)
 
 
-def tracks_lost(vpq: VPQAccumulator) -> tuple[dict[int, list[tuple[str, int]]], dict[int, int]]:
+def tracks_lost(vpq: VPQAccumulator) -> tuple[dict[int, list[tuple[str, int, int | None]]], dict[int, int]]:
     """Per category id: the GT tracks matched in every k = 0 window but lost in a k = 15 window,
-    as sorted ``(video, track id)``; and the number of GT tracks (non-crowd) of the category.
+    as sorted ``(video, track id, number)`` — ``number`` is the track's number in the video as
+    ``vpskit show --labels`` writes it ("car 3"), None for a stuff segment — and the number of GT
+    tracks (non-crowd) of the category.
 
     Needs an accumulator evaluated with ``tracks=True``.
     """
-    lost: dict[int, list[tuple[str, int]]] = {}
+    lost: dict[int, list[tuple[str, int, int | None]]] = {}
     counts: dict[int, int] = {}
+    thing_of = vpq.categories.thing_mask
     for video in sorted(vpq.videos):
         matches = vpq.videos[video].tracks
         if matches is None:
             raise ValueError(f"video {video} was evaluated without its track matches")
         for cat in matches.category.tolist():
             counts[int(cat)] = counts.get(int(cat), 0) + 1
+        # show numbers a video's thing tracks 1, 2, ... in the order of their ids
+        thing = thing_of[vpq.categories.positions(matches.category)]
+        numbers = np.cumsum(thing)
         gone = matches.lost()
-        for track, cat in zip(matches.ids[gone].tolist(), matches.category[gone].tolist(), strict=True):
-            lost.setdefault(int(cat), []).append((video, int(track)))
+        for i in np.flatnonzero(gone).tolist():
+            lost.setdefault(int(matches.category[i]), []).append(
+                (video, int(matches.ids[i]), int(numbers[i]) if thing[i] else None))
     return lost, counts
 
 

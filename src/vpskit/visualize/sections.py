@@ -160,7 +160,7 @@ def tracking_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> st
     vpq = one.results["vpq"]
     last = SPANS[-1]
     headers = ["category", *(f"k={k} TP / FP / FN" for k in SPANS), "GT tracks", f"lost by k={last}",
-               "where (video: GT track id)"]
+               "where (video: track, as show --labels names it)"]
     rows = []
     for cid in vpq[str(SPANS[0])]["per_class"]:
         per_k = [vpq[str(k)]["per_class"][cid] for k in SPANS]
@@ -172,8 +172,9 @@ def tracking_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> st
         cells += [f'<td class="num tfn"><span class="tp">{c["tp"]}</span> / <span class="fp">{c["fp"]}'
                   f'</span> / <span class="fn">{c["fn"]}</span></td>' for c in per_k]
         cells += [count(tracks), count(len(lost))]
-        items = "".join(f'<li class="lost" data-video="{esc(v)}" data-track="{t}">{esc(v)}: {t}</li>'
-                        for v, t in lost)
+        name = cats.get(cid, (cid, False))[0]
+        items = "".join(f'<li class="lost" data-video="{esc(v)}" data-track="{t}" title="GT segment id {t}">'
+                        f'{esc(v)}: {esc(name)}{"" if n is None else f" {n}"}</li>' for v, t, n in lost)
         cells.append(f'<td class="where"><ul>{items}</ul></td>' if items else "<td></td>")
         rows.append(row(cells, category=cid))
     return table(headers, rows, ident=f"tracking-{i}", cls="tracking",
