@@ -96,10 +96,9 @@ def test_track_ids_follow_the_ground_truth_across_frames(folder, split):
                 if not thing or crowd:
                     assert tid == 0
                     continue
-                if sid not in track_of:  # a new object gets the next number
-                    assert tid == len(track_of) + 1
-                    track_of[sid] = tid
-                assert track_of[sid] == tid
+                assert track_of.setdefault(sid, tid) == tid  # one number per object in the video
+        # numbered 1, 2, ... in increasing segment id, as `vpskit show --labels` numbers them
+        assert [track_of[sid] for sid in sorted(track_of)] == list(range(1, len(track_of) + 1))
         objects += len(track_of)
         repeated = [sid for sid in track_of if sum(sid in s["id"] for s in frames) > 1]
         assert repeated, "the synthetic videos have objects seen in several frames"

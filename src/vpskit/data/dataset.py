@@ -50,9 +50,9 @@ class VideoPanopticDataset:
     - ``segments``: the frame's segments sorted by id, as aligned arrays ``id``,
       ``category_id``, ``isthing``, ``iscrowd``, ``track_id``, ``area`` (pixels) and ``bbox``
       (N, 4: x, y, width, height; zeros for a segment with no pixel). ``track_id`` numbers the
-      objects of the video 1, 2, … in the order they first appear (objects new in one frame by
-      increasing segment id): the same object has the same ``track_id`` in every frame of its
-      video; stuff and crowd segments have 0. A segment id too is one segment for a whole video;
+      objects of the video 1, 2, … in increasing segment id over its annotated frames, as
+      ``vpskit show --labels`` numbers them ("car 3"): the same object has the same ``track_id``
+      in every frame of its video; stuff and crowd segments have 0. A segment id too is one segment for a whole video;
     - ``image_id`` (the id its JSON gives), ``file_name``, ``video`` (number) and ``frame`` (the
       0-based position in the video's 30-frame snippet; the annotated frames are 4, 9, … 29).
 

@@ -102,7 +102,14 @@ def _labels_of(root: PreparedRoot, frames: list[AnnotatedFrame],
     if gt is None:
         return {}
     anns, isthing, where = gt
-    tracks: dict[int, int] = {}
+    # the video's objects numbered 1, 2, ... in increasing segment id, as `vpskit show --labels`
+    # and the report page number them ("car 3")
+    objects: set[int] = set()
+    for f in frames:
+        for r in anns.get(f.image_id, {}).get("segments_info", ()):
+            if isinstance(r, dict) and isthing.get(r.get("category_id")) and not r.get("iscrowd", 0):
+                objects.add(int(r["id"]))
+    tracks = {sid: n for n, sid in enumerate(sorted(objects), start=1)}
     out = {}
     for f in frames:
         ann = anns.get(f.image_id)
