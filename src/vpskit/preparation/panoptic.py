@@ -143,8 +143,20 @@ def panoptic_from_packed(packed: np.ndarray, inst: np.ndarray) -> tuple[np.ndarr
         if inst.size and (inst.min() < 0 or inst.max() > 0xFFFF):
             raise ValueError("instance ids must lie in 0 … 65535")
         inst = inst.astype(np.uint16)
+    run_sem, run_pan, lengths, things = _panoptic_runs(packed, inst)
+    return (np.repeat(run_sem, lengths).reshape(packed.shape),
+            np.repeat(run_pan, lengths).reshape(packed.shape), things)
+
+
+def _panoptic_runs(packed: np.ndarray, inst: np.ndarray, where: object = None
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    """The stage-3 rule on the runs of equal (colour, instance) pixels: each run's ``labelmap``
+    and ``pan`` values, its length, and the sorted thing values. With ``where``, an instance
+    value that is no instance id raises ``VpsError`` naming it (see :func:`decode_inst`)."""
     starts, lengths = pixel_runs(packed, inst)
     colors, values = packed.reshape(-1)[starts], inst.reshape(-1)[starts]
+    if where is not None:
+        _check_instance_ids(inst, starts, values, where)
     distinct, inverse = np.unique(colors, return_inverse=True)
     run_sem = categories_of(distinct)[inverse.reshape(-1)]
     run_pan = _STUFF_PAN[run_sem]
@@ -160,8 +172,7 @@ def panoptic_from_packed(packed: np.ndarray, inst: np.ndarray) -> tuple[np.ndarr
         hit = obj & (new[values] > 0)
         run_pan[hit] = new[values[hit]]
         things = sorted(set(new[kept].tolist()))
-    return (np.repeat(run_sem, lengths).reshape(packed.shape),
-            np.repeat(run_pan, lengths).reshape(packed.shape), things)
+    return run_sem, run_pan, lengths, things
 
 
 def decode_cls(data: bytes, where: object, size: tuple[int, int] | None = None,
@@ -209,21 +220,28 @@ def check_inst_header(header: PngHeader, where: object) -> None:
 
 
 def decode_inst(data: bytes, where: object, size: tuple[int, int] | None = None,
-                of: str = "the expected") -> np.ndarray:
+                of: str = "the expected", check: bool = True) -> np.ndarray:
     """Decode an instance-id PNG as (H, W) uint16, refusing one that cannot be an instance-id
-    label: not 16-bit grayscale (:func:`check_inst_header`), or holding a value that is
-    neither a label id (0 … 33) nor ``labelId*1000 + k``."""
+    label: not 16-bit grayscale (:func:`check_inst_header`), or (unless not ``check``, for a
+    caller that checks the values itself) holding a value that is neither a label id (0 … 33)
+    nor ``labelId*1000 + k``."""
     check_inst_header(png_header(data, where), where)
     arr = decode_png(data, where, size, of)
     if arr.ndim != 2 or arr.dtype != np.uint16:
         raise VpsError(where, "not a single-channel 16-bit instance-id image")
-    starts, _ = pixel_runs(arr)
-    bad = ~INSTANCE_ID_OK[arr.reshape(-1)[starts]]
-    if bad.any():
-        y, x = np.unravel_index(int(starts[int(np.argmax(bad))]), arr.shape)
-        raise VpsError(where, f"value {int(arr[y, x])} at x={x}, y={y} is not an instance id "
-                       "(a label id 0…33, or labelId*1000+k)")
+    if check:
+        starts, _ = pixel_runs(arr)
+        _check_instance_ids(arr, starts, arr.reshape(-1)[starts], where)
     return arr
+
+
+def _check_instance_ids(inst: np.ndarray, starts: np.ndarray, values: np.ndarray, where: object) -> None:
+    """Refuse the first run (starting at ``starts``, of ``values``) holding no instance id."""
+    bad = ~INSTANCE_ID_OK[values]
+    if bad.any():
+        y, x = np.unravel_index(int(starts[int(np.argmax(bad))]), inst.shape)
+        raise VpsError(where, f"value {int(inst[y, x])} at x={x}, y={y} is not an instance id "
+                       "(a label id 0…33, or labelId*1000+k)")
 
 
 @dataclass(frozen=True)
@@ -258,15 +276,15 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
     if (header.width, header.height) != (w, h):
         raise VpsError(inst_path, f"size {header.width}x{header.height} differs from its cls "
                        f"label {cls_path.name} ({w}x{h})")
-    inst = decode_inst(inst_data, inst_path, (w, h))
+    inst = decode_inst(inst_data, inst_path, (w, h), check=False)
     del inst_data
-    sem, pan, things = panoptic_from_packed(packed, inst)
+    run_sem, run_pan, lengths, things = _panoptic_runs(packed, inst, inst_path)
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
     if not lab_path.exists():
-        write_png(lab_path, sem)
+        write_png(lab_path, np.repeat(run_sem, lengths).reshape(h, w))
     if not pan_path.exists():
-        write_png(pan_path, pan)
+        write_png(pan_path, np.repeat(run_pan, lengths).reshape(h, w))
     return things
 
 
