@@ -22,8 +22,9 @@ from PIL import Image
 from vpskit import pngcodec, pngio
 from vpskit.errors import VpsError
 
-SIZES = ((1, 1), (7, 1), (1, 5), (13, 9), (64, 33))
-"""(width, height) of the corpus images: one pixel, one row, one column, odd, several rows."""
+SIZES = ((1, 1), (7, 1), (1, 5), (13, 9), (64, 33), (3, 101))
+"""(width, height) of the corpus images: one pixel, one row, one column, odd, several rows, and
+enough rows for the reader to undo Up filters block by block (101 rows: blocks of 10, one left)."""
 
 ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
 CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
@@ -215,7 +216,7 @@ def test_every_reader_gives_pillows_segment_ids(name, png, samples):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.integers(1, 40), st.integers(1, 40), st.sampled_from(["rgb", "rgba", "gray", "gray16", "ids"]),
+@given(st.integers(1, 40), st.integers(1, 300), st.sampled_from(["rgb", "rgba", "gray", "gray16", "ids"]),
        st.integers(0, 2**32 - 1), st.integers(0, 9))
 def test_vpskit_writes_what_every_reader_reads_back(w, h, kind, seed, level):
     rng = np.random.default_rng(seed)
@@ -313,3 +314,20 @@ def test_the_plain_reader_leaves_other_filters_after_inflating_only_the_first_ro
     monkeypatch.setattr(pngcodec._zlib, "decompressobj", Counting)
     assert pngcodec.read_plain(png, pngio.png_header(png, "x"), "x") is None
     assert sum(calls) <= pngcodec._HEAD_ROWS * (1 + 3 * 50)
+
+
+@pytest.mark.parametrize("h", [1, 63, 64, 101, 1000])
+@pytest.mark.parametrize("none_rows", [(), (0,), (40,)])
+def test_up_rows_are_undone_as_a_running_sum_restarted_by_none_rows(h, none_rows):
+    """The reader's block-by-block undoing of Up filters (every row Up) and its row-by-row one
+    (some rows None) both give the running byte sum of the rows, restarted at each None row."""
+    rng = np.random.default_rng(h)
+    filtered = rng.integers(0, 256, size=(h, 2 * 7 + 3), dtype=np.uint8)
+    up = np.ones(h, dtype=bool)
+    up[[r for r in none_rows if r < h]] = False
+    want = np.empty_like(filtered)
+    for y in range(h):
+        want[y] = filtered[y] if not up[y] or not y else want[y - 1] + filtered[y]
+    got = np.ascontiguousarray(np.pad(filtered, ((0, 0), (1, 0))))[:, 1:]  # rows strided as in a PNG
+    pngcodec._undo_up(got, up)
+    np.testing.assert_array_equal(got, want)
