@@ -1,163 +1,209 @@
-"""Speed of the four preparation stages on full-resolution synthetic data.
+"""Benchmark of `vpskit prepare` on full-resolution synthetic data, against its codec floors.
 
-Prints, per stage, seconds per labelled frame (the fastest of ``--repeat`` rounds) (train + val annotated frames) for each ``--jobs``,
-and the ratio of the one-process time to the floor measured in the same run:
+For each ``--videos`` count N, a synthetic download of N train videos at 2048x1024 (folders,
+made once). Then, in fresh processes, ``--repeat`` rounds interleaved so that a change of load
+on the machine hits all alike (the best of each kept):
 
-- panoptic: decode every ``cls`` and ``inst`` PNG once + encode every ``labelmap`` and
-  ``panoptic_inst`` PNG once (same codec settings as the stage);
-- video: decode every ``panoptic_inst`` PNG once + encode every ``panoptic_video`` PNG once;
-- fetch, merge (byte copies, no codec involved): read every source file once + write it once.
+- ``prepare`` (release, fetch, merge, panoptic, video) of the train split into a new folder,
+  with each ``--jobs``; with ``--before DIR`` (a checkout with its own ``.venv``, e.g. ``git
+  worktree add DIR 05ea5a9`` and ``uv sync`` there), the same by that code;
+- its floors, on one process (with the allocator settings of :mod:`vpskit.memory`, as vpskit
+  runs), each doing the file copies of the release, fetch and merge stages (read + atomic write
+  of every file they place) and:
+  - codec: decoding every input label (``cls``, ``inst``) once with vpskit's reader and
+    encoding every output (``labelmap``, ``panoptic_inst``, ``panoptic_video``) once with
+    vpskit's writer (the outputs are decoded before the clock starts);
+  - Pillow: the same with Pillow (``load()``; ``save`` at compression level 6, as vpskit wrote
+    before it had its own writer);
+  - zlib: inflating every input's pixel data once and deflating every output's (as vpskit
+    writes it) once, with zlib-ng at vpskit's level: no filtering, no conversion.
 
-Usage: ``uv run python benchmarks/prepare.py [--videos 12] [--size 2048x1024] [--jobs 1,2] [--out DIR]``
+Prints, per N: seconds, the ratio to the codec floor, the peak RSS of the largest process, and
+for ``prepare`` its stages' seconds.
+
+Usage: ``uv run python benchmarks/prepare.py [--videos 6,50] [--jobs 1,2] [--work DIR]
+[--repeat 3] [--before DIR]`` (``--work`` keeps the downloads for the next run.)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
-import tempfile
+import subprocess
+import sys
 import time
 from pathlib import Path
 
-from vpskit.naming import LABELLED_SPLITS, SPLITS
-from vpskit.pngio import atomic_write_bytes, decode_png, encode_png
-from vpskit.preparation import stage_fetch, stage_merge, stage_panoptic, stage_video, unpack_release
-from vpskit.preparation.fetch import plan as fetch_plan
-from vpskit.preparation.merge import plan as merge_plan
-from vpskit.preparation.panoptic import plan as panoptic_plan
-from vpskit.preparation.video import plan as video_plan
-from vpskit.sources import open_gtfine, open_images
-from vpskit.synth import synthesize
+from common import HEIGHT, WIDTH, work_folder
 
-STAGES = ("fetch", "merge", "panoptic", "video")
+SPLIT = "train"
 
+_PEAK = r"""
+import json, resource, sys, time
+from pathlib import Path
+def peak_kb():
+    # This process's own high-water mark (VmHWM: ru_maxrss would include the launching
+    # process's, kept across exec) and that of its finished worker processes.
+    with open("/proc/self/status") as fh:
+        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+def done(seconds, **more):
+    time.sleep(0.05)
+    print(json.dumps({"seconds": seconds, "rss_kb": peak_kb(), **more}))
+"""
 
-def run_stages(root: Path, dl: Path, jobs: int) -> dict[str, float]:
-    """Prepare ``root`` from the folders of ``dl`` as ``vpskit prepare`` does; seconds per stage."""
-    if root.exists():
-        shutil.rmtree(root)
-    images, gtfine = open_images(dl), open_gtfine(dl)
-    unpack_release(root, dl, jobs=jobs, progress=False)
-    times = {}
+_PREPARE = _PEAK + r"""
+import shutil
+from vpskit.preparation import prepare
+down, root, jobs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
+shutil.rmtree(root, ignore_errors=True)
+t0 = time.perf_counter()
+summary = prepare(root, down / "leftImg8bit_sequence", down / "gtFine", release=down / "cityscapes_vps",
+                  splits="train", jobs=jobs, progress=False)
+seconds = time.perf_counter() - t0
+done(seconds, stages={r.stage: r.seconds for r in summary.reports})
+"""
+
+_FLOOR = _PEAK + r"""
+import io, shutil
+from vpskit.memory import keep_freed_blocks
+keep_freed_blocks()  # the floors run with the allocator settings vpskit runs with
+from vpskit import pngio
+from zlib_ng import zlib_ng
+down, root, scratch, kind = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+split = root / "train"
+# release (JSON files, cls, inst), fetch (img) and merge (the 20th frames' cls, inst) place a copy each
+copies = sorted(p for p in [*root.glob("*.json"), *(split / "img").iterdir(), *(split / "cls").iterdir(),
+                            *(split / "inst").iterdir()] if not p.name.startswith("panoptic_gt_"))
+inputs = sorted((split / "cls").iterdir()) + sorted((split / "inst").iterdir())
+outputs = [p for f in ("labelmap", "panoptic_inst", "panoptic_video") for p in sorted((split / f).iterdir())]
+
+def idat(data):
+    return b"".join(payload for kind, payload in pngio.png_chunks(data, "x") if kind == b"IDAT")
+
+def pillow_encode(arr):
+    from PIL import Image
+    if arr.dtype.name == "uint16":
+        img = Image.frombuffer("I;16", arr.shape[::-1], arr.astype("<u2").tobytes(), "raw", "I;16", 0, 1)
+    else:
+        img = Image.fromarray(arr)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG", compress_level=6)
+    return buf.getvalue()
+
+def pillow_decode(data):
+    from PIL import Image
+    with Image.open(io.BytesIO(data)) as img:
+        img.load()
+
+scratch.mkdir(parents=True, exist_ok=True)
+seconds = 0.0
+for i, path in enumerate(copies):
     t = time.perf_counter()
-    stage_fetch(root, images, SPLITS, jobs=jobs, progress=False)
-    times["fetch"] = time.perf_counter() - t
+    pngio.atomic_write_bytes(scratch / f"{i % 64}", pngio.read_file(path))
+    seconds += time.perf_counter() - t
+for path in inputs:
     t = time.perf_counter()
-    stage_merge(root, gtfine, LABELLED_SPLITS, jobs=jobs, progress=False)
-    times["merge"] = time.perf_counter() - t
+    data = pngio.read_file(path)
+    if kind == "codec":
+        pngio.decode_png(data, path)
+    elif kind == "Pillow":
+        pillow_decode(data)
+    else:
+        zlib_ng.decompress(idat(data))
+    seconds += time.perf_counter() - t
+for path in outputs:
+    data = path.read_bytes()
+    arr = pngio.decode_png(data, path) if kind != "zlib" else zlib_ng.decompress(idat(data))
     t = time.perf_counter()
-    known = stage_panoptic(root, LABELLED_SPLITS, jobs=jobs, progress=False).values
-    times["panoptic"] = time.perf_counter() - t
-    t = time.perf_counter()
-    stage_video(root, LABELLED_SPLITS, jobs=jobs, progress=False, known_values=known)
-    times["video"] = time.perf_counter() - t
-    return times
+    if kind == "codec":
+        pngio.encode_png(arr)
+    elif kind == "Pillow":
+        pillow_encode(arr)
+    else:
+        zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
+    seconds += time.perf_counter() - t
+shutil.rmtree(scratch)
+done(seconds)
+"""
+
+FLOORS = ("codec", "Pillow", "zlib")
 
 
-def floors(root: Path, dl: Path, scratch: Path) -> dict[str, float]:
-    """The codec (or copy) floor of each stage, measured on the outputs of a finished ``root``."""
-    out = dict.fromkeys(STAGES, 0.0)
-    images, gtfine = open_images(dl), open_gtfine(dl)
-    scratch.mkdir(parents=True, exist_ok=True)
-    n = 0
-    for split in SPLITS:
-        for tasks in fetch_plan(root, split).values():
-            for task in tasks:
-                t = time.perf_counter()
-                atomic_write_bytes(scratch / f"{n % 64}.png", images.read(task.src))
-                out["fetch"] += time.perf_counter() - t
-                n += 1
-    for split in LABELLED_SPLITS:
-        for tasks in merge_plan(root, split).values():
-            for task in tasks:
-                t = time.perf_counter()
-                atomic_write_bytes(scratch / f"{n % 64}.png", gtfine.read(task.src))
-                out["merge"] += time.perf_counter() - t
-                n += 1
-        base = root / split
-        for tasks in panoptic_plan(root, split).values():
-            for task in tasks:
-                labelmap = decode_png((base / "labelmap" / task.cls_name).read_bytes())
-                pan = decode_png((base / "panoptic_inst" / task.cls_name).read_bytes())
-                t = time.perf_counter()
-                decode_png((base / "cls" / task.cls_name).read_bytes())
-                decode_png((base / "inst" / task.inst_name).read_bytes())
-                encode_png(labelmap)
-                encode_png(pan)
-                out["panoptic"] += time.perf_counter() - t
-        for tasks in video_plan(root, split).values():
-            for task in tasks:
-                rgb = decode_png((base / "panoptic_video" / task.pan_name).read_bytes())
-                t = time.perf_counter()
-                decode_png((base / "panoptic_inst" / task.pan_name).read_bytes())
-                encode_png(rgb)
-                out["video"] += time.perf_counter() - t
-    shutil.rmtree(scratch)
-    return out
+def _run(python: str, code: str, *args: object, cwd: Path | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter; its JSON output (``seconds``, ``rss_kb``, …)."""
+    proc = subprocess.run([python, "-c", code, *map(str, args)], capture_output=True, text=True, check=False,
+                          cwd=cwd)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def labelled_frames(root: Path) -> int:
-    """Annotated frames of the labelled splits."""
-    return sum(len(t) for s in LABELLED_SPLITS for t in panoptic_plan(root, s).values())
+def download(work: Path, videos: int) -> Path:
+    """``work/download-N``: a synthetic download of ``videos`` train videos at full resolution."""
+    from vpskit.synth import synthesize
+
+    down = work / f"download-{videos}"
+    if not (down / "cityscapes_vps").is_dir():
+        shutil.rmtree(down, ignore_errors=True)
+        synthesize(down, videos=videos, size=(WIDTH, HEIGHT), seed=0, splits={SPLIT: videos}, progress=False)
+    return down
 
 
 def main() -> None:
-    """Run the benchmark and print the table."""
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--videos", type=int, default=12, help="videos (12: 11 labelled, 1 test)")
-    ap.add_argument("--size", default="2048x1024")
-    ap.add_argument("--jobs", default="1,2", help="comma-separated --jobs values to time")
-    ap.add_argument("--out", default=None, help="work folder (default: a temporary one, removed)")
-    ap.add_argument("--repeat", type=int, default=2,
-                    help="rounds of (every --jobs run, then the floor); the fastest of each is kept")
+    """Make the downloads, run prepare and the floors interleaved, print the table."""
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--videos", default="6,50", help="comma-separated video counts (default 6,50)")
+    ap.add_argument("--jobs", default="1,2", help="comma-separated --jobs values (default 1,2)")
+    ap.add_argument("--work", type=Path, help="working folder (kept; default: a temporary folder)")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds (the best of each is kept)")
+    ap.add_argument("--before", type=Path, help="a checkout of earlier vpskit with its own .venv, run alike")
     args = ap.parse_args()
-    w, h = (int(x) for x in args.size.lower().split("x"))
-    jobs_list = [int(j) for j in args.jobs.split(",")]
-    work = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix="vpskit-bench-"))
-    dl = work / "download"
-    try:
-        print(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        t = time.perf_counter()
-        if not (dl / "cityscapes_vps").is_dir():
-            synthesize(dl, videos=args.videos, size=(w, h), seed=0, jobs=max(jobs_list), progress=False)
-        print(f"synthetic download: {args.videos} videos at {w}x{h} ({time.perf_counter() - t:.1f} s)")
-        ref = work / f"root-j{jobs_list[0]}"
-        times: dict[int, dict[str, float]] = {}
-        floor: dict[str, float] = {}
-        for _ in range(max(1, args.repeat)):  # interleaved, so that other load hits both alike
-            for j in jobs_list:
-                got = run_stages(work / f"root-j{j}", dl, j)
-                times[j] = {k: min(v, times.get(j, got)[k]) for k, v in got.items()}
-            got = floors(ref, dl, work / "scratch")
-            floor = {k: min(v, floor.get(k, v)) for k, v in got.items()}
-        n = labelled_frames(ref)
-        print(f"labelled frames: {n} (train + val); seconds per labelled frame:")
-        head = f"{'stage':<9}" + "".join(f" {'jobs=' + str(j):>9}" for j in jobs_list)
-        head += f" {'floor':>9} {'ratio':>6}"
-        if len(jobs_list) > 1:
-            head += f" {'speed-up':>9}"
+    counts = sorted(int(v) for v in args.videos.split(","))
+    jobs = [int(j) for j in args.jobs.split(",")]
+    before = None
+    if args.before is not None:
+        before = str(args.before / ".venv" / ("Scripts/python.exe" if os.name == "nt" else "bin/python"))
+    with work_folder(args.work) as work:
+        t0 = time.perf_counter()
+        downs = {n: download(work, n) for n in counts}
+        print(f"data: {', '.join(map(str, counts))} train videos at {WIDTH}x{HEIGHT} ({work}, "
+              f"{time.perf_counter() - t0:.0f} s); load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        runs: dict[tuple[int, str], list[dict]] = {}
+        for _ in range(max(1, args.repeat)):
+            for n in counts:
+                root = work / f"root-{n}"
+                for j in jobs:
+                    runs.setdefault((n, f"prepare --jobs {j}"), []).append(
+                        _run(sys.executable, _PREPARE, downs[n], root, j))
+                    if before is not None:
+                        runs.setdefault((n, f"before --jobs {j}"), []).append(
+                            _run(before, _PREPARE, downs[n], work / f"root-before-{n}", j, cwd=args.before))
+                for kind in FLOORS:  # on the last prepare's output
+                    runs.setdefault((n, f"{kind} floor"), []).append(
+                        _run(sys.executable, _FLOOR, downs[n], root, work / "scratch", kind))
+        print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
+              f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+        head = f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x codec floor':>14} {'peak RSS MB':>12}  note"
         print(head)
         print("-" * len(head))
-        first = jobs_list[0]
-        for stage in STAGES:
-            row = f"{stage:<9}" + "".join(f" {times[j][stage] / n:>9.4f}" for j in jobs_list)
-            row += f" {floor[stage] / n:>9.4f} {times[first][stage] / floor[stage]:>6.2f}"
-            if len(jobs_list) > 1:
-                row += f" {times[first][stage] / times[jobs_list[-1]][stage]:>9.2f}"
-            print(row)
-        total = {j: sum(times[j].values()) for j in jobs_list}
-        row = f"{'all':<9}" + "".join(f" {total[j] / n:>9.4f}" for j in jobs_list)
-        row += f" {sum(floor.values()) / n:>9.4f} {total[first] / sum(floor.values()):>6.2f}"
-        if len(jobs_list) > 1:
-            row += f" {total[first] / total[jobs_list[-1]]:>9.2f}"
-        print(row)
-        print(f"ratio = jobs={first} time / floor (floor: decode every input + encode every output "
-              "once; fetch, merge: read + write every file once)")
-        print(f"load average at end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    finally:
-        if not args.out:
-            shutil.rmtree(work, ignore_errors=True)
+        for n in counts:
+            best = {k: min(v, key=lambda r: r["seconds"]) for (m, k), v in runs.items() if m == n}
+            floor = best["codec floor"]["seconds"]
+            for name, r in best.items():
+                notes = []
+                if name.startswith("prepare --jobs") and name != f"prepare --jobs {jobs[0]}":
+                    notes.append(f"{best[f'prepare --jobs {jobs[0]}']['seconds'] / r['seconds']:.2f}x faster "
+                                 f"than --jobs {jobs[0]}")
+                old = best.get(name.replace("prepare", "before")) if name.startswith("prepare") else None
+                if old is not None:
+                    notes.append(f"{old['seconds'] / r['seconds']:.2f}x faster than before")
+                if "stages" in r:
+                    notes.append(" ".join(f"{s} {sec:.2f}" for s, sec in r["stages"].items()))
+                print(f"{n:>6}  {name:<17} {r['seconds']:>8.2f} {r['seconds'] / floor:>14.2f} "
+                      f"{r['rss_kb'] / 1024:>12.0f}  {'; '.join(notes)}")
 
 
 if __name__ == "__main__":
