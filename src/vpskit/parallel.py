@@ -9,7 +9,6 @@ only the calling process, which stops the workers; workers whose caller died exi
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import ctypes
 import itertools
@@ -280,6 +279,8 @@ def _dask_client(address: str) -> Any:
     something else answers, gives one line instead of a client that retries for 30 s and then
     complains while it is torn down.
     """
+    import asyncio  # here: 40 ms of start-up that only --scheduler needs
+
     try:
         from dask.distributed import Client
         from distributed.comm import connect
@@ -321,6 +322,8 @@ def _dask_client(address: str) -> Any:
 
 def _run_coroutine(make: Callable[[], Any]) -> Any:
     """Run ``make()`` on a fresh event loop in its own thread (the caller may be running one)."""
+    import asyncio
+
     box: dict[str, Any] = {}
 
     def run() -> None:
