@@ -10,13 +10,16 @@ on the machine hits all alike (the best of each kept):
 - its floors, on one process (with the allocator settings of :mod:`vpskit.memory`, as vpskit
   runs), each doing the file copies of the release, fetch and merge stages (read + atomic write
   of every file they place) and:
-  - codec: decoding every input label (``cls``, ``inst``) once with vpskit's reader and
+  - codec: decoding every stage's input (``cls``, ``inst``; ``panoptic_inst`` for stage 4,
+    which colours a split's tracks only once stage 3 has seen all of them) once with vpskit's
+    reader and
     encoding every output (``labelmap``, ``panoptic_inst``, ``panoptic_video``) once with
-    vpskit's writer (the outputs are decoded before the clock starts);
+    vpskit's writer and writing it (atomically, as the copies; the outputs are decoded before
+    the clock starts);
   - Pillow: the same with Pillow (``load()``; ``save`` at compression level 6, as vpskit wrote
     before it had its own writer);
-  - zlib: inflating every input's pixel data once and deflating every output's (as vpskit
-    writes it) once, with zlib-ng at vpskit's level: no filtering, no conversion.
+  - zlib: inflating every input's pixel data once and deflating (and writing) every output's
+    (as vpskit writes it) once, with zlib-ng at vpskit's level: no filtering, no conversion.
 
 Prints, per N: seconds, the ratio to the codec floor, the peak RSS of the largest process, and
 for ``prepare`` its stages' seconds.
@@ -77,7 +80,8 @@ split = root / "train"
 # release (JSON files, cls, inst), fetch (img) and merge (the 20th frames' cls, inst) place a copy each
 copies = sorted(p for p in [*root.glob("*.json"), *(split / "img").iterdir(), *(split / "cls").iterdir(),
                             *(split / "inst").iterdir()] if not p.name.startswith("panoptic_gt_"))
-inputs = sorted((split / "cls").iterdir()) + sorted((split / "inst").iterdir())
+# each stage's inputs: stage 3 reads cls and inst, stage 4 reads panoptic_inst
+inputs = [p for f in ("cls", "inst", "panoptic_inst") for p in sorted((split / f).iterdir())]
 outputs = [p for f in ("labelmap", "panoptic_inst", "panoptic_video") for p in sorted((split / f).iterdir())]
 
 def idat(data):
@@ -114,16 +118,17 @@ for path in inputs:
     else:
         zlib_ng.decompress(idat(data))
     seconds += time.perf_counter() - t
-for path in outputs:
+for i, path in enumerate(outputs):
     data = path.read_bytes()
     arr = pngio.decode_png(data, path) if kind != "zlib" else zlib_ng.decompress(idat(data))
     t = time.perf_counter()
     if kind == "codec":
-        pngio.encode_png(arr)
+        data = pngio.encode_png(arr)
     elif kind == "Pillow":
-        pillow_encode(arr)
+        data = pillow_encode(arr)
     else:
-        zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
+        data = zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
+    pngio.atomic_write_bytes(scratch / f"out{i % 64}", data)
     seconds += time.perf_counter() - t
 shutil.rmtree(scratch)
 done(seconds)
