@@ -17,6 +17,7 @@ from .. import naming
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
 from ..pngio import png_header
+from ..profiles import Profile, get_profile
 from ..text import plural
 from .loading import (
     GroundTruth,
@@ -38,11 +39,6 @@ __all__ = ["SPANS", "CategorySet", "STQAccumulator", "VPQAccumulator", "describe
            "evaluate_videos", "format_table", "results_of", "video_ranges"]
 
 METRICS = ("vpq", "stq")
-VPQ_REFERENCE = {"repository": "mcahny/vps", "file": "tools/eval_vpq.py",
-                 "commit": "138503edbc9e70de744dc0c9fa4b71c799a94d5d"}
-STQ_REFERENCE = {"repository": "google-research/deeplab2",
-                 "file": "evaluation/numpy/segmentation_and_tracking_quality.py",
-                 "commit": "64bc1c1a6505b6cd1779b65f9127180840b8a4fa"}
 VOID_RULE_MEANING = {
     "class": "a labelled pixel predicted void makes void one more class of the IoU mean, with IoU 0 "
              "(as deeplab2)",
@@ -272,32 +268,41 @@ def describe_evaluation(gt: GroundTruth, videos: list[str], pred: str | os.PathL
     frames}, "conventions": {"vpq": {…}, "stq": {…}}}`` — paths as given, plus their absolute
     form; no time stamps, so the same evaluation gives the same bytes.
     """
+    ground_truth = {"json": gt.json_where, "json_absolute": _absolute(gt.json_where)}
+    return results_head(get_profile(), ground_truth, videos, sum(len(gt.videos[v]) for v in videos), pred,
+                        split, metrics, stq_void)
+
+
+def results_head(profile: Profile, ground_truth: dict, videos: list[str], frames: int, pred: str | os.PathLike,
+                 split: str | None, metrics: tuple[str, ...], stq_void: str) -> dict:
+    """The head of ``results.json`` (see :func:`describe_evaluation`) of a benchmark's evaluation,
+    its conventions taken from the benchmark's profile."""
     from .._version import __version__
 
     conventions: dict = {}
-    if "vpq" in metrics:
+    if "vpq" in metrics and profile.vpq_reference is not None:
         conventions["vpq"] = {
-            "agrees_with": VPQ_REFERENCE,
-            "window_spans_k": list(SPANS),
-            "window_frames": [k // 5 + 1 for k in SPANS],
-            "final": "mean of VPQ over the spans",
+            "agrees_with": profile.vpq_reference.to_json(),
+            "window_spans_k": list(profile.vpq_spans),
+            "window_frames": list(profile.vpq_window_frames),
+            "final": profile.vpq_final,
         }
     if "stq" in metrics:
         conventions["stq"] = {
-            "agrees_with": STQ_REFERENCE,
+            "agrees_with": profile.stq_reference.to_json(),
             "void_rule": stq_void,
             "void_rule_meaning": VOID_RULE_MEANING[stq_void],
             "iou": "STQ's segmentation term (SQ in the STQ paper, IoU in deeplab2's output)",
-        }
+        } | profile.extra_conventions
     return {
         "vpskit": {"version": __version__},
-        "evaluation": {
+        "evaluation": profile.evaluation_fields() | {
             "split": split,
-            "ground_truth": {"json": gt.json_where, "json_absolute": _absolute(gt.json_where)},
+            "ground_truth": ground_truth,
             "prediction": {"given": os.fspath(pred), "absolute": os.path.abspath(os.fspath(pred))},
             "metrics": list(metrics),
             "videos": videos,
-            "frames": sum(len(gt.videos[v]) for v in videos),
+            "frames": frames,
         },
         "conventions": conventions,
     }

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...categories import CATEGORIES
+from ...profiles import Profile
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,14 @@ class CategorySet:
     @classmethod
     def default(cls) -> CategorySet:
         """The 19 Cityscapes-VPS categories."""
-        return cls(tuple(c.id for c in CATEGORIES), tuple(c.isthing for c in CATEGORIES))
+        from ...profiles.cityscapes_vps import PROFILE
+
+        return cls.of_profile(PROFILE)
+
+    @classmethod
+    def of_profile(cls, profile: Profile) -> CategorySet:
+        """The categories of a benchmark profile, things as its metrics count them."""
+        return cls(profile.category_ids, profile.thing_flags)
 
     def __len__(self) -> int:
         return len(self.ids)

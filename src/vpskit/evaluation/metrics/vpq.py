@@ -30,12 +30,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...profiles.cityscapes_vps import PROFILE as CITYSCAPES_VPS
 from ..tables import FrameTable, first_occurrence, sum_pairs
 from .categories import CategorySet
 from .sums import ordered_sum
 
-SPANS: tuple[int, ...] = (0, 5, 10, 15)
-"""Window spans k, in frames; a window holds k/5 + 1 annotated frames."""
+SPANS: tuple[int, ...] = CITYSCAPES_VPS.vpq_spans
+"""Window spans k, in frames; a window holds k/5 + 1 annotated frames (the Cityscapes-VPS profile's)."""
 GROUPS: tuple[tuple[str, bool | None], ...] = (("all", None), ("things", True), ("stuff", False))
 
 

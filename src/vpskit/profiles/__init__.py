@@ -1,0 +1,133 @@
+"""Benchmark profiles: everything in which one benchmark differs from another, as data.
+
+A :class:`Profile` holds a benchmark's categories, how its ground truth and predictions encode
+labels, which frames are annotated, its VPQ windows, its STQ conventions and the reference
+implementations the metrics agree with. Code that depends on the benchmark asks the profile
+(:func:`get_profile`) instead of branching on the benchmark's name.
+
+Each benchmark is one module of this package exposing ``PROFILE``; :data:`BENCHMARKS` lists
+them, and :func:`detect_benchmark` recognises a benchmark from the files of a dataset folder.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import VpsError
+
+__all__ = ["BENCHMARKS", "DEFAULT_BENCHMARK", "Profile", "ProfileCategory", "Reference", "available_benchmarks",
+           "detect_benchmark", "get_profile"]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A public implementation (repository, file, commit) a vpskit metric agrees with."""
+
+    repository: str
+    file: str
+    commit: str
+
+    def to_json(self) -> dict:
+        """``{"repository", "file", "commit"}`` as ``results.json`` records it."""
+        return {"repository": self.repository, "file": self.file, "commit": self.commit}
+
+
+@dataclass(frozen=True)
+class ProfileCategory:
+    """One category of a benchmark: id as written in label maps, name, thing or stuff."""
+
+    id: int
+    name: str
+    isthing: bool
+
+
+@dataclass(frozen=True)
+class Profile:
+    """What defines one benchmark (see the module docstring).
+
+    ``stq_things`` are the categories whose instances are tracks for STQ's association term
+    (for Cityscapes-VPS the thing categories; KITTI-STEP tracks only person and car).
+    ``vpq_spans`` are the window spans k of VPQ and ``vpq_window_frames`` the annotated frames
+    each window holds (empty: the benchmark has no VPQ in vpskit yet). ``markers`` are paths,
+    relative to a dataset root, whose presence identifies the benchmark.
+    """
+
+    name: str
+    title: str
+    categories: tuple[ProfileCategory, ...]
+    void: int
+    gt_encoding: str
+    pred_encoding: str
+    annotated_frames: str
+    stq_reference: Reference
+    stq_label_divisor: int
+    stq_things: tuple[int, ...]
+    stq_instance_zero: str
+    vpq_spans: tuple[int, ...] = ()
+    vpq_window_frames: tuple[int, ...] = ()
+    vpq_final: str = ""
+    vpq_reference: Reference | None = None
+    markers: tuple[str, ...] = ()
+    extra_conventions: dict = field(default_factory=dict)
+    """Further STQ conventions ``results.json`` states for this benchmark (beyond the defaults)."""
+
+    @property
+    def category_ids(self) -> tuple[int, ...]:
+        """Category ids in report order."""
+        return tuple(c.id for c in self.categories)
+
+    @property
+    def thing_flags(self) -> tuple[bool, ...]:
+        """Per category (in :attr:`category_ids` order): thing for the metrics."""
+        return tuple(c.isthing for c in self.categories)
+
+    @property
+    def has_vpq(self) -> bool:
+        """Whether vpskit computes VPQ for this benchmark."""
+        return bool(self.vpq_spans) and self.vpq_reference is not None
+
+    def evaluation_fields(self) -> dict:
+        """Entries this benchmark adds to ``results.json``'s ``evaluation`` (none for the default
+        benchmark, whose results name no benchmark, as before profiles existed)."""
+        return {} if self.name == DEFAULT_BENCHMARK else {"benchmark": self.name}
+
+
+DEFAULT_BENCHMARK = "cityscapes-vps"
+BENCHMARKS: dict[str, str] = {"cityscapes-vps": "cityscapes_vps", "kitti-step": "kitti_step", "vipseg": "vipseg"}
+"""Benchmark name → module of this package holding its ``PROFILE``."""
+
+
+def available_benchmarks() -> tuple[str, ...]:
+    """The names of :data:`BENCHMARKS` whose profile module is present."""
+    return tuple(name for name, module in BENCHMARKS.items()
+                 if importlib.util.find_spec(f"{__name__}.{module}") is not None)
+
+
+def get_profile(name: str | None = None) -> Profile:
+    """The profile of benchmark ``name`` (None: Cityscapes-VPS); ``VpsError`` for an unknown one."""
+    name = DEFAULT_BENCHMARK if name is None else name
+    if name not in available_benchmarks():
+        raise VpsError("--benchmark", f"unknown benchmark {name!r} (known: {', '.join(available_benchmarks())})")
+    return importlib.import_module(f"{__name__}.{BENCHMARKS[name]}").PROFILE
+
+
+def detect_benchmark(root: str | os.PathLike | None, given: str | None = None) -> Profile:
+    """The profile of ``given``, else the benchmark whose markers ``root`` holds.
+
+    A root with the markers of no benchmark is Cityscapes-VPS; one with the markers of several is
+    refused (give ``--benchmark``).
+    """
+    if given is not None:
+        return get_profile(given)
+    if root is None or not Path(root).is_dir():
+        return get_profile(DEFAULT_BENCHMARK)
+    found = [p for p in (get_profile(n) for n in available_benchmarks())
+             if p.markers and all((Path(root) / m).exists() for m in p.markers)]
+    if len(found) > 1:
+        raise VpsError(root, "holds the files of several benchmarks ("
+                       + ", ".join(p.name for p in found) + "): give --benchmark")
+    return found[0] if found else get_profile(DEFAULT_BENCHMARK)
