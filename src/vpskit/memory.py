@@ -3,8 +3,8 @@
 Decoding, computing and encoding a frame make a few buffers of one to eight MB each. glibc hands
 every block above 128 KiB back to the system when it is freed (``mmap``/trim), so the next
 frame's buffers are new memory again, and each 4 KiB page of it costs a page fault on first
-touch. On virtual machines a fault costs several microseconds: 10 to 15 per cent of ``eval``
-and ``prepare`` went into faults on the 2-core machine vpskit is benchmarked on. Raising
+touch. On virtual machines a fault costs several microseconds: about a fifth of ``eval`` and
+``prepare`` went into faults on the 2-core machine vpskit is benchmarked on. Raising
 glibc's thresholds (``mallopt``) makes freed blocks of up to 32 MiB stay in the process, where
 the next frame reuses them; memory held stays bounded by the largest working set, that of one
 video. Elsewhere (musl, macOS, Windows), or when ``MALLOC_MMAP_THRESHOLD_`` or
