@@ -686,12 +686,13 @@ def _zip_tree(src: Path, top: str, dest: Path) -> None:
             zf.writestr(info, path.read_bytes())
 
 
-def _clear_previous(out: Path) -> None:
-    """Remove the outputs of an earlier run into ``out``; refuse to touch anything else."""
-    present = [n for n in _OUTPUT_NAMES if (out / n).exists()]
+def _clear_previous(out: Path, names: tuple[str, ...] = _OUTPUT_NAMES, marker: str = MARKER) -> None:
+    """Remove the outputs ``names`` of an earlier run into ``out`` (one that left ``marker``);
+    refuse to touch anything else."""
+    present = [n for n in names if (out / n).exists()]
     if not present:
         return
-    if not (out / MARKER).is_file():
+    if not (out / marker).is_file():
         raise VpsError(out, f"already holds {', '.join(present)}, not written by vpskit synth "
                        "(choose an empty or new folder)")
     for name in present:

@@ -1,10 +1,11 @@
-"""``vpskit synth``: write a synthetic Cityscapes-VPS download."""
+"""``vpskit synth``: write a synthetic Cityscapes-VPS download (or KITTI-STEP dataset)."""
 
 from __future__ import annotations
 
 import argparse
 import re
 
+from ..profiles import available_benchmarks
 from .options import add_jobs_and_progress
 
 DESCRIPTION = """\
@@ -50,6 +51,13 @@ def _splits(text: str) -> dict[str, int]:
 
 def _run(args: argparse.Namespace) -> int:
     from ..errors import VpsError
+
+    if args.benchmark == "kitti-step":
+        return _run_kitti_step(args)
+    if args.benchmark != "cityscapes-vps":
+        raise VpsError("--benchmark", f"synth cannot write {args.benchmark} yet")
+    if args.frames is not None:
+        raise VpsError("--frames", "only for --benchmark kitti-step (a Cityscapes-VPS video has 30 frames)")
     from ..synth import synthesize
 
     videos = args.videos
@@ -58,9 +66,24 @@ def _run(args: argparse.Namespace) -> int:
         if videos is not None and videos != total:
             raise VpsError("--splits", f"{total} videos in all, but --videos says {videos}")
         videos = total
-    result = synthesize(args.out, videos=6 if videos is None else videos, size=args.size,
+    result = synthesize(args.out, videos=6 if videos is None else videos, size=args.size or (2048, 1024),
                         seed=args.seed, as_zip=args.zip, jobs=args.jobs, progress=args.progress,
                         splits=args.splits)
+    print(result.summary())
+    return 0
+
+
+def _run_kitti_step(args: argparse.Namespace) -> int:
+    from ..errors import VpsError
+    from ..synth_kitti import DEFAULT_SIZE, synthesize_kitti_step
+
+    if args.videos is not None:
+        raise VpsError("--videos", "KITTI-STEP sequences are counted per split: give --splits TRAIN,VAL,TEST")
+    if args.zip:
+        raise VpsError("--zip", "KITTI-STEP is written as folders only (images/, panoptic_maps/)")
+    result = synthesize_kitti_step(args.out, splits=args.splits, frames=8 if args.frames is None else args.frames,
+                                   size=args.size or DEFAULT_SIZE, seed=args.seed, jobs=args.jobs,
+                                   progress=args.progress)
     print(result.summary())
     return 0
 
@@ -73,9 +96,16 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--videos", type=int, default=None, metavar="N",
                    help="number of videos, 1…1666 (default 6; the real benchmark has 500)")
     p.add_argument("--splits", type=_splits, default=None, metavar="TRAIN,VAL,TEST",
-                   help="videos of each split, e.g. 8,2,2 (default: 8:1:1 of --videos)")
-    p.add_argument("--size", type=_size, default=(2048, 1024), metavar="WxH",
-                   help="frame size (default 2048x1024, the Cityscapes size)")
+                   help="videos of each split, e.g. 8,2,2 (default: 8:1:1 of --videos; kitti-step: "
+                   "sequences, default 2,2,1)")
+    p.add_argument("--size", type=_size, default=None, metavar="WxH",
+                   help="frame size (default 2048x1024, the Cityscapes size; KITTI-STEP 1242x375)")
+    p.add_argument("--benchmark", choices=available_benchmarks(), default="cityscapes-vps",
+                   help="which benchmark's download to write (default cityscapes-vps); kitti-step writes "
+                   "OUT/images/{split}/{seq:04d}/{frame:06d}.png and OUT/panoptic_maps/{train,val}/… "
+                   "(R = category, G*256 + B = instance), sequences per split from --splits (default 2,2,1)")
+    p.add_argument("--frames", type=int, default=None, metavar="F",
+                   help="kitti-step: frames of the shortest sequence (default 8; sequence i has F + i %% 3)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--zip", action="store_true",
                    help="write the three downloads as zips instead of folders")

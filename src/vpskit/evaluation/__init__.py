@@ -17,7 +17,7 @@ from .. import naming
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
 from ..pngio import png_header
-from ..profiles import Profile, get_profile
+from ..profiles import Profile, detect_benchmark, get_profile
 from ..text import plural
 from .loading import (
     GroundTruth,
@@ -211,12 +211,13 @@ def evaluate(
     gt_json: str | os.PathLike | None = None,
     gt_dir: str | os.PathLike | None = None,
     out: str | os.PathLike | None = None,
-    metrics: Iterable[str] | str = METRICS,
+    metrics: Iterable[str] | str | None = None,
     jobs: int | None = None,
     progress: bool | None = None,
     videos: Iterable[str | int] | None = None,
     stq_void: str = DEFAULT_VOID_RULE,
     replace: bool = False,
+    benchmark: str | None = None,
 ) -> dict:
     """Score prediction ``pred`` against a split's ground truth with VPQ and/or STQ.
 
@@ -240,7 +241,18 @@ def evaluate(
     ``jobs``: worker processes (None: all cores, or in-process for a small split);
     ``progress``: show a progress bar (None: when stderr is a terminal); ``videos``: score only
     these videos (numbers or 4-digit names; None: all). Bad input raises ``VpsError``.
+
+    ``benchmark``: ``"cityscapes-vps"``, ``"kitti-step"``, … (None: found from ``root``: a
+    ``panoptic_maps/`` folder is KITTI-STEP; see :mod:`vpskit.profiles`). For KITTI-STEP, ``root``
+    holds ``panoptic_maps/{split}/{sequence}/{frame}.png``, ``pred`` is a folder of the same
+    per-frame PNGs (``PRED/{sequence}/{frame}.png``), and the metric is STQ (per sequence and
+    overall; ``videos`` are sequence numbers).
     """
+    profile = detect_benchmark(root if gt_json is None and gt_dir is None else None, benchmark)
+    metrics = _profile_metrics(profile, metrics)
+    if profile.layout == "category-instance":
+        return _evaluate_maps(profile, pred, root=root, split=split, out=out, metrics=metrics, jobs=jobs,
+                              progress=progress, videos=videos, stq_void=stq_void, replace=replace)
     wanted = _parse_metrics(metrics)
     _check_stq_void(stq_void)
     gt = open_ground_truth(root, split, gt_json, gt_dir)
@@ -257,6 +269,42 @@ def evaluate(
         from .report import write_reports
 
         write_reports(results, Path(out), vpq.categories if vpq is not None else None)
+    return results
+
+
+def _profile_metrics(profile: Profile, metrics: Iterable[str] | str | None) -> tuple[str, ...]:
+    """The metrics asked for (None: every metric the benchmark has); ``VpsError`` for one it lacks."""
+    if metrics is None:
+        return tuple(m for m in METRICS if m != "vpq" or profile.has_vpq)
+    wanted = _parse_metrics(metrics)
+    if "vpq" in wanted and not profile.has_vpq:
+        raise VpsError("--metrics", f"vpskit does not compute VPQ for {profile.title} yet (use --metrics stq)")
+    return wanted
+
+
+def _evaluate_maps(profile: Profile, pred: str | os.PathLike, *, root: str | os.PathLike | None, split: str,
+                   out: str | os.PathLike | None, metrics: tuple[str, ...], jobs: int | None,
+                   progress: bool | None, videos: Iterable[str | int] | None, stq_void: str, replace: bool) -> dict:
+    """:func:`evaluate` of a benchmark whose frames are category/instance PNGs (KITTI-STEP)."""
+    from .category_instance import open_maps_ground_truth, select_sequences, sequence_states
+
+    _check_stq_void(stq_void)
+    if root is None:
+        raise VpsError("ground truth", f"give --root, the {profile.title} folder holding panoptic_maps/")
+    gt = open_maps_ground_truth(root, split, profile)
+    names = select_sequences(gt, videos)
+    ground_truth = {"folder": os.fspath(gt.folder), "folder_absolute": os.path.abspath(gt.folder)}
+    head = results_head(profile, ground_truth, names, sum(len(gt.videos[v]) for v in names), pred, split,
+                        metrics, stq_void)
+    if out is not None:
+        from .report import check_reports_folder
+
+        check_reports_folder(Path(out), head, replace)
+    results = head | results_of(None, sequence_states(gt, names, pred, stq_void, jobs, progress))
+    if out is not None:
+        from .report import write_reports
+
+        write_reports(results, Path(out))
     return results
 
 

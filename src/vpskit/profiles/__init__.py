@@ -72,6 +72,9 @@ class Profile:
     vpq_final: str = ""
     vpq_reference: Reference | None = None
     markers: tuple[str, ...] = ()
+    layout: str = "panoptic-json"
+    """How the ground truth is stored: ``"panoptic-json"`` (segment-id PNGs described by a COCO-style
+    panoptic JSON) or ``"category-instance"`` (one PNG per frame holding category and instance)."""
     extra_conventions: dict = field(default_factory=dict)
     """Further STQ conventions ``results.json`` states for this benchmark (beyond the defaults)."""
 

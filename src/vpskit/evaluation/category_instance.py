@@ -1,0 +1,202 @@
+"""Ground truth and predictions stored as one category/instance PNG per frame (KITTI-STEP).
+
+``ROOT/panoptic_maps/{split}/{sequence:04d}/{frame:06d}.png``: 8-bit RGB, R = category,
+G·256 + B = instance; a prediction is the same per-frame PNGs in ``PRED/{sequence}/``
+(or ``PRED/panoptic_maps/{split}/{sequence}/``, or ``PRED/{split}/{sequence}/``). Each frame is
+decoded once and reduced to the :class:`~vpskit.evaluation.tables.FrameTable` every metric is built
+from, so the STQ of these benchmarks is the same mergeable per-sequence computation as
+Cityscapes-VPS's.
+
+Segment ids: a pixel of category c and instance i is segment ``c + 256·i + 1`` when c is a tracked
+category (the profile's ``stq_things``), ``c + 1`` for any other category (its instance plays no
+part in the metrics), and 0 (void) for category void. A ground-truth segment of a tracked
+category with instance 0 is a crowd region.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import VpsError
+from ..parallel import default_jobs, map_videos
+from ..pngio import ANY_FILE, decode_ids, png_header, png_limit, read_file
+from ..profiles import Profile
+from ..text import plural
+from .metrics import CategorySet, STQAccumulator
+from .metrics.stq import STQVideoState
+from .metrics.stq import video_state as stq_video_state
+from .tables import FrameTable, PairCounter, Segments, _distinct
+
+_SEQUENCE = re.compile(r"\d{4}")
+_FRAME = re.compile(r"\d{6}\.png")
+_SMALL_SPLIT_FRAMES = 64
+"""Up to this many frames in all, ``jobs=None`` evaluates in-process (a pool costs more)."""
+
+
+@dataclass(frozen=True)
+class MapsGroundTruth:
+    """A split's ground truth: the frame files of each sequence (in frame order) under ``folder``."""
+
+    folder: Path
+    split: str
+    videos: dict[str, list[str]]
+    profile: Profile
+
+    @property
+    def categories(self) -> CategorySet:
+        """The benchmark's categories, things as STQ tracks them."""
+        return CategorySet.of_profile(self.profile)
+
+
+def _frames_of(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir() if _FRAME.fullmatch(p.name) and p.is_file())
+
+
+def open_maps_ground_truth(root: str | os.PathLike, split: str, profile: Profile) -> MapsGroundTruth:
+    """The ground truth of ``split`` in a dataset ``root`` holding ``panoptic_maps/{split}/``."""
+    folder = Path(root) / "panoptic_maps" / split
+    if not folder.is_dir():
+        raise VpsError(folder, f"not found: no {profile.title} ground truth of split {split!r} "
+                       f"(expected {profile.gt_encoding.split(':')[0]})")
+    videos = {}
+    for seq in sorted(p.name for p in folder.iterdir() if p.is_dir() and _SEQUENCE.fullmatch(p.name)):
+        frames = _frames_of(folder / seq)
+        if frames:
+            videos[seq] = frames
+    if not videos:
+        raise VpsError(folder, "no sequence folder (0000, 0001, …) with frames (000000.png, …)")
+    return MapsGroundTruth(folder, split, videos, profile)
+
+
+def prediction_folder(pred: str | os.PathLike, gt: MapsGroundTruth) -> Path:
+    """Where the prediction's sequence folders are: PRED/panoptic_maps/{split}, PRED/{split} or PRED."""
+    base = Path(pred)
+    if not base.is_dir():
+        raise VpsError(base, "no such folder (a prediction is a folder of {sequence:04d}/{frame:06d}.png)")
+    for cand in (base / "panoptic_maps" / gt.split, base / gt.split, base):
+        if cand.is_dir() and any((cand / seq).is_dir() for seq in gt.videos):
+            return cand
+    raise VpsError(base, f"no sequence folder of the ground truth ({', '.join(sorted(gt.videos)[:4])}, …) "
+                   f"in it, nor in its panoptic_maps/{gt.split}/ or {gt.split}/")
+
+
+def select_sequences(gt: MapsGroundTruth, videos: Iterable[str | int | range] | str | int | None) -> list[str]:
+    """The sequences to score (numbers, 4-digit names or ranges of numbers; None: all), sorted."""
+    names = sorted(gt.videos)
+    if videos is None:
+        return names
+    wanted = [videos] if isinstance(videos, (str, int, range)) else list(videos)
+    keep: set[str] = set()
+    for item in wanted:
+        if isinstance(item, range):
+            inside = [v for v in names if int(v) in item]
+        else:
+            try:
+                inside = [f"{int(item):04d}"]
+            except ValueError:
+                raise VpsError("--videos", f"{item!r} is not a sequence number") from None
+        missing = [v for v in inside if v not in gt.videos]
+        if not inside or missing:
+            raise VpsError("--videos", f"{missing[0] if missing else item} is not a sequence of the ground truth "
+                           f"({plural(len(names), 'sequence')}: {', '.join(names)})")
+        keep.update(inside)
+    return [v for v in names if v in keep]
+
+
+def segment_ids(rgb_ids: np.ndarray, tracked: np.ndarray) -> np.ndarray:
+    """Segment ids (module docstring) of ``R + 256 G + 256² B`` values (R = category)."""
+    ids = rgb_ids & np.uint32(0xFFFFFF)
+    category = ids & np.uint32(0xFF)
+    out = np.where(tracked[category], ids, category) + np.uint32(1)
+    out[category == 255] = 0
+    return out
+
+
+def segments_of(ids: np.ndarray, tracked: np.ndarray, gt: bool) -> Segments:
+    """The segments of the distinct non-zero segment ids ``ids``: category, and for the ground
+    truth crowd = tracked category with instance 0."""
+    value = ids - np.uint32(1)
+    category = (value & np.uint32(0xFF)).astype(np.int64)
+    crowd = tracked[category] & (value >> np.uint32(8) == 0) if gt else np.zeros(ids.shape, dtype=bool)
+    return Segments(ids.astype(np.uint32), category, crowd)
+
+
+def _check_values(ids: np.ndarray, categories: CategorySet, where: object, void: int) -> None:
+    """``VpsError`` for a category value that is neither a category nor void."""
+    cats = np.flatnonzero(np.bincount((ids & np.uint32(0xFF)).reshape(-1), minlength=256))
+    bad = cats[(categories.positions(cats) < 0) & (cats != void)]
+    if bad.size:
+        raise VpsError(where, f"category value {int(bad[0])} (R channel) is neither a category "
+                       f"(0-{max(categories.ids)}) nor void ({void})")
+
+
+def _decode(data: bytes, where: object, size: tuple[int, int] | None) -> np.ndarray:
+    header = png_header(data, where)
+    if header.bit_depth != 8 or header.color_type not in (2, 6):
+        raise VpsError(where, "expected an 8-bit RGB PNG (R = category, G*256 + B = instance), found bit depth "
+                       f"{header.bit_depth}, colour type {header.color_type}")
+    return decode_ids(data, where, size, "the ground truth's")
+
+
+@dataclass(frozen=True)
+class _Context:
+    gt: MapsGroundTruth
+    pred: Path
+
+
+def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Path) -> list[FrameTable]:
+    """Decode each frame's two PNGs once and reduce them to frame tables (frames in order)."""
+    cats = gt.categories
+    tracked = np.zeros(256, dtype=bool)
+    tracked[list(gt.profile.stq_things)] = True
+    counter = PairCounter()
+    tables = []
+    for name in gt.videos[seq]:
+        gt_path = gt.folder / seq / name
+        rgb = _decode(read_file(gt_path, limit=ANY_FILE), gt_path, None)
+        _check_values(rgb, cats, gt_path, gt.profile.void)
+        ids = segment_ids(rgb, tracked)
+        del rgb
+        g_segs = segments_of(_nonzero(_distinct(ids.reshape(-1))), tracked, gt=True)
+        counter.set_gt(ids, counter.index(g_segs.ids, 0))
+        size = (ids.shape[1], ids.shape[0])
+        del ids
+        pred_path = pred / seq / name
+        rgb = _decode(read_file(pred_path, "missing: no prediction PNG for this frame", png_limit(*size)),
+                      pred_path, size)
+        _check_values(rgb, cats, pred_path, gt.profile.void)
+        ids = segment_ids(rgb, tracked)
+        del rgb
+        p_segs = segments_of(_nonzero(_distinct(ids.reshape(-1))), tracked, gt=False)
+        pg, pp, pc, _ = counter.count(ids, counter.index(p_segs.ids, 1))
+        tables.append(FrameTable(g_segs, p_segs, pg, pp, pc))
+    return tables
+
+
+def _nonzero(ids: np.ndarray) -> np.ndarray:
+    return ids[ids != 0]
+
+
+def _sequence_state(ctx: _Context, seq: str) -> tuple[str, STQVideoState]:
+    return seq, stq_video_state(read_sequence_tables(ctx.gt, seq, ctx.pred), ctx.gt.categories)
+
+
+def sequence_states(gt: MapsGroundTruth, names: list[str], pred: str | os.PathLike, stq_void: str,
+                    jobs: int | None, progress: bool | None) -> STQAccumulator:
+    """The STQ accumulator of a prediction over sequences ``names``, one state per sequence,
+    computed per sequence on ``jobs`` processes (None: all cores, one for a small split)."""
+    folder = prediction_folder(pred, gt)
+    if jobs is None:
+        jobs = 1 if sum(len(gt.videos[s]) for s in names) <= _SMALL_SPLIT_FRAMES else default_jobs()
+    results = map_videos(_sequence_state, names, context=_Context(gt, folder), jobs=jobs, desc="evaluate",
+                         progress=progress)
+    stq = STQAccumulator(gt.categories, stq_void)
+    for seq, state in results:
+        stq.add_state(seq, state)
+    return stq
