@@ -137,3 +137,40 @@ def test_bad_predictions_are_one_line(kitti, tmp_path, capsys):
     assert len(err) == 2 and "no such folder" in err[0] and "VPQ for KITTI-STEP" in err[1]
     assert main(["eval", str(kitti), "--root", str(kitti), "--split", "test"]) == 2
     assert "panoptic_maps/test" in capsys.readouterr().err
+
+
+def test_verify_counts_and_problems(kitti, tmp_path, capsys):
+    assert main(["verify", str(kitti), "--splits", "train,val"]) == 0
+    table = capsys.readouterr().out
+    assert "verify: OK" in table
+    assert [line.split() for line in table.splitlines()[2:4]] == [["train", "1", "6", "6", "8", "0"],
+                                                                  ["val", "3", "21", "21", "22", "0"]]
+    assert main(["verify", str(kitti)]) == 1  # no test split
+    assert f"{kitti}/images/test: no sequence folders" in capsys.readouterr().err
+    bad = tmp_path / "bad"
+    shutil.copytree(kitti, bad)
+    maps = bad / "panoptic_maps" / "val"
+    c, i = decode(read_png(maps / "0001" / "000002.png"))
+    c[0, 0], c[1, 1], i[1, 1] = 40, 3, 7
+    write_png(maps / "0001" / "000002.png", encode(c, i))
+    (bad / "images" / "train" / "0000" / "000003.png").unlink()
+    (maps / "0003" / "000004.png").write_bytes(b"\x89PNG\r\n\x1a\nxx")
+    write_png(maps / "0002" / "000001.png", np.zeros((10, 10, 3), np.uint8))
+    write_png(maps / "0002" / "000003.png", np.zeros((80, 200), np.uint8))
+    (maps / "0002" / "000005.png").unlink()  # a gap: frame 5 gone from both sides
+    (bad / "images" / "val" / "0002" / "000005.png").unlink()
+    assert main(["verify", str(bad), "--benchmark", "kitti-step", "--splits", "train,val", "--jobs", "2"]) == 1
+    err = [line.strip() for line in capsys.readouterr().err.strip().splitlines()]
+    assert err == [
+        "verify: 8 problem(s):",
+        f"{bad}/images/train/0000/000003.png: missing (its panoptic map exists)",
+        f"{maps}/0001/000002.png: category values 40 (R channel: 1 pixel) are neither a category (0-18) "
+        "nor void (255)",
+        f"{maps}/0001/000002.png: instance ids on 1 pixel of untracked categories 3 (only 11, 13 have instances)",
+        f"{bad}/images/val/0002: frames 000005 missing (frames are numbered from 000000 without gaps)",
+        f"{maps}/0002/000001.png: size 10x10 differs from its image's 200x80",
+        f"{maps}/0002/000003.png: expected an 8-bit RGB PNG, found bit depth 8, colour type 0",
+        f"{maps}/0002: frames of several sizes (10x10, 200x80)",
+        f"{maps}/0003/000004.png: corrupt PNG (no IHDR header)",
+    ]
+    assert main(["verify", str(tmp_path / "none")]) == 2

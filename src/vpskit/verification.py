@@ -51,6 +51,7 @@ from .preparation.common import (
 )
 from .preparation.panoptic import decode_cls, decode_inst, panoptic_from_labels
 from .preparation.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
+from .profiles import detect_benchmark
 
 T = TypeVar("T")
 
@@ -68,6 +69,8 @@ class VerifyReport:
     root: Path
     problems: list[str] = field(default_factory=list)
     counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    columns: tuple[str, ...] = COLUMNS
+    """The columns of :attr:`table` (the benchmark's)."""
 
     @property
     def ok(self) -> bool:
@@ -77,11 +80,11 @@ class VerifyReport:
     @property
     def table(self) -> str:
         """Counts per split as a text table (``-`` where a folder does not apply)."""
-        head = f"{'split':<6}" + "".join(f" {c:>{max(7, len(c))}}" for c in COLUMNS)
+        head = f"{'split':<6}" + "".join(f" {c:>{max(7, len(c))}}" for c in self.columns)
         rows = [head, "-" * len(head)]
         for split, counts in self.counts.items():
             rows.append(f"{split:<6}" + "".join(
-                f" {counts.get(c, '-'):>{max(7, len(c))}}" for c in COLUMNS))
+                f" {counts.get(c, '-'):>{max(7, len(c))}}" for c in self.columns))
         return "\n".join(rows)
 
     def __str__(self) -> str:
@@ -439,15 +442,22 @@ def _finish_split(root: Path, split: str, units: list[_Unit], results: list[_Res
 
 @holding_lock(shared=True)
 def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, jobs: int | None = None,
-           progress: bool | None = None) -> VerifyReport:
+           progress: bool | None = None, benchmark: str | None = None) -> VerifyReport:
     """Check the prepared splits of ``root``; return a report (``.ok``, ``.problems``, ``.table``).
 
     Holds ROOT's lock shared: it refuses (``VpsError``) to check a folder a run is preparing,
-    and a run started meanwhile refuses to change it.
+    and a run started meanwhile refuses to change it. ``benchmark`` (None: found from ``root``,
+    see :func:`vpskit.profiles.detect_benchmark`): a KITTI-STEP folder is checked by
+    :func:`vpskit.verification_kitti.verify_category_instance`.
     """
     root = Path(root)
     if not root.is_dir():
         raise VpsError(root, "no such folder")
+    profile = detect_benchmark(root, benchmark)
+    if profile.layout == "category-instance":
+        from .verification_kitti import verify_category_instance
+
+        return verify_category_instance(root, profile, splits, jobs=jobs, progress=progress)
     order = parse_splits(splits)
     report = VerifyReport(root)
     problems: dict[str, list[str]] = {s: [] for s in order}

@@ -6,8 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..evaluation.metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
-from ..profiles import available_benchmarks
-from .options import add_jobs_and_progress
+from .options import add_benchmark, add_jobs_and_progress
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -36,12 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="replace reports of a different evaluation found in --out")
     p.add_argument("--metrics", default=None,
                    help="comma-separated: vpq, stq (default: both; kitti-step: stq, its only metric in vpskit)")
-    p.add_argument("--benchmark", choices=available_benchmarks(), default=None,
-                   help="the benchmark of the ground truth (default: found from --root: a folder holding "
-                   "panoptic_maps/ is kitti-step, else cityscapes-vps). kitti-step: --root is the KITTI-STEP "
-                   "folder (panoptic_maps/{split}/{seq:04d}/{frame:06d}.png) and PRED a folder of the same "
-                   "PNGs, PRED/{seq:04d}/{frame:06d}.png (R = category, G*256 + B = instance); STQ is "
-                   "computed as deeplab2's numpy STQ (person and car tracked, 255 void)")
+    add_benchmark(p, "--root", "--root is the KITTI-STEP folder (panoptic_maps/{split}/{seq:04d}/{frame:06d}.png) "
+                  "and PRED a folder of the same PNGs, PRED/{seq:04d}/{frame:06d}.png (R = category, G*256 + B "
+                  "= instance); STQ is computed as deeplab2's numpy STQ (person and car tracked, 255 void)")
     p.add_argument("--videos", type=video_list, metavar="LIST",
                    help="score only these videos: comma-separated numbers and ranges, e.g. 1-20,35 "
                    "(default: all; only their frames then need a prediction)")

@@ -40,3 +40,12 @@ def add_videos_and_stq_void(parser: argparse.ArgumentParser,
     parser.add_argument("--stq-void", choices=VOID_RULES, default=DEFAULT_VOID_RULE,
                         help="how STQ counts a labelled pixel predicted void: 'class' (default, as deeplab2 "
                         "and every published STQ) or 'miss' (see 'vpskit eval --help')")
+
+
+def add_benchmark(parser: argparse.ArgumentParser, what: str, kitti_step: str) -> None:
+    """``--benchmark NAME`` (default: found from ``what``); ``kitti_step`` says what it means there."""
+    from ..profiles import available_benchmarks
+
+    parser.add_argument("--benchmark", choices=available_benchmarks(), default=None,
+                        help=f"the benchmark of {what} (default: found from {what}: a folder holding "
+                        f"panoptic_maps/ is kitti-step, else cityscapes-vps). kitti-step: {kitti_step}")

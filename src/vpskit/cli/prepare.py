@@ -6,7 +6,7 @@ import argparse
 import sys
 
 from ..naming import SPLITS
-from .options import add_jobs_and_progress
+from .options import add_benchmark, add_jobs_and_progress
 
 
 def _jobs(parser: argparse.ArgumentParser) -> None:
@@ -80,7 +80,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _jobs(p)
     p.set_defaults(func=_cmd_video)
 
-    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder",
+    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder (or a KITTI-STEP folder)",
                        description="Check file counts, JSON file names, image sizes, panoptic_video "
                        "against its JSON, and unique thing colours, and the release's "
                        "instances_SPLIT_city_vps_rle.json (when present) against the objects of the "
@@ -90,6 +90,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     _root(p)
     p.add_argument("--splits", default=",".join(SPLITS), metavar="LIST",
                    help="comma-separated splits (default: train,val,test)")
+    add_benchmark(p, "ROOT", "checks images/{split}/{seq:04d}/{frame:06d}.png and panoptic_maps/{train,val}/…: "
+                  "frames numbered without gaps, a map for every image and the same size, 8-bit RGB maps "
+                  "with categories 0-18 or 255 and instance ids only on person (11) and car (13)")
     _jobs(p)
     p.set_defaults(func=_cmd_verify)
 
@@ -142,7 +145,8 @@ def _cmd_video(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from ..verification import MAX_LISTED, verify
 
-    report = verify(args.root, splits=args.splits, jobs=args.jobs, progress=args.progress)
+    report = verify(args.root, splits=args.splits, jobs=args.jobs, progress=args.progress,
+                    benchmark=args.benchmark)
     print(report.table)
     if report.ok:
         print("verify: OK")
