@@ -127,13 +127,22 @@ def segments_of(ids: np.ndarray, tracked: np.ndarray, gt: bool) -> Segments:
     return Segments(ids.astype(np.uint32), category, crowd)
 
 
-def _check_values(ids: np.ndarray, categories: CategorySet, where: object, void: int) -> None:
-    """``VpsError`` for a category value that is neither a category nor void."""
-    cats = np.flatnonzero(np.bincount((ids & np.uint32(0xFF)).reshape(-1), minlength=256))
+def _check_values(values: np.ndarray, categories: CategorySet, where: object, void: int) -> None:
+    """``VpsError`` for a category value (low byte of ``values``) that is neither a category nor void."""
+    cats = (values & np.uint32(0xFF)).astype(np.int64)
     bad = cats[(categories.positions(cats) < 0) & (cats != void)]
     if bad.size:
         raise VpsError(where, f"category value {int(bad[0])} (R channel) is neither a category "
                        f"(0-{max(categories.ids)}) nor void ({void})")
+
+
+def _distinct_values(rgb_ids: np.ndarray) -> np.ndarray:
+    """The distinct ``R + 256 G + 256² B`` values of a map, found from its runs of equal values."""
+    a = rgb_ids.reshape(-1)
+    if a.size == 0:
+        return np.zeros(0, dtype=np.uint32)
+    starts = np.concatenate(([True], a[1:] != a[:-1]))
+    return _distinct(a[starts] & np.uint32(0xFFFFFF))
 
 
 def _decode(data: bytes, where: object, size: tuple[int, int] | None) -> np.ndarray:
@@ -150,8 +159,22 @@ class _Context:
     pred: Path
 
 
+def _read_map(path: Path, categories: CategorySet, void: int, size: tuple[int, int] | None,
+              missing: str = "file not found") -> tuple[np.ndarray, np.ndarray]:
+    """A frame's ``R + 256 G + 256² B`` map and its distinct values, checked."""
+    limit = ANY_FILE if size is None else png_limit(*size)
+    rgb = _decode(read_file(path, missing, limit), path, size)
+    values = _distinct_values(rgb)
+    _check_values(values, categories, path, void)
+    return rgb, values
+
+
 def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Path) -> list[FrameTable]:
-    """Decode each frame's two PNGs once and reduce them to frame tables (frames in order)."""
+    """Decode each frame's two PNGs once and reduce them to frame tables (frames in order).
+
+    Pixels are counted per pair of raw values (category, instance); the few pairs are then
+    given their segment ids and merged where a segment id stands for several raw values.
+    """
     cats = gt.categories
     tracked = np.zeros(256, dtype=bool)
     tracked[list(gt.profile.stq_things)] = True
@@ -159,23 +182,21 @@ def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Path) -> list[Fram
     tables = []
     for name in gt.videos[seq]:
         gt_path = gt.folder / seq / name
-        rgb = _decode(read_file(gt_path, limit=ANY_FILE), gt_path, None)
-        _check_values(rgb, cats, gt_path, gt.profile.void)
-        ids = segment_ids(rgb, tracked)
+        rgb, values = _read_map(gt_path, cats, gt.profile.void, None)
+        g_segs = segments_of(_nonzero(_distinct(segment_ids(values, tracked))), tracked, gt=True)
+        counter.set_gt(rgb, counter.index(values, 0))
+        size = (rgb.shape[1], rgb.shape[0])
         del rgb
-        g_segs = segments_of(_nonzero(_distinct(ids.reshape(-1))), tracked, gt=True)
-        counter.set_gt(ids, counter.index(g_segs.ids, 0))
-        size = (ids.shape[1], ids.shape[0])
-        del ids
         pred_path = pred / seq / name
-        rgb = _decode(read_file(pred_path, "missing: no prediction PNG for this frame", png_limit(*size)),
-                      pred_path, size)
-        _check_values(rgb, cats, pred_path, gt.profile.void)
-        ids = segment_ids(rgb, tracked)
+        rgb, values = _read_map(pred_path, cats, gt.profile.void, size, "missing: no prediction PNG for this frame")
+        p_segs = segments_of(_nonzero(_distinct(segment_ids(values, tracked))), tracked, gt=False)
+        pg, pp, pc, _ = counter.count(rgb, counter.index(values, 1))
         del rgb
-        p_segs = segments_of(_nonzero(_distinct(ids.reshape(-1))), tracked, gt=False)
-        pg, pp, pc, _ = counter.count(ids, counter.index(p_segs.ids, 1))
-        tables.append(FrameTable(g_segs, p_segs, pg, pp, pc))
+        keys = (segment_ids(pg, tracked).astype(np.uint64) << np.uint64(24)) | segment_ids(pp, tracked)
+        keys, inverse = np.unique(keys, return_inverse=True)
+        counts = np.bincount(inverse.reshape(-1), weights=pc, minlength=keys.size).astype(np.int64)
+        tables.append(FrameTable(g_segs, p_segs, (keys >> np.uint64(24)).astype(np.uint32),
+                                 (keys & np.uint64(0xFFFFFF)).astype(np.uint32), counts))
     return tables
 
 
