@@ -174,3 +174,19 @@ def test_verify_counts_and_problems(kitti, tmp_path, capsys):
         f"{maps}/0003/000004.png: corrupt PNG (no IHDR header)",
     ]
     assert main(["verify", str(tmp_path / "none")]) == 2
+
+
+def test_synth_kitti_step_options_are_checked(tmp_path, capsys):
+    out = tmp_path / "k"
+    assert main(["synth", "--benchmark", "kitti-step", str(out), "--videos", "3"]) == 2
+    assert main(["synth", "--benchmark", "kitti-step", str(out), "--zip"]) == 2
+    assert main(["synth", "--benchmark", "kitti-step", str(out), "--splits", "0,0,0"]) == 2
+    assert main(["synth", "--benchmark", "kitti-step", str(out), "--frames", "0"]) == 2
+    assert main(["synth", str(out), "--frames", "4"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(":")[2].strip() for line in err] == ["--videos", "--zip", "--splits", "--frames", "--frames"]
+    assert not out.exists()
+    (out / "images").mkdir(parents=True)  # not written by synth: refused, left alone
+    assert main(["synth", "--benchmark", "kitti-step", str(out), "--size", "64x32", "--splits", "1,0,0"]) == 2
+    assert "not written by vpskit synth" in capsys.readouterr().err
+    assert (out / "images").is_dir() and not any((out / "images").iterdir())
