@@ -16,6 +16,7 @@ from kitti_step_cases import CASES, SYNTH_ARGS, write_prediction
 from vpskit.cli import main
 from vpskit.errors import VpsError
 from vpskit.evaluation import evaluate
+from vpskit.evaluation.report import format_per_class
 from vpskit.formats.kitti_step import decode, encode
 from vpskit.pngio import read_png, write_png
 from vpskit.profiles import detect_benchmark
@@ -104,6 +105,8 @@ def test_prediction_layouts_and_detection(kitti, tmp_path):
     # the ground truth folder itself (PRED/panoptic_maps/val/…) scores perfectly
     res = evaluate(kitti, root=kitti, jobs=1)
     assert res["stq"]["stq"] == 1.0 and res["evaluation"]["metrics"] == ["stq"]
+    table = format_per_class(res)  # thing/stuff as KITTI-STEP tracks them
+    assert " 11  person         thing  100.0" in table and " 12  rider          stuff  100.0" in table
 
 
 def _bad(kitti: Path, tmp_path: Path, change) -> str:

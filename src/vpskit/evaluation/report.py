@@ -7,9 +7,9 @@ import json
 import os
 from pathlib import Path
 
-from ..categories import CATEGORY_BY_ID
 from ..errors import VpsError
 from ..pngio import part_path
+from ..profiles import get_profile
 from .metrics.categories import CategorySet
 from .metrics.vpq import SPANS
 
@@ -171,7 +171,8 @@ def format_per_class(results: dict) -> str:
     computed, and STQ's IoU of the category when STQ was (percent).
 
     A category with no TP, FP or FN at a span shows ``-`` there and is left out of its mean; a
-    category with no pixel in the GT or prediction has no IoU (``-``).
+    category with no pixel in the GT or prediction has no IoU (``-``). Names and thing/stuff are
+    those of the benchmark's profile (``results["evaluation"]["benchmark"]``, default Cityscapes-VPS).
     """
     vpq = results.get("vpq")
     stq = results.get("stq")
@@ -185,8 +186,9 @@ def format_per_class(results: dict) -> str:
         titles.append("STQ's IoU")
     lines = [f"Per category (%): {' and '.join(titles)}", head]
     ids = list(vpq[str(SPANS[0])]["per_class"]) if vpq is not None else list(stq["per_class_iou"])
+    by_id = {c.id: c for c in get_profile(results.get("evaluation", {}).get("benchmark")).categories}
     for cid in ids:
-        category = CATEGORY_BY_ID.get(int(cid))
+        category = by_id.get(int(cid))
         name = category.name if category is not None else ""
         kind = "" if category is None else ("thing" if category.isthing else "stuff")
         cells = ""
