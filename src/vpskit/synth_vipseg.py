@@ -28,12 +28,15 @@ from PIL import Image
 
 from . import pngio
 from .errors import VpsError
-from .profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR
+from .profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json
 
-__all__ = ["INVALID_VALUES", "VipsegVideo", "categories_json_bytes", "plan_videos", "synthesize_vipseg"]
+__all__ = ["INVALID_VALUES", "PREDICTION_KINDS", "VipsegVideo", "categories_json_bytes", "plan_videos",
+           "synthesize_vipseg", "write_predictions"]
 
-SIZES: tuple[tuple[int, int], ...] = ((96, 54), (80, 60), (100, 72), (64, 48))
-"""Source frame sizes (width, height), used in turn by the videos."""
+SIZES: tuple[tuple[int, int], ...] = ((96, 54), (77, 54), (1100, 810), (65, 47))
+"""Source frame sizes (width, height), used in turn by the videos (1100x810 shrinks, the others grow); 77x54 and 65x47 give a 720p
+width with a fraction above one half (1026.67, 995.74), which the rule truncates, and 1100x810
+977.78."""
 STUFF = tuple(i for i, _, thing, _ in CATEGORY_TABLE if not thing)
 THINGS = tuple(i for i, _, thing, _ in CATEGORY_TABLE if thing)
 INVALID_VALUES: tuple[int, ...] = (150, 2205, 12600)
@@ -55,9 +58,7 @@ class VipsegVideo:
 
 def categories_json_bytes() -> bytes:
     """``panoVIPSeg_categories.json`` as the VIPSeg repository ships it (one JSON list)."""
-    cats = [{"id": i, "name": name, "isthing": thing, "color": list(colour)}
-            for i, name, thing, colour in CATEGORY_TABLE]
-    return json.dumps(cats).encode()
+    return json.dumps(categories_json()).encode()
 
 
 def plan_videos(videos: int = 4, frames: int = 6, test_videos: int = 1, seed: int = 0) -> list[VipsegVideo]:
@@ -144,3 +145,78 @@ def synthesize_vipseg(root: str | Path, videos: int = 4, frames: int = 6, test_v
         pngio.atomic_write_bytes(root / f"{split}.txt", lines.encode())
     pngio.atomic_write_bytes(root / "panoVIPSeg_categories.json", categories_json_bytes())
     return plan
+
+
+PREDICTION_KINDS: tuple[str, ...] = ("perfect", "noisy", "switched", "void")
+"""Predictions :func:`write_predictions` makes from prepared ground truth: the ground truth itself;
+shifted by 1-3 pixels, a block of the frame's first segment over the centre and, every other
+frame, the first thing object under a new id and the next thing category; every thing track given
+a new id from the middle frame on; the top quarter void, the ground truth's void filled with the
+frame's first segment and a false thing strip at the left."""
+
+
+def _fresh_ids(used: set[int]):
+    """Segment ids 1, 2, … not in ``used``."""
+    i = 0
+    while True:
+        i += 1
+        if i not in used:
+            yield i
+
+
+def _perturbed(pan: np.ndarray, cats: dict[int, int], kind: str, frame: int, frames: int,
+               things: list[int], fresh: dict[str, int]) -> tuple[np.ndarray, dict[int, int]]:
+    """One frame of a prediction of ``kind`` from its ground-truth ids (see :data:`PREDICTION_KINDS`)."""
+    pan, cats = pan.copy(), dict(cats)
+    h, w = pan.shape
+    listed = list(cats)
+    present = [t for t in things if t in cats]
+    if kind == "noisy":
+        pan = np.roll(pan, frame % 3 + 1, axis=1)
+        if listed:
+            pan[3 * h // 8:5 * h // 8, 3 * w // 8:5 * w // 8] = listed[0]
+        if present and frame % 2:
+            new_cat = THINGS[(THINGS.index(cats[present[0]]) + 1) % len(THINGS)]
+            pan[pan == present[0]] = fresh["confused"]
+            cats[fresh["confused"]] = new_cat
+    elif kind == "switched" and frame >= frames // 2:
+        for t in present:
+            pan[pan == t] = fresh[f"track{t}"]
+            cats[fresh[f"track{t}"]] = cats[t]
+    elif kind == "void":
+        if listed:
+            pan[pan == 0] = listed[0]
+        pan[: h // 4] = 0
+        pan[:, : w // 8] = fresh["strip"]
+        cats[fresh["strip"]] = THINGS[0]
+    return pan, cats
+
+
+def write_predictions(prepared: str | Path, split: str, out: str | Path, kind: str) -> None:
+    """Write a prediction of ``kind`` (:data:`PREDICTION_KINDS`) for ``split`` of a prepared VIPSeg
+    folder as the VIPSeg scripts read one: ``out/pan_pred/{video}/{frame}.png`` and ``out/pred.json``."""
+    if kind not in PREDICTION_KINDS:
+        raise VpsError("kind", f"unknown prediction kind {kind!r} (known: {', '.join(PREDICTION_KINDS)})")
+    prepared, out = Path(prepared), Path(out)
+    doc = json.loads(pngio.read_file(prepared / f"panoptic_gt_VIPSeg_{split}.json"))
+    thing_cats = {i for i, _, thing, _ in CATEGORY_TABLE if thing}
+    videos = []
+    for video, ann in zip(doc["videos"], doc["annotations"], strict=True):
+        name = video["video_id"]
+        listed = {s["id"]: s["category_id"] for a in ann["annotations"] for s in a["segments_info"]}
+        things = [i for i, c in listed.items() if c in thing_cats]
+        ids = _fresh_ids(set(listed))
+        fresh = {"confused": next(ids), "strip": next(ids)} | {f"track{t}": next(ids) for t in things}
+        frames = []
+        for f, a in enumerate(ann["annotations"]):
+            rgb = pngio.read_png(prepared / "panomasksRGB" / name / a["file_name"]).astype(np.uint32)
+            pan = rgb[..., 0] + 256 * rgb[..., 1] + 65536 * rgb[..., 2]
+            cats = {s["id"]: s["category_id"] for s in a["segments_info"]}
+            pan, cats = _perturbed(pan, cats, kind, f, len(ann["annotations"]), things, fresh)
+            rgb = np.stack([pan & 255, (pan >> 8) & 255, pan >> 16], axis=-1).astype(np.uint8)
+            (out / "pan_pred" / name).mkdir(parents=True, exist_ok=True)
+            pngio.write_png(out / "pan_pred" / name / a["file_name"], rgb)
+            info = [{"id": int(i), "category_id": cats[int(i)]} for i in np.unique(pan).tolist() if i]
+            frames.append({"image_id": a["image_id"], "file_name": a["file_name"], "segments_info": info})
+        videos.append({"video_id": name, "annotations": frames})
+    pngio.atomic_write_bytes(out / "pred.json", json.dumps({"annotations": videos}).encode())

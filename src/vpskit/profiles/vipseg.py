@@ -177,6 +177,12 @@ STQ_IGNORE = 255
 """Category (and instance) of pixels in no listed segment."""
 
 
+def categories_json() -> list[dict]:
+    """The content of ``panoVIPSeg_categories.json``: ``{"id", "name", "isthing", "color"}`` per
+    category, in id order."""
+    return [{"id": i, "name": name, "isthing": thing, "color": list(colour)} for i, name, thing, colour in CATEGORY_TABLE]
+
+
 def raw_category(value: int) -> tuple[int, int | None] | None:
     """``(category id, instance or None)`` of a raw mask value, None for void (the rule of
     ``create_panoptic_video_labels.py``; it does not check that the category exists)."""
