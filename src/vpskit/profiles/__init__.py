@@ -49,7 +49,9 @@ class ProfileCategory:
 class Profile:
     """What defines one benchmark (see the module docstring).
 
-    ``stq_things`` are the categories whose instances are tracks for STQ's association term
+    ``stq_label_divisor``: the panoptic label the STQ reference is fed is
+    ``category * stq_label_divisor + instance`` (deeplab2's ``label_bit_shift`` 16 for both
+    benchmarks so far). ``stq_things`` are the categories whose instances are tracks for STQ's association term
     (for Cityscapes-VPS the thing categories; KITTI-STEP tracks only person and car).
     ``vpq_spans`` are the window spans k of VPQ and ``vpq_window_frames`` the annotated frames
     each window holds (empty: the benchmark has no VPQ in vpskit yet). ``markers`` are paths,

@@ -21,7 +21,7 @@ PROFILE = Profile(
                      "in image-id order",
     stq_reference=Reference("google-research/deeplab2", "evaluation/numpy/segmentation_and_tracking_quality.py",
                             "64bc1c1a6505b6cd1779b65f9127180840b8a4fa"),
-    stq_label_divisor=1 << 24,
+    stq_label_divisor=1 << 16,
     stq_things=tuple(c.id for c in CATEGORIES if c.isthing),
     stq_instance_zero="a crowd segment (iscrowd 1) of a thing category is a crowd region, not a track",
     vpq_spans=SPANS,
