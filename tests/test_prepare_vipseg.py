@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -15,14 +16,8 @@ from PIL import Image
 
 from vpskit.errors import VpsError
 from vpskit.pngio import read_png
-from vpskit.preparation.vipseg import (
-    VideoSegments,
-    check_raw_values,
-    convert_frame,
-    prepare_download,
-    prepare_video,
-    target_size,
-)
+from vpskit.preparation.vipseg import VideoSegments, check_raw_values, convert_frame, target_size
+from vpskit.preparation.vipseg_run import prepare_vipseg
 from vpskit.profiles.vipseg import categories_json
 from vpskit.synth_vipseg import PREDICTION_KINDS, synthesize_vipseg, write_predictions
 
@@ -37,7 +32,12 @@ def _sha(arr: np.ndarray) -> str:
 def prepared(tmp_path_factory):
     root = tmp_path_factory.mktemp("vipseg")
     synthesize_vipseg(root / "VIPSeg", **FIXTURE["synth"])
-    doc = prepare_download(root / "VIPSeg", root / "VIPSeg_720P")
+    summary = prepare_vipseg(root / "VIPSeg", root / "VIPSeg_720P", jobs=2, progress=False)
+    synth = FIXTURE["synth"]
+    assert (summary.prepared, summary.skipped) == (synth["videos"] + synth["test_videos"], 0)
+    assert summary.images == (synth["videos"] + synth["test_videos"]) * synth["frames"]
+    assert summary.masks == synth["videos"] * synth["frames"]
+    doc = json.loads((root / "VIPSeg_720P" / "panoptic_gt_VIPSeg.json").read_text())
     return root, doc
 
 
@@ -99,10 +99,25 @@ def test_prepare_agrees_with_the_official_conversion(prepared):
     assert len(list((out / "images" / test_videos[0]).iterdir())) == FIXTURE["synth"]["frames"]
 
 
-def test_thing_ids_are_deterministic_and_unique(prepared, tmp_path):
+def test_from_a_zip_resumed_and_deterministic(prepared, tmp_path):
     root, doc = prepared
-    video, annotations = prepare_video(root / "VIPSeg", tmp_path, doc["videos"][-1]["video_id"])
-    assert (video, annotations) == (doc["videos"][-1], doc["annotations"][-1])
+    with zipfile.ZipFile(tmp_path / "VIPSeg.zip", "w") as zf:
+        for path in sorted((root / "VIPSeg").rglob("*")):
+            if path.is_file() and (path.parent.name in ("VIPSeg", doc["videos"][-1]["video_id"])):
+                zf.write(path, path.relative_to(root).as_posix())
+    out = tmp_path / "out"
+    first = prepare_vipseg(tmp_path / "VIPSeg.zip", out, jobs=1, progress=False)
+    assert (first.prepared, first.masks) == (1, FIXTURE["synth"]["frames"])
+    part = json.loads((out / "panoptic_gt_VIPSeg.json").read_text())
+    assert part["videos"] == doc["videos"][-1:] and part["annotations"] == doc["annotations"][-1:]
+    again = prepare_vipseg(tmp_path / "VIPSeg.zip", out, jobs=1, progress=False)
+    assert (again.prepared, again.skipped) == (0, 1)
+    assert json.loads((out / "panoptic_gt_VIPSeg.json").read_text()) == part
+    video = doc["videos"][-1]["video_id"]
+    (out / "panomasksRGB" / video / doc["videos"][-1]["images"][3]["file_name"]).unlink()
+    resumed = prepare_vipseg(tmp_path / "VIPSeg.zip", out, jobs=1, progress=False)
+    assert (resumed.prepared, resumed.skipped) == (1, 0)
+    assert json.loads((out / "panoptic_gt_VIPSeg.json").read_text()) == part
     for ann in doc["annotations"]:
         ids = {}
         for a in ann["annotations"]:
@@ -136,11 +151,11 @@ def test_invalid_and_missing_masks_are_refused(tmp_path):
     plan = synthesize_vipseg(tmp_path / "dl", videos=1, frames=2, test_videos=0, invalid=True)
     video = plan[0].name
     with pytest.raises(VpsError, match=rf"{plan[0].frames[-1]}\.png: invalid raw mask value 150"):
-        prepare_video(tmp_path / "dl", tmp_path / "out", video)
+        prepare_vipseg(tmp_path / "dl", tmp_path / "out", jobs=1, progress=False)
     clean = synthesize_vipseg(tmp_path / "dl2", videos=1, frames=2, test_videos=0)
     (tmp_path / "dl2" / "panomasks" / video / f"{clean[0].frames[1]}.png").unlink()
-    with pytest.raises(VpsError, match="mask missing"):
-        prepare_video(tmp_path / "dl2", tmp_path / "out2", video)
+    with pytest.raises(VpsError, match=rf"{clean[0].frames[1]}\.png: mask missing"):
+        prepare_vipseg(tmp_path / "dl2", tmp_path / "out2", jobs=1, progress=False)
 
 
 def test_predictions_are_read_as_the_official_scripts_read_them(prepared, tmp_path):

@@ -10,6 +10,8 @@
   video, listed in increasing raw value;
 - :func:`video_entries` and :func:`panoptic_document`: the JSON of ``panoptic_gt_VIPSeg*.json``.
 
+:mod:`.vipseg_run` reads a download and writes the prepared folder with these.
+
 Segment ids are those of the VIPSeg scripts for stuff (the category's colour) and for the first
 object of each thing category (its colour, unless a stuff category has it); further objects get
 colours within 30 of their category's, drawn from a generator seeded per video instead of the
@@ -20,27 +22,21 @@ are refused (:func:`check_raw_values`).
 from __future__ import annotations
 
 import io
-import json
-import os
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
 from ..errors import VpsError
-from ..pngio import atomic_write_bytes, read_file, write_png
 from ..profiles.vipseg import (
     CATEGORY_TABLE,
     RAW_STUFF_MAX,
     RAW_THING_DIVISOR,
     TARGET_HEIGHT,
-    categories_json,
 )
 
-__all__ = ["VideoSegments", "check_raw_values", "convert_frame", "panoptic_document", "prepare_download",
-           "prepare_video", "resize_image", "resize_mask", "split_document", "split_videos", "target_size",
-           "video_entries"]
+__all__ = ["VideoSegments", "check_raw_values", "convert_frame", "panoptic_document", "resize_image",
+           "resize_mask", "split_document", "target_size", "video_entries"]
 
 _THING = np.array([thing for _, _, thing, _ in CATEGORY_TABLE], bool)
 _COLOURS = np.array([colour for *_, colour in CATEGORY_TABLE], np.int64)
@@ -165,61 +161,3 @@ def split_document(doc: dict, videos: Sequence[str]) -> dict:
     return {key: value if key == "categories" else [v for v in value if v["video_id"] in keep]
             for key, value in doc.items()}
 
-
-# -- files -------------------------------------------------------------------------------
-def _frame_names(folder: Path) -> list[str]:
-    """The frame files of a video folder in name order (hidden files skipped, as the scripts do)."""
-    return sorted(p.name for p in folder.iterdir() if not p.name.startswith("."))
-
-
-def prepare_video(download: Path, out: Path, video: str) -> tuple[dict, dict] | None:
-    """Resize one video of a VIPSeg download into ``out`` (``images/``, ``panomasks/``,
-    ``panomasksRGB/``) and return its JSON entries (None for a video without masks, whose images
-    are resized all the same)."""
-    masks_dir = download / "panomasks" / video
-    has_masks = masks_dir.is_dir()
-    segments = VideoSegments()
-    frames = []
-    for image in _frame_names(download / "imgs" / video):
-        stem = image.split(".")[0]
-        where = download / "imgs" / video / image
-        jpeg, size = resize_image(read_file(where), where)
-        atomic_write_bytes(_mkdir(out / "images" / video) / image, jpeg)
-        if not has_masks:
-            continue
-        mask_path = masks_dir / f"{stem}.png"
-        mask = resize_mask(read_file(mask_path, "mask missing (every frame of a labelled video has one)"),
-                           size, mask_path)
-        rgb, info = convert_frame(mask, segments, mask_path)
-        write_png(_mkdir(out / "panomasks" / video) / f"{stem}.png", mask)
-        write_png(_mkdir(out / "panomasksRGB" / video) / f"{stem}.png", rgb)
-        frames.append((f"{stem}.png", rgb.shape[1], rgb.shape[0], info))
-    return video_entries(video, frames) if has_masks else None
-
-
-def _mkdir(folder: Path) -> Path:
-    folder.mkdir(parents=True, exist_ok=True)
-    return folder
-
-
-def split_videos(download: Path, split: str) -> list[str]:
-    """The videos of ``{split}.txt`` of a download."""
-    path = download / f"{split}.txt"
-    return [line.strip() for line in read_file(path, "split list missing").decode().splitlines() if line.strip()]
-
-
-def prepare_download(download: str | os.PathLike, out: str | os.PathLike) -> dict:
-    """Prepare a whole VIPSeg download (serially): the 720p tree and ``panoptic_gt_VIPSeg.json``
-    with its ``_train`` and ``_val`` parts; returns the whole document."""
-    download, out = Path(download), Path(out)
-    entries = []
-    for video in _frame_names(download / "imgs"):
-        entry = prepare_video(download, out, video)
-        if entry is not None:
-            entries.append(entry)
-    doc = panoptic_document(entries, categories_json())
-    atomic_write_bytes(out / "panoptic_gt_VIPSeg.json", json.dumps(doc).encode())
-    for split in ("train", "val"):
-        part = split_document(doc, split_videos(download, split))
-        atomic_write_bytes(out / f"panoptic_gt_VIPSeg_{split}.json", json.dumps(part).encode())
-    return doc
