@@ -64,3 +64,26 @@ def test_deterministic_and_invalid_values_only_when_asked(tmp_path):
         for name in spec.frames:
             clean |= set(np.unique(np.array(Image.open(tmp_path / "a" / "panomasks" / spec.name / f"{name}.png"))))
         assert set(INVALID_VALUES) <= values and not set(INVALID_VALUES) & clean
+
+
+def test_cli_writes_replaces_and_refuses(tmp_path, capsys):
+    from vpskit.cli import main
+
+    out = tmp_path / "dl"
+    assert main(["synth", "--benchmark", "vipseg", str(out), "--splits", "2,1,1", "--frames", "3"]) == 0
+    assert "train 2, val 1, test 1; 3 frames" in capsys.readouterr().out
+    lists = {s: (out / f"{s}.txt").read_text().split() for s in ("train", "val", "test")}
+    assert [len(v) for v in lists.values()] == [2, 1, 1]
+    assert sorted(p.name for p in (out / "imgs").iterdir()) == sorted(sum(lists.values(), []))
+    assert sorted(p.name for p in (out / "panomasks").iterdir()) == sorted(lists["train"] + lists["val"])
+    assert all(len(list((out / "imgs" / v).iterdir())) == 3 for v in lists["train"])
+    assert main(["synth", "--benchmark", "vipseg", str(out), "--videos", "1", "--frames", "2"]) == 0
+    assert len(list((out / "imgs").iterdir())) == 2, "the earlier run's videos are gone"
+    (tmp_path / "foreign" / "imgs").mkdir(parents=True)
+    for args, message in (([str(tmp_path / "foreign")], "already holds imgs, not written by vpskit synth"),
+                          ([str(out), "--zip"], "--zip: VIPSeg is written as a folder"),
+                          ([str(out), "--size", "64x48"], "--size: VIPSeg frames come in several sizes"),
+                          ([str(out), "--videos", "3", "--splits", "1,1,1"], "give --videos or --splits")):
+        assert main(["synth", "--benchmark", "vipseg", *args]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1

@@ -29,6 +29,7 @@ from PIL import Image
 from . import pngio
 from .errors import VpsError
 from .profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json
+from .synth import _clear_previous
 
 __all__ = ["INVALID_VALUES", "PREDICTION_KINDS", "VipsegVideo", "categories_json_bytes", "plan_videos",
            "synthesize_vipseg", "write_predictions"]
@@ -43,6 +44,8 @@ INVALID_VALUES: tuple[int, ...] = (150, 2205, 12600)
 """Raw values refused by vpskit: 150 (category 0, a stuff category, coded as a thing), 2205
 (stuff category 21 with an instance), 12600 (category 125, which does not exist)."""
 JPEG_QUALITY = 90
+MARKER = ".vpskit-synth-vipseg.json"
+OUTPUT_NAMES = ("imgs", "panomasks", "train.txt", "val.txt", "test.txt", "panoVIPSeg_categories.json")
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -61,12 +64,14 @@ def categories_json_bytes() -> bytes:
     return json.dumps(categories_json()).encode()
 
 
-def plan_videos(videos: int = 4, frames: int = 6, test_videos: int = 1, seed: int = 0) -> list[VipsegVideo]:
-    """The videos :func:`synthesize_vipseg` writes: ``videos`` with masks (the last third of them,
-    at least one, in val, the rest in train) and ``test_videos`` without."""
-    if videos < 1 or frames < 1 or test_videos < 0:
-        raise VpsError("synth", "videos and frames must be at least 1, test videos at least 0")
-    n_val = max(1, videos // 3)
+def plan_videos(videos: int = 4, frames: int = 6, test_videos: int = 1, seed: int = 0,
+                val: int | None = None) -> list[VipsegVideo]:
+    """The videos :func:`synthesize_vipseg` writes: ``videos`` with masks (the last ``val`` of
+    them in val, by default a third, at least one; the rest in train) and ``test_videos`` without."""
+    n_val = max(1, videos // 3) if val is None else val
+    if videos < 1 or frames < 1 or test_videos < 0 or not 0 <= n_val <= videos:
+        raise VpsError("synth", "videos with masks and frames must be at least 1, test videos at least 0, "
+                       "val videos at most the videos with masks")
     plan = []
     for v in range(videos + test_videos):
         rng = np.random.default_rng([seed, v, 0])
@@ -126,11 +131,17 @@ def _jpeg(rgb: np.ndarray) -> bytes:
 
 
 def synthesize_vipseg(root: str | Path, videos: int = 4, frames: int = 6, test_videos: int = 1,
-                      seed: int = 0, invalid: bool = False) -> list[VipsegVideo]:
-    """Write a synthetic VIPSeg download under ``root`` (see the module docstring) and return its
-    videos; ``invalid`` puts :data:`INVALID_VALUES` into the last mask of every video."""
+                      seed: int = 0, invalid: bool = False, val: int | None = None) -> list[VipsegVideo]:
+    """Write a synthetic VIPSeg download under ``root`` (see the module docstring and
+    :func:`plan_videos`) and return its videos; ``invalid`` puts :data:`INVALID_VALUES` into the
+    last mask of every video. The output of an earlier run into ``root`` is replaced; a ``root``
+    holding such files not written by this function is refused."""
     root = Path(root)
-    plan = plan_videos(videos, frames, test_videos, seed)
+    plan = plan_videos(videos, frames, test_videos, seed, val)
+    _clear_previous(root, OUTPUT_NAMES, MARKER)
+    root.mkdir(parents=True, exist_ok=True)
+    pngio.atomic_write_bytes(root / MARKER, json.dumps({"videos": videos, "frames": frames, "test_videos": test_videos,
+                                                        "seed": seed, "invalid": invalid, "val": val}).encode())
     for v, spec in enumerate(plan):
         masks = _video_masks(v, spec, seed, invalid, bare_start=v == videos - 1)
         rng = np.random.default_rng([seed, v, 2])

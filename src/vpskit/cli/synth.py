@@ -1,4 +1,4 @@
-"""``vpskit synth``: write a synthetic Cityscapes-VPS download (or KITTI-STEP dataset)."""
+"""``vpskit synth``: write a synthetic Cityscapes-VPS download (or KITTI-STEP dataset, or VIPSeg download)."""
 
 from __future__ import annotations
 
@@ -54,6 +54,8 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.benchmark == "kitti-step":
         return _run_kitti_step(args)
+    if args.benchmark == "vipseg":
+        return _run_vipseg(args)
     if args.benchmark != "cityscapes-vps":
         raise VpsError("--benchmark", f"synth cannot write {args.benchmark} yet")
     if args.frames is not None:
@@ -88,6 +90,29 @@ def _run_kitti_step(args: argparse.Namespace) -> int:
     return 0
 
 
+def _run_vipseg(args: argparse.Namespace) -> int:
+    from ..errors import VpsError
+    from ..synth_vipseg import SIZES, synthesize_vipseg
+
+    if args.zip:
+        raise VpsError("--zip", "VIPSeg is written as a folder (imgs/, panomasks/, split lists)")
+    if args.size is not None:
+        raise VpsError("--size", "VIPSeg frames come in several sizes, as the real ones do: "
+                       + ", ".join(f"{w}x{h}" for w, h in SIZES))
+    if args.videos is not None and args.splits is not None:
+        raise VpsError("--splits", "give --videos or --splits, not both")
+    splits = args.splits or {"train": 4, "val": 2, "test": 1}
+    if args.videos is not None:
+        splits = {"train": args.videos - max(1, args.videos // 3), "val": max(1, args.videos // 3), "test": 1}
+    with_masks = splits["train"] + splits["val"]
+    frames = 9 if args.frames is None else args.frames
+    synthesize_vipseg(args.out, videos=with_masks, frames=frames, test_videos=splits["test"], seed=args.seed,
+                      val=splits["val"])
+    print(f"wrote a synthetic VIPSeg download into {args.out}: videos train {splits['train']}, val {splits['val']}, "
+          f"test {splits['test']}; {frames} frames each, masks for train and val")
+    return 0
+
+
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``synth`` parser."""
     p = sub.add_parser("synth", help="write a synthetic Cityscapes-VPS download (folders or zips)",
@@ -103,9 +128,13 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--benchmark", choices=available_benchmarks(), default="cityscapes-vps",
                    help="which benchmark's download to write (default cityscapes-vps); kitti-step writes "
                    "OUT/images/{split}/{seq:04d}/{frame:06d}.png and OUT/panoptic_maps/{train,val}/… "
-                   "(R = category, G*256 + B = instance), sequences per split from --splits (default 2,2,1)")
+                   "(R = category, G*256 + B = instance), sequences per split from --splits (default 2,2,1); "
+                   "vipseg writes OUT/imgs/{video}/{frame}.jpg, OUT/panomasks/{video}/{frame}.png (16-bit: 0 void, "
+                   "category + 1 for stuff, (category + 1) * 100 + instance for things), OUT/{train,val,test}.txt, "
+                   "videos per split from --splits (default 4,2,1; --videos N: a third of N in val, one test video)")
     p.add_argument("--frames", type=int, default=None, metavar="F",
-                   help="kitti-step: frames of the shortest sequence (default 8; sequence i has F + i %% 3)")
+                   help="kitti-step: frames of the shortest sequence (default 8; sequence i has F + i %% 3); "
+                   "vipseg: frames per video (default 9)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--zip", action="store_true",
                    help="write the three downloads as zips instead of folders")
