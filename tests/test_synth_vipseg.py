@@ -87,3 +87,9 @@ def test_cli_writes_replaces_and_refuses(tmp_path, capsys):
         assert main(["synth", "--benchmark", "vipseg", *args]) == 2
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1
+
+
+def test_label_numbers_file_is_written(tmp_path):
+    synthesize_vipseg(tmp_path, videos=1, frames=1, test_videos=0)
+    assert hashlib.sha256((tmp_path / "label_num_dic_final.json").read_bytes()).hexdigest() == (
+        "5342d178c358a54f226a332748bf75b0555e4afabcbdfdc49417f11ababfa0fb")

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 
 from vpskit.profiles import detect_benchmark, get_profile
-from vpskit.profiles.vipseg import CATEGORY_TABLE, raw_category
+from vpskit.profiles.vipseg import CATEGORY_TABLE, label_numbers, raw_category
 from vpskit.synth_vipseg import categories_json_bytes
 
 
@@ -24,6 +25,11 @@ def test_categories_are_the_124_of_the_release():
 
 
 def test_categories_json_is_the_release_file():
+    # sha256 of panoVIPSeg_categories.json and label_num_dic_final.json at the reference commit
+    assert hashlib.sha256(categories_json_bytes()).hexdigest() == (
+        "1d45670f47a2e12b77f9b88b456c515a081a37fcd6e19479241f5a9daf400d84")
+    assert hashlib.sha256((json.dumps(label_numbers()) + "\n").encode()).hexdigest() == (
+        "5342d178c358a54f226a332748bf75b0555e4afabcbdfdc49417f11ababfa0fb")
     cats = json.loads(categories_json_bytes())
     assert cats[0] == {"id": 0, "name": "wall", "isthing": 0, "color": [120, 120, 120]}
     assert cats[60] == {"id": 60, "name": "person", "isthing": 1, "color": [11, 200, 200]}

@@ -7,7 +7,7 @@
 - ``panomasks/{video}/{frame}.png``: 16-bit grayscale raw masks (0 void, ``category + 1`` for stuff,
   ``(category + 1) * 100 + instance`` for thing objects), for the train and val videos only;
 - ``train.txt``, ``val.txt``, ``test.txt``: the videos of each split, one a line;
-- ``panoVIPSeg_categories.json``: the category list the VIPSeg conversion reads.
+- ``label_num_dic_final.json``: category name -> raw value, as the real download has it.
 
 Videos have names shaped like the real ones (``{n}_{11 YouTube characters}``), frames of several
 sizes and aspect ratios, stuff bands, void, and thing objects (instance 0 included) that move,
@@ -28,7 +28,7 @@ from PIL import Image
 
 from . import pngio
 from .errors import VpsError
-from .profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json
+from .profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json, label_numbers
 from .synth import _clear_previous
 
 __all__ = ["INVALID_VALUES", "PREDICTION_KINDS", "VipsegVideo", "categories_json_bytes", "plan_videos",
@@ -45,7 +45,7 @@ INVALID_VALUES: tuple[int, ...] = (150, 2205, 12600)
 (stuff category 21 with an instance), 12600 (category 125, which does not exist)."""
 JPEG_QUALITY = 90
 MARKER = ".vpskit-synth-vipseg.json"
-OUTPUT_NAMES = ("imgs", "panomasks", "train.txt", "val.txt", "test.txt", "panoVIPSeg_categories.json")
+OUTPUT_NAMES = ("imgs", "panomasks", "train.txt", "val.txt", "test.txt", "label_num_dic_final.json")
 _NAME_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
 
 
@@ -154,7 +154,7 @@ def synthesize_vipseg(root: str | Path, videos: int = 4, frames: int = 6, test_v
     for split in ("train", "val", "test"):
         lines = "".join(f"{s.name}\n" for s in plan if s.split == split)
         pngio.atomic_write_bytes(root / f"{split}.txt", lines.encode())
-    pngio.atomic_write_bytes(root / "panoVIPSeg_categories.json", categories_json_bytes())
+    pngio.atomic_write_bytes(root / "label_num_dic_final.json", (json.dumps(label_numbers()) + "\n").encode())
     return plan
 
 

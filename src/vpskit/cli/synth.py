@@ -131,6 +131,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "(R = category, G*256 + B = instance), sequences per split from --splits (default 2,2,1); "
                    "vipseg writes OUT/imgs/{video}/{frame}.jpg, OUT/panomasks/{video}/{frame}.png (16-bit: 0 void, "
                    "category + 1 for stuff, (category + 1) * 100 + instance for things), OUT/{train,val,test}.txt, "
+                   "OUT/label_num_dic_final.json, "
                    "videos per split from --splits (default 4,2,1; --videos N: a third of N in val, one test video)")
     p.add_argument("--frames", type=int, default=None, metavar="F",
                    help="kitti-step: frames of the shortest sequence (default 8; sequence i has F + i %% 3); "

@@ -183,6 +183,17 @@ def categories_json() -> list[dict]:
     return [{"id": i, "name": name, "isthing": thing, "color": list(colour)} for i, name, thing, colour in CATEGORY_TABLE]
 
 
+def label_numbers() -> dict[str, str]:
+    """The content of the download's ``label_num_dic_final.json``: category name -> raw value
+    (``id + 1``) as text, with ``"others": "0"`` (void) after ``window``."""
+    out: dict[str, str] = {}
+    for i, name, _, _ in CATEGORY_TABLE:
+        out[name] = str(i + 1)
+        if name == "window":
+            out["others"] = "0"
+    return out
+
+
 def raw_category(value: int) -> tuple[int, int | None] | None:
     """``(category id, instance or None)`` of a raw mask value, None for void (the rule of
     ``create_panoptic_video_labels.py``; it does not check that the category exists)."""
