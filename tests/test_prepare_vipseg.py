@@ -176,3 +176,28 @@ def test_predictions_are_read_as_the_official_scripts_read_them(prepared, tmp_pa
                     assert [(s["id"], s["category_id"]) for s in pa["segments_info"]] == sorted(
                         (s["id"], s["category_id"]) for s in ga["segments_info"])
     assert set(FIXTURE["evaluation"]["predictions"]) == set(PREDICTION_KINDS)
+
+
+def test_prepare_command_builds_vipseg_and_other_commands_say_what_they_handle(tmp_path, capsys):
+    import json
+
+    from vpskit.cli import main
+
+    dl, out = tmp_path / "VIPSeg", tmp_path / "VIPSeg_720P"
+    assert main(["synth", "--benchmark", "vipseg", str(dl), "--splits", "1,1,1", "--frames", "2"]) == 0
+    capsys.readouterr()
+    assert main(["prepare", str(out), str(dl), "--benchmark", "vipseg", "--jobs", "1"]) == 0
+    assert capsys.readouterr().out.startswith("VIPSeg: 3 videos prepared, 0 already done; 6 frames, 4 masks")
+    val = json.loads((out / "panoptic_gt_VIPSeg_val.json").read_text())
+    assert len(val["annotations"]) == 1 and len(val["annotations"][0]["annotations"]) == 2
+    assert main(["prepare", str(out), str(dl), "--benchmark", "vipseg", "--jobs", "1"]) == 0
+    assert "0 videos prepared, 3 already done" in capsys.readouterr().out
+    # one line, exit 2: what each command cannot do yet, or a missing input
+    for argv, message in (
+            (["eval", str(tmp_path / "pred"), "--root", str(out)], "eval does not handle VIPSeg yet"),
+            (["verify", str(out)], "verify does not handle VIPSeg yet"),
+            (["prepare", str(out), str(dl), "GTFINE", "--benchmark", "vipseg"], "no GTFINE"),
+            (["prepare", str(tmp_path / "cs"), str(dl)], "GTFINE: missing")):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err

@@ -453,7 +453,7 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
     root = Path(root)
     if not root.is_dir():
         raise VpsError(root, "no such folder")
-    profile = detect_benchmark(root, benchmark)
+    profile = detect_benchmark(root, benchmark).require("verify")
     if profile.layout == "category-instance":
         from .verification_kitti import verify_category_instance
 

@@ -32,8 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "input are replaced and what was made from them is made again. One run at a time: "
         "ROOT is locked (ROOT/.vpskit.lock) and a second run on it stops at once.")
     _root(p)
-    p.add_argument("images", metavar="IMAGES", help="leftImg8bit_sequence folder or zip")
-    p.add_argument("gtfine", metavar="GTFINE", help="gtFine folder or zip")
+    p.add_argument("images", metavar="IMAGES", help="leftImg8bit_sequence folder or zip (with --benchmark "
+                   "vipseg: the VIPSeg download, a folder or zip holding imgs/, panomasks/ and the split lists)")
+    p.add_argument("gtfine", metavar="GTFINE", nargs="?", default=None,
+                   help="gtFine folder or zip (Cityscapes-VPS only)")
+    p.add_argument("--benchmark", choices=("cityscapes-vps", "vipseg"), default="cityscapes-vps",
+                   help="which benchmark to build (default cityscapes-vps); vipseg: ROOT becomes the "
+                   "VIPSeg_720P folder the VIPSeg scripts make (720p images and masks, panomasksRGB/, "
+                   "panoptic_gt_VIPSeg*.json), one job per video, resumable")
     p.add_argument("--release", metavar="ZIP", default=None,
                    help="cityscapes-vps-dataset-1.0.zip (or its folder): unpack its JSON files and "
                    "label folders into ROOT first")
@@ -105,8 +111,18 @@ def _print_report(report) -> None:
 
 
 def _cmd_prepare(args: argparse.Namespace) -> int:
+    from ..errors import VpsError
     from ..preparation import prepare
 
+    if args.benchmark == "vipseg":
+        from ..preparation.vipseg_run import prepare_vipseg
+
+        if args.gtfine is not None or args.release is not None:
+            raise VpsError("--benchmark vipseg", "takes ROOT and the VIPSeg download only (no GTFINE, no --release)")
+        print(prepare_vipseg(args.images, args.root, jobs=args.jobs, progress=args.progress).text())
+        return 0
+    if args.gtfine is None:
+        raise VpsError("GTFINE", "missing: Cityscapes-VPS is built from IMAGES and GTFINE (the gtFine folder or zip)")
     summary = prepare(args.root, args.images, args.gtfine, release=args.release, splits=args.splits,
                       jobs=args.jobs, link=args.link, progress=args.progress)
     print(summary.table())

@@ -248,7 +248,7 @@ def evaluate(
     per-frame PNGs (``PRED/{sequence}/{frame}.png``), and the metric is STQ (per sequence and
     overall; ``videos`` are sequence numbers).
     """
-    profile = detect_benchmark(root if gt_json is None and gt_dir is None else None, benchmark)
+    profile = detect_benchmark(root if gt_json is None and gt_dir is None else None, benchmark).require("eval")
     metrics = _profile_metrics(profile, metrics)
     if profile.layout == "category-instance":
         return _evaluate_maps(profile, pred, root=root, split=split, out=out, metrics=metrics, jobs=jobs,

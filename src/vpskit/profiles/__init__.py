@@ -79,6 +79,8 @@ class Profile:
     panoptic JSON) or ``"category-instance"`` (one PNG per frame holding category and instance)."""
     extra_conventions: dict = field(default_factory=dict)
     """Further STQ conventions ``results.json`` states for this benchmark (beyond the defaults)."""
+    commands: tuple[str, ...] = ("synth", "prepare", "verify", "eval")
+    """The vpskit commands that handle this benchmark so far."""
 
     @property
     def category_ids(self) -> tuple[int, ...]:
@@ -94,6 +96,13 @@ class Profile:
     def has_vpq(self) -> bool:
         """Whether vpskit computes VPQ for this benchmark."""
         return bool(self.vpq_spans) and self.vpq_reference is not None
+
+    def require(self, command: str) -> Profile:
+        """``self``, or ``VpsError`` (one line) if ``command`` does not handle this benchmark yet."""
+        if command not in self.commands:
+            raise VpsError("--benchmark", f"{command} does not handle {self.title} yet (for {self.title}: "
+                           f"{', '.join(self.commands)})")
+        return self
 
     def evaluation_fields(self) -> dict:
         """Entries this benchmark adds to ``results.json``'s ``evaluation`` (none for the default
