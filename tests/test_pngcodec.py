@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from vpskit import pngcodec, pngio
+from vpskit import pngcodec, pngformat, pngio
 from vpskit.errors import VpsError
 
 SIZES = ((1, 1), (7, 1), (1, 5), (13, 9), (64, 33), (3, 101))
@@ -297,7 +297,7 @@ def test_the_plain_reader_leaves_other_filters_after_inflating_only_the_first_ro
     arr = np.random.default_rng(2).integers(0, 256, size=(400, 50, 3), dtype=np.uint8)
     png = handmade(arr, 8, 2, "paeth")
     calls: list[int] = []
-    real = pngcodec._zlib.decompressobj
+    real = pngformat.ZLIB.decompressobj
 
     class Counting:
         def __init__(self) -> None:
@@ -311,7 +311,7 @@ def test_the_plain_reader_leaves_other_filters_after_inflating_only_the_first_ro
         def __getattr__(self, name):
             return getattr(self.inner, name)
 
-    monkeypatch.setattr(pngcodec._zlib, "decompressobj", Counting)
+    monkeypatch.setattr(pngformat.ZLIB, "decompressobj", Counting)
     assert pngcodec.read_plain(png, pngio.png_header(png, "x"), "x") is None
     assert sum(calls) <= pngcodec._HEAD_ROWS * (1 + 3 * 50)
 

@@ -1,223 +1,36 @@
-"""PNG bytes <-> arrays: headers and chunks, the pixel-data check, decoding, encoding.
+"""PNG bytes -> arrays: the readers, and segment ids <-> RGB.
 
 Decoding takes the first of three readers that accepts the PNG; all give the pixels Pillow gives.
 
 - vpskit's own reader (:func:`read_plain`): PNGs that are not interlaced, 8-bit gray, RGB or
   RGBA or 16-bit gray, every row filtered with None or Up, which is every PNG vpskit writes. The
-  pixel data is inflated with zlib-ng and each Up row is one numpy addition.
+  pixel data is inflated with zlib-ng and the Up rows are added up with numpy.
 - pyspng (libspng, :func:`read_spng`), where it is installed: the other non-interlaced 8-bit
   gray, RGB and RGBA PNGs (rows filtered with Sub, Average or Paeth, as most writers do).
 - Pillow (:func:`read_pillow`): everything else (palette, 16-bit colour, fewer than 8 bits a
   sample, gray + alpha, interlaced), and every PNG where pyspng is missing.
 
-Encoding filters every row but the first with Up and deflates the rows as one IDAT chunk with
-zlib-ng at :data:`PNG_COMPRESS_LEVEL`: deterministic, and several times faster than Pillow's
-adaptive filters with zlib (the label images vpskit writes come out no larger).
+The PNG structure (header, chunks, inflate, checks) is in :mod:`vpskit.pngformat`, encoding in
+:mod:`vpskit.pngencode`.
 """
 
 from __future__ import annotations
 
 import io
-import threading
-import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .errors import VpsError
-from .memory import keep_freed_blocks
-
-try:  # zlib-ng: the zlib module's interface, several times faster both ways
-    from zlib_ng import zlib_ng as _zlib
-except ImportError:  # pragma: no cover - a platform without zlib-ng's wheels
-    _zlib = zlib  # type: ignore[no-redef]
+from .pngformat import ZLIB_ERRORS, PngHeader, check_png_size, inflate, png_header, work_buffer
 
 if TYPE_CHECKING:
     from PIL import Image
 
-PNG_COMPRESS_LEVEL = 6
-"""Deflate level of every PNG vpskit writes (fixed, so output bytes are reproducible)."""
-
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-
-MAX_PIXELS = 1 << 25
-"""Largest image vpskit decodes: 33.5 million pixels, 16 times a 2048x1024 Cityscapes frame.
-Below Pillow's decompression-bomb threshold, so Pillow never warns about an image vpskit decodes."""
-
 ID_MASK = np.uint32(0xFFFFFF)
 """The 24 bits of a segment id (R + 256 G + 256² B)."""
-
-_ZLIB_ERRORS = (zlib.error, _zlib.error)
-
-keep_freed_blocks()  # image-sized buffers are reused from one PNG to the next (see vpskit.memory)
-
-
-# --------------------------------------------------------------------------- structure
-
-
-class PngHeader(NamedTuple):
-    """The IHDR fields of a PNG that decide what decoding it costs and gives."""
-
-    width: int
-    height: int
-    bit_depth: int
-    color_type: int
-    """0 gray, 2 RGB, 3 palette, 4 gray + alpha, 6 RGBA."""
-    interlace: int = 0
-    """0 none, 1 Adam7."""
-
-
-def png_header(data: bytes, where: object) -> PngHeader:
-    """The header of PNG bytes, read without decoding anything; ``VpsError`` naming ``where``
-    when the bytes do not start with a PNG signature and an IHDR chunk."""
-    if data[:8] != PNG_SIGNATURE:
-        raise VpsError(where, "not a PNG file" if data else "empty file")
-    if len(data) < 33 or data[12:16] != b"IHDR" or int.from_bytes(data[8:12], "big") != 13:
-        raise VpsError(where, "corrupt PNG (no IHDR header)")
-    return PngHeader(int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big"), data[24], data[25],
-                     data[28])
-
-
-def png_chunks(data: bytes, where: object) -> Iterator[tuple[bytes, memoryview]]:
-    """``(type, payload)`` of each chunk of PNG bytes up to IEND, each checked (signature,
-    length, CRC) before it is given; ``VpsError`` naming ``where`` when the file is damaged or
-    ends before IEND."""
-    view = memoryview(data)
-    n = len(view)
-    if bytes(view[:8]) != PNG_SIGNATURE:
-        raise VpsError(where, "not a PNG file" if n else "empty file")
-    pos = 8
-    while True:
-        if pos + 12 > n:
-            raise VpsError(where, "corrupt or truncated PNG (ends before IEND)")
-        length = int.from_bytes(view[pos:pos + 4], "big")
-        kind = bytes(view[pos + 4:pos + 8])
-        end = pos + 12 + length
-        if end > n:
-            raise VpsError(where, "corrupt or truncated PNG (a chunk runs past the end)")
-        if _zlib.crc32(view[pos + 4:end - 4]) != int.from_bytes(view[end - 4:end], "big"):
-            raise VpsError(where, f"corrupt or truncated PNG (bad CRC in a {kind.decode('latin-1')!r} chunk)")
-        yield kind, view[pos + 8:end - 4]
-        if kind == b"IEND":
-            return
-        pos = end
-
-
-def check_png_size(header: PngHeader, where: object, size: tuple[int, int] | None = None,
-                   of: str = "the expected") -> None:
-    """Refuse a PNG whose header gives another size than ``size`` (``(width, height)``;
-    the message says ``size WxH differs from {of} wxh``), or, without ``size``, more pixels
-    than :data:`MAX_PIXELS`. Meant to run before the pixels are decoded."""
-    w, h = header.width, header.height
-    if size is not None:
-        if (w, h) != tuple(size):
-            raise VpsError(where, f"size {w}x{h} differs from {of} {size[0]}x{size[1]}")
-    elif w * h > MAX_PIXELS:
-        raise VpsError(where, f"image is {w}x{h}, more than the {MAX_PIXELS:,} pixels vpskit decodes")
-
-
-_CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}
-_BIT_DEPTHS = {0: (1, 2, 4, 8, 16), 2: (8, 16), 3: (1, 2, 4, 8), 4: (8, 16), 6: (8, 16)}
-_ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
-
-
-def _scanlines(header: PngHeader) -> list[tuple[int, int]]:
-    """``(rows, bytes per row with its filter byte)`` of each pass of the image's pixel data."""
-    bits = _CHANNELS[header.color_type] * header.bit_depth
-    out = []
-    for x0, y0, dx, dy in (_ADAM7 if header.interlace else ((0, 0, 1, 1),)):
-        width = max(0, -(-(header.width - x0) // dx))
-        rows = max(0, -(-(header.height - y0) // dy))
-        if width and rows:
-            out.append((rows, 1 + (width * bits + 7) // 8))
-    return out
-
-
-_KEPT_BYTES = 1 << 25
-"""Work buffers up to this size are kept for the next PNG of the same thread: every new
-image-sized buffer costs a page fault per 4 KiB, which on virtual machines costs as much as
-inflating the PNG."""
-
-_kept = threading.local()
-
-
-def work_buffer(nbytes: int, name: str = "pixels") -> np.ndarray:
-    """A uint8 array of ``nbytes`` that this thread's next call with the same ``name`` reuses
-    (so its content lives until then); a fresh one above :data:`_KEPT_BYTES`."""
-    if nbytes > _KEPT_BYTES:
-        return np.empty(nbytes, dtype=np.uint8)
-    buf = getattr(_kept, name, None)
-    if buf is None or buf.size < nbytes:
-        buf = np.empty(max(nbytes, 1 << 16), dtype=np.uint8)
-        setattr(_kept, name, buf)
-    return buf[:nbytes]
-
-
-_PIECE = 1 << 18
-"""Bytes inflated at a time into the work buffer (small pieces are recycled by the allocator)."""
-
-
-def _inflate(data: bytes, where: object, expected: int, head: int = 0,
-             accept: Callable[[np.ndarray], bool] | None = None) -> np.ndarray | None:
-    """The pixel data of PNG bytes in this thread's work buffer (see :func:`work_buffer`), plus
-    one spare byte: its IDAT chunks (each checked, see :func:`png_chunks`) as one zlib stream
-    that inflates to exactly ``expected`` bytes, else ``VpsError``.
-
-    With ``accept``, the first ``head`` bytes are inflated first and handed to it; None is
-    returned at once when it refuses them (the rest is then never inflated).
-    """
-    rest = b"".join(payload for kind, payload in png_chunks(data, where) if kind == b"IDAT")
-    out = work_buffer(expected + 1)
-    out[-1] = 0
-    inflater = _zlib.decompressobj()
-    pos = 0
-    try:
-        while pos <= expected:
-            piece = inflater.decompress(rest, min(_PIECE, expected + 1 - pos, head or _PIECE))
-            out[pos:pos + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
-            pos += len(piece)
-            if head:
-                head = 0
-                if accept is not None and pos < expected and not accept(out[:pos]):
-                    return None
-            rest = inflater.unconsumed_tail
-            if inflater.eof or not (piece or rest):
-                break
-    except _ZLIB_ERRORS as exc:
-        raise VpsError(where, f"corrupt or truncated PNG (pixel data: {exc})") from None
-    if pos != expected or not inflater.eof:
-        got = "more" if pos > expected else f"{pos:,}" + ("" if inflater.eof else " (unfinished)")
-        raise VpsError(where, f"corrupt or truncated PNG (pixel data of {got} bytes, the header "
-                       f"promises {expected:,})")
-    return out
-
-
-def check_png_pixels(data: bytes, where: object, size: tuple[int, int] | None = None) -> PngHeader:
-    """Check PNG bytes whole down to their pixel data without decoding them; return the header.
-
-    Every chunk and its CRC (:func:`png_chunks`); a header of ``size`` (:func:`check_png_size`)
-    with a valid bit depth, colour type and methods; IDAT chunks holding one zlib stream that
-    inflates to exactly the rows the header promises, each with a known filter type. (Pillow
-    decodes a stream that ends early without a word, filling the missing rows with zeros.)
-    """
-    header = png_header(data, where)
-    check_png_size(header, where, size)
-    if (header.bit_depth not in _BIT_DEPTHS.get(header.color_type, ()) or data[26:28] != b"\0\0"
-            or header.interlace not in (0, 1) or not header.width or not header.height):
-        raise VpsError(where, "corrupt PNG (its header gives no valid image)")
-    scanlines = _scanlines(header)
-    filters = _inflate(data, where, sum(rows * length for rows, length in scanlines))
-    assert filters is not None
-    start = 0
-    for rows, length in scanlines:
-        bad = filters[start:start + rows * length:length] > 4
-        if bad.any():
-            raise VpsError(where, f"corrupt PNG (unknown filter type in pixel row {int(np.argmax(bad))})")
-        start += rows * length
-    return header
-
 
 # --------------------------------------------------------------------------- readers
 
@@ -271,7 +84,7 @@ def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False,
         return None
     h, w = header.height, header.width
     length = 1 + w * step
-    raw = _inflate(data, where, h * length, _HEAD_ROWS * length, lambda head: _none_or_up(head[::length]))
+    raw = inflate(data, where, h * length, _HEAD_ROWS * length, lambda head: _none_or_up(head[::length]))
     if raw is None:
         return None
     rows = raw[:-1].reshape(h, length)
@@ -332,7 +145,7 @@ def open_png(data: bytes, where: object, size: tuple[int, int] | None = None,
             yield img
     except VpsError:
         raise
-    except (OSError, SyntaxError, ValueError, EOFError, *_ZLIB_ERRORS, Image.DecompressionBombError) as exc:
+    except (OSError, SyntaxError, ValueError, EOFError, *ZLIB_ERRORS, Image.DecompressionBombError) as exc:
         raise VpsError(where, f"corrupt or truncated PNG ({exc})") from None
 
 
@@ -439,57 +252,3 @@ def id2rgb(ids: np.ndarray) -> np.ndarray:
     for c in range(3):
         out[..., c] = channels[..., c]
     return out
-
-
-# --------------------------------------------------------------------------- encoding
-
-
-def _chunk(kind: bytes, payload: bytes) -> bytes:
-    return (len(payload).to_bytes(4, "big") + kind + payload
-            + _zlib.crc32(payload, _zlib.crc32(kind)).to_bytes(4, "big"))
-
-
-def _png_bytes(rows: np.ndarray, width: int, bit_depth: int, color_type: int, compress_level: int) -> bytes:
-    """A PNG of ``rows`` ((H, bytes a row) uint8, as the PNG stores them): Up filter on every row
-    but the first (None), one IDAT chunk."""
-    h, n = rows.shape
-    if not h or not width:
-        raise ValueError("cannot encode an empty image as PNG")
-    filtered = np.empty((h, n + 1), dtype=np.uint8)
-    filtered[0, 0] = 0
-    filtered[1:, 0] = 2
-    filtered[0, 1:] = rows[0]
-    np.subtract(rows[1:], rows[:-1], out=filtered[1:, 1:])
-    ihdr = (width.to_bytes(4, "big") + h.to_bytes(4, "big")
-            + bytes((bit_depth, color_type, 0, 0, 0)))
-    return (PNG_SIGNATURE + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", _zlib.compress(filtered, compress_level))
-            + _chunk(b"IEND", b""))
-
-
-def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
-    """Encode an array as PNG bytes with fixed settings.
-
-    (H, W, 3) uint8 -> RGB; (H, W, 4) uint8 -> RGBA; (H, W) uint8 -> 8-bit gray;
-    (H, W) uint16 -> 16-bit gray. Other dtypes are refused (cast explicitly first).
-    ``compress_level`` is the deflate level (0…9; the default is :data:`PNG_COMPRESS_LEVEL`).
-    """
-    arr = np.asarray(arr)
-    if arr.dtype == np.uint8 and arr.ndim == 3 and arr.shape[2] in (3, 4):
-        color_type = 2 if arr.shape[2] == 3 else 6
-        return _png_bytes(np.ascontiguousarray(arr).reshape(arr.shape[0], -1), arr.shape[1], 8, color_type,
-                          compress_level)
-    if arr.dtype == np.uint8 and arr.ndim == 2:
-        return _png_bytes(np.ascontiguousarray(arr), arr.shape[1], 8, 0, compress_level)
-    if arr.dtype == np.uint16 and arr.ndim == 2:
-        rows = np.ascontiguousarray(arr, dtype=">u2").view(np.uint8)
-        return _png_bytes(rows, arr.shape[1], 16, 0, compress_level)
-    raise ValueError(f"cannot encode an array of dtype {arr.dtype} and shape {arr.shape} as PNG")
-
-
-def encode_ids_png(ids: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
-    """The 8-bit RGB PNG of (H, W) segment ids (below 2**24): the bytes of
-    ``encode_png(id2rgb(ids))``."""
-    ids = np.asarray(ids)
-    if ids.ndim != 2:
-        raise ValueError(f"expected an (H, W) array of segment ids, got shape {ids.shape}")
-    return encode_png(id2rgb(ids), compress_level)

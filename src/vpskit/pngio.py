@@ -1,6 +1,7 @@
 """PNG files: the one reader of input files (regular files only, bounded by what the file must
 be), atomic writes, and the PNG codec of :mod:`vpskit.pngcodec` (decode/encode for the label and
-image modes of Cityscapes-VPS, ids <-> RGB), whose public names are all here too."""
+image modes of Cityscapes-VPS, ids <-> RGB), :mod:`vpskit.pngencode` and :mod:`vpskit.pngformat`,
+whose public names are all here too."""
 
 from __future__ import annotations
 
@@ -14,22 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from .errors import VpsError
-from .pngcodec import (
+from .pngcodec import decode_ids, decode_png, id2rgb, open_png, rgb2id
+from .pngencode import PNG_COMPRESS_LEVEL, encode_ids_png, encode_png
+from .pngformat import (
     MAX_PIXELS,
-    PNG_COMPRESS_LEVEL,
     PNG_SIGNATURE,
     PngHeader,
     check_png_pixels,
     check_png_size,
-    decode_ids,
-    decode_png,
-    encode_ids_png,
-    encode_png,
-    id2rgb,
-    open_png,
     png_chunks,
     png_header,
-    rgb2id,
     work_buffer,
 )
 
