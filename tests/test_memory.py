@@ -40,7 +40,10 @@ def test_the_users_own_thresholds_are_kept(monkeypatch):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
-def test_a_freed_image_buffer_is_reused_instead_of_faulted_in_again():
+def test_a_freed_image_buffer_is_reused_instead_of_faulted_in_again(monkeypatch):
+    # a Dask nanny started earlier in this process leaves MALLOC_TRIM_THRESHOLD_ in the environment
+    for name in ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_"):
+        monkeypatch.delenv(name, raising=False)
     if not memory.keep_freed_blocks():
         pytest.skip("not glibc")
     kept, given_back = _faults("keep"), _faults("default")
