@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import json
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,3 +37,28 @@ def prepared_split(work: Path, videos: int, split: str = "train") -> Path:
         prepare(root, down / "leftImg8bit_sequence", down / "gtFine", release=down / "cityscapes_vps",
                 splits=split, progress=False)
     return root
+
+
+PEAK = r"""
+import json, resource, sys, time
+from pathlib import Path
+def peak_kb():
+    # This process's own high-water mark (VmHWM: ru_maxrss would include the launching
+    # process's, kept across exec) and that of its finished worker processes.
+    with open("/proc/self/status") as fh:
+        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
+    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+def done(seconds, **more):
+    time.sleep(0.05)
+    print(json.dumps({"seconds": seconds, "rss_kb": peak_kb(), **more}))
+"""
+"""Code a measured script starts with: ``done(seconds, ...)`` prints its result and peak RSS."""
+
+
+def run_fresh(python: str, code: str, *args: object, cwd: Path | None = None) -> dict:
+    """Run ``code`` in a fresh interpreter; its JSON output (``seconds``, ``rss_kb``, …)."""
+    proc = subprocess.run([python, "-c", code, *map(str, args)], capture_output=True, text=True, check=False,
+                          cwd=cwd)
+    if proc.returncode != 0:
+        raise SystemExit(proc.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])

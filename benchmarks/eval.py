@@ -25,31 +25,18 @@ Usage: ``uv run python benchmarks/eval.py [--videos 6,50] [--jobs 1,2] [--work D
 from __future__ import annotations
 
 import argparse
-import json
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import HEIGHT, WIDTH, prepared_split, work_folder
+from common import HEIGHT, PEAK, WIDTH, prepared_split, run_fresh, work_folder
 
 from vpskit import naming
 
 SPLIT = "train"
 
-_PEAK = r"""
-import json, resource, sys, time
-from pathlib import Path
-def peak_kb():
-    # This process's own high-water mark (VmHWM: ru_maxrss would include the launching
-    # process's, kept across exec) and that of its finished worker processes.
-    with open("/proc/self/status") as fh:
-        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-def done(seconds, **more):
-    time.sleep(0.05)
-    print(json.dumps({"seconds": seconds, "rss_kb": peak_kb(), **more}))
+_PEAK = PEAK + r"""
 gt_json, gt_dir, pred, videos = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), int(sys.argv[4])
 """
 
@@ -113,15 +100,6 @@ done(time.perf_counter() - t0, vpq=res["vpq"]["final"]["all"]["pq"], stq=res["st
 """
 
 
-def _run(python: str, code: str, *args: object, cwd: Path | None = None) -> dict:
-    """Run ``code`` in a fresh interpreter; its JSON output (``seconds``, ``rss_kb``, …)."""
-    proc = subprocess.run([python, "-c", code, *map(str, args)], capture_output=True, text=True, check=False,
-                          cwd=cwd)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def _has_pyspng() -> bool:
     try:
         import pyspng  # noqa: F401
@@ -161,12 +139,12 @@ def main() -> None:
             for n in counts:
                 common = (gt_json, gt_dir, pred, n)
                 for name in floors:
-                    runs.setdefault((n, name), []).append(_run(sys.executable, FLOORS[name], *common))
+                    runs.setdefault((n, name), []).append(run_fresh(sys.executable, FLOORS[name], *common))
                 for j in jobs:
-                    runs.setdefault((n, f"eval --jobs {j}"), []).append(_run(sys.executable, _EVAL, *common, j))
+                    runs.setdefault((n, f"eval --jobs {j}"), []).append(run_fresh(sys.executable, _EVAL, *common, j))
                     if before is not None:
                         runs.setdefault((n, f"before --jobs {j}"), []).append(
-                            _run(before, _EVAL, *common, j, cwd=args.before))
+                            run_fresh(before, _EVAL, *common, j, cwd=args.before))
         print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         head = f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x fastest decoder':>18} {'peak RSS MB':>12}  note"

@@ -31,31 +31,17 @@ Usage: ``uv run python benchmarks/prepare.py [--videos 6,50] [--jobs 1,2] [--wor
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import subprocess
 import sys
 import time
 from pathlib import Path
 
-from common import HEIGHT, WIDTH, work_folder
+from common import HEIGHT, PEAK, WIDTH, run_fresh, work_folder
 
 SPLIT = "train"
 
-_PEAK = r"""
-import json, resource, sys, time
-from pathlib import Path
-def peak_kb():
-    # This process's own high-water mark (VmHWM: ru_maxrss would include the launching
-    # process's, kept across exec) and that of its finished worker processes.
-    with open("/proc/self/status") as fh:
-        own = next(int(line.split()[1]) for line in fh if line.startswith("VmHWM:"))
-    return max(own, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-def done(seconds, **more):
-    time.sleep(0.05)
-    print(json.dumps({"seconds": seconds, "rss_kb": peak_kb(), **more}))
-"""
+_PEAK = PEAK
 
 _PREPARE = _PEAK + r"""
 import shutil
@@ -137,15 +123,6 @@ done(seconds)
 FLOORS = ("codec", "Pillow", "zlib")
 
 
-def _run(python: str, code: str, *args: object, cwd: Path | None = None) -> dict:
-    """Run ``code`` in a fresh interpreter; its JSON output (``seconds``, ``rss_kb``, …)."""
-    proc = subprocess.run([python, "-c", code, *map(str, args)], capture_output=True, text=True, check=False,
-                          cwd=cwd)
-    if proc.returncode != 0:
-        raise SystemExit(proc.stderr)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
 def download(work: Path, videos: int) -> Path:
     """``work/download-N``: a synthetic download of ``videos`` train videos at full resolution."""
     from vpskit.synth import synthesize
@@ -182,13 +159,13 @@ def main() -> None:
                 root = work / f"root-{n}"
                 for j in jobs:
                     runs.setdefault((n, f"prepare --jobs {j}"), []).append(
-                        _run(sys.executable, _PREPARE, downs[n], root, j))
+                        run_fresh(sys.executable, _PREPARE, downs[n], root, j))
                     if before is not None:
                         runs.setdefault((n, f"before --jobs {j}"), []).append(
-                            _run(before, _PREPARE, downs[n], work / f"root-before-{n}", j, cwd=args.before))
+                            run_fresh(before, _PREPARE, downs[n], work / f"root-before-{n}", j, cwd=args.before))
                 for kind in FLOORS:  # on the last prepare's output
                     runs.setdefault((n, f"{kind} floor"), []).append(
-                        _run(sys.executable, _FLOOR, downs[n], root, work / "scratch", kind))
+                        run_fresh(sys.executable, _FLOOR, downs[n], root, work / "scratch", kind))
         print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
         head = f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x codec floor':>14} {'peak RSS MB':>12}  note"
