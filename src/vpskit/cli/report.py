@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..evaluation.metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
-from .evaluate import video_list
-from .options import add_jobs_and_progress
+from .options import add_bootstrap, add_jobs_and_progress, add_videos_and_stq_void, name_list
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -34,26 +32,14 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--gt-json", help="ground-truth JSON (instead of --root, with --gt-dir; no thumbnails)")
     p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
     p.add_argument("--out", default="report.html", help="the page to write (default: report.html)")
-    p.add_argument("--names", type=_names, metavar="A,B,…",
+    p.add_argument("--names", type=name_list, metavar="A,B,…",
                    help="comma-separated display names, one per PRED (default: their file names)")
     p.add_argument("--worst", type=int, default=5, metavar="N",
                    help="show the N videos with the lowest final VPQ as thumbnails (default 5; 0: none)")
-    p.add_argument("--videos", type=video_list, metavar="LIST",
-                   help="score only these videos: comma-separated numbers and ranges, e.g. 1-20,35 "
-                   "(default: all)")
-    p.add_argument("--stq-void", choices=VOID_RULES, default=DEFAULT_VOID_RULE,
-                   help="how STQ counts a labelled pixel predicted void: 'class' (default, as "
-                   "deeplab2) or 'miss' (see 'vpskit eval --help')")
-    p.add_argument("--reps", type=int, default=1000, metavar="R",
-                   help="bootstrap resamples of the videos for the intervals (default 1000)")
-    p.add_argument("--seed", type=int, default=0, metavar="S",
-                   help="seed of the bootstrap (default 0; the same seed gives the same page)")
+    add_videos_and_stq_void(p)
+    add_bootstrap(p)
     add_jobs_and_progress(p, "worker processes (default: all cores; one for a small split)")
     p.set_defaults(func=run)
-
-
-def _names(text: str) -> list[str]:
-    return [n.strip() for n in text.split(",")]
 
 
 def run(args: argparse.Namespace) -> int:
