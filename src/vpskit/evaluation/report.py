@@ -166,6 +166,22 @@ def _pct(value: float | None) -> str:
     return f" {100 * value:6.1f}" if value is not None else f" {'-':>6s}"
 
 
+def class_spans(vpq: dict, category: str) -> list[dict | None]:
+    """A category's record at each span of VPQ results (``results["vpq"]``); None at a span where
+    it has no TP, FP or FN (where VPQ does not count it)."""
+    spans = [vpq[str(k)]["per_class"][category] for k in SPANS]
+    return [c if c["tp"] + c["fp"] + c["fn"] > 0 else None for c in spans]
+
+
+def class_means(vpq: dict, category: str) -> dict[str, float] | None:
+    """A category's PQ, SQ and RQ averaged over the spans where it is counted (its VPQ and the
+    like); None where it is counted at no span."""
+    counted = [c for c in class_spans(vpq, category) if c is not None]
+    if not counted:
+        return None
+    return {m: sum(c[m] for c in counted) / len(counted) for m in ("pq", "sq", "rq")}
+
+
 def format_per_class(results: dict) -> str:
     """Per category: VPQ (the mean of its PQ over the spans, then its PQ at each k) when VPQ was
     computed, and STQ's IoU of the category when STQ was (percent).
@@ -193,12 +209,9 @@ def format_per_class(results: dict) -> str:
         kind = "" if category is None else ("thing" if category.isthing else "stuff")
         cells = ""
         if vpq is not None:
-            pqs = []
-            for k in SPANS:
-                c = vpq[str(k)]["per_class"][cid]
-                pqs.append(c["pq"] if c["tp"] + c["fp"] + c["fn"] > 0 else None)
-            counted = [q for q in pqs if q is not None]
-            cells += _pct(sum(counted) / len(counted) if counted else None) + "".join(_pct(q) for q in pqs)
+            means = class_means(vpq, cid)
+            cells += _pct(means["pq"] if means else None)
+            cells += "".join(_pct(c["pq"] if c else None) for c in class_spans(vpq, cid))
         if stq is not None:
             cells += _pct(stq["per_class_iou"].get(cid))
         lines.append(f"{int(cid):3d}  {name:14s} {kind:5s}{cells}")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from ..evaluation import video_ranges
 from ..evaluation.metrics.vpq import SPANS
+from ..evaluation.report import class_means, class_spans
 from ..text import plural
 from .charts import GROUP_STYLES, data_uri
 from .html import count, delta, esc, pct, row, table, text
@@ -34,16 +35,6 @@ def at(results: dict, path: tuple[str, ...]) -> float:
     for key in path:
         value = value[key]  # type: ignore[index]
     return float(value)  # type: ignore[arg-type]
-
-
-def class_means(vpq: dict, cid: str) -> dict[str, float] | None:
-    """A category's PQ, SQ and RQ averaged over the spans where it has a TP, FP or FN (its VPQ
-    and the like); None where it has none at any span."""
-    spans = [vpq[str(k)]["per_class"][cid] for k in SPANS]
-    counted = [c for c in spans if c["tp"] + c["fp"] + c["fn"] > 0]
-    if not counted:
-        return None
-    return {m: sum(c[m] for c in counted) / len(counted) for m in ("pq", "sq", "rq")}
 
 
 def _asset(name: str) -> str:
@@ -126,9 +117,7 @@ def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
         means = class_means(vpq, cid) or {}
         cells = [count(int(cid)), text(name), text("thing" if thing else "stuff")]
         cells += [pct(means.get(m), bar=True) for m in ("pq", "sq", "rq")]
-        for k in SPANS:
-            c = vpq[str(k)]["per_class"][cid]
-            cells.append(pct(c["pq"] if c["tp"] + c["fp"] + c["fn"] else None))
+        cells += [pct(c["pq"] if c else None) for c in class_spans(vpq, cid)]
         cells.append(pct(ious.get(cid), bar=True))
         rows.append(row(cells, category=cid))
     return table(headers, rows, ident=f"classes-{i}", sortable=True, cls="classes",

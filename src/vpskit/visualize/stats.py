@@ -30,6 +30,7 @@ from ..evaluation.metrics import SPANS, CategorySet, STQAccumulator, VPQAccumula
 from ..evaluation.metrics.stq import stq_scores
 from ..evaluation.metrics.sums import weighted_sum
 from ..evaluation.metrics.vpq import vpq_scores
+from ..evaluation.report import class_means, class_spans
 
 DEFAULT_REPS = 1000
 DEFAULT_SEED = 0
@@ -236,12 +237,10 @@ def _side_by_side(a: float | None, b: float | None) -> dict:
 def class_pq(vpq: dict, category: str) -> dict[str, float | None]:
     """A category's PQ at each span (None where it has no TP, FP or FN) and ``final``: their
     mean over the spans where it has (None if none), from VPQ results (``results["vpq"]``)."""
-    out: dict[str, float | None] = {}
-    for k in SPANS:
-        c = vpq[str(k)]["per_class"][category]
-        out[str(k)] = c["pq"] if c["tp"] + c["fp"] + c["fn"] > 0 else None
-    counted = [q for q in out.values() if q is not None]
-    out["final"] = sum(counted) / len(counted) if counted else None
+    out: dict[str, float | None] = {str(k): c["pq"] if c else None
+                                    for k, c in zip(SPANS, class_spans(vpq, category), strict=True)}
+    means = class_means(vpq, category)
+    out["final"] = means["pq"] if means else None
     return out
 
 
