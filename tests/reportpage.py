@@ -34,6 +34,7 @@ class Row:
 @dataclass
 class Table:
     headers: list[str] = field(default_factory=list)
+    header_classes: list[str] = field(default_factory=list)
     rows: list[Row] = field(default_factory=list)
     classes: str = ""
 
@@ -58,6 +59,7 @@ class Page(HTMLParser):
         self._row: Row | None = None
         self._cell: Cell | None = None
         self._head_row: list[str] | None = None
+        self._head_classes: list[str] = []
         self.feed(text)
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
@@ -73,6 +75,7 @@ class Page(HTMLParser):
         elif tag == "tr" and self._table is not None:
             if self._section == "head":
                 self._head_row = []
+                self._head_classes = []
             else:
                 self._row = Row(a)
                 self._table.rows.append(self._row)
@@ -92,11 +95,13 @@ class Page(HTMLParser):
             self._cell.text = self._cell.text.strip()
             if self._section == "head" and self._head_row is not None:
                 self._head_row.append(self._cell.text)
+                self._head_classes.append(self._cell.html_class)
             elif self._row is not None:
                 self._row.cells.append(self._cell)
             self._cell = None
         elif tag == "tr" and self._section == "head" and self._table is not None:
             self._table.headers = self._head_row or []
+            self._table.header_classes = self._head_classes
 
     def handle_data(self, data: str) -> None:
         if self._cell is not None:

@@ -115,6 +115,18 @@ def test_per_class_table(one):
     assert counted > 20
 
 
+def test_number_columns_have_their_headers_aligned_with_them(one):
+    _, page, _ = one
+    checked = 0
+    for name, table in page.tables.items():
+        if not table.rows or len(table.rows[0].cells) != len(table.headers):
+            continue
+        for header, cls, cell in zip(table.headers, table.header_classes, table.rows[0].cells, strict=True):
+            assert ("num" in cls.split()) == ("num" in cell.html_class.split()), (name, header)
+            checked += "num" in cls.split()
+    assert checked > 20
+
+
 def test_per_video_table(one):
     _, page, results = one
     table = page.tables["videos-0"]

@@ -7,6 +7,7 @@ that sorting and checks use the value and not its rounded text.
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Iterable, Sequence
 
 
@@ -56,9 +57,23 @@ def table(headers: Sequence[str], rows: Iterable[str], *, ident: str = "", sorta
     ``<tr>``s), ``rows`` as raw ``<tr>``s; ``sortable``: a click on a header sorts the rows."""
     classes = " ".join(c for c in (cls, "sortable" if sortable else "") if c)
     attrs = (f' id="{esc(ident)}"' if ident else "") + (f' class="{classes}"' if classes else "")
-    head = "".join(head_rows) + "<tr>" + "".join(f"<th>{esc(h)}</th>" for h in headers) + "</tr>"
+    rows = list(rows)
+    numeric = _numeric_cells(rows[0]) if rows else []
+    head = "".join(head_rows) + "<tr>" + "".join(
+        f'<th class="num">{esc(h)}</th>' if i < len(numeric) and numeric[i] else f"<th>{esc(h)}</th>"
+        for i, h in enumerate(headers)) + "</tr>"
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     return f"<table{attrs}>{cap}<thead>{head}</thead><tbody>\n" + "\n".join(rows) + "\n</tbody></table>"
+
+
+_CELL = re.compile(r"<t[dh](?:\s[^>]*)?>")
+
+
+def _numeric_cells(tr: str) -> list[bool]:
+    """Per cell of the raw ``<tr>`` ``tr``: whether it is a number cell (class ``num``), so that
+    its column's header is aligned as its numbers are."""
+    return ["num" in re.findall(r'class="([^"]*)"', cell)[0].split() if 'class="' in cell else False
+            for cell in _CELL.findall(tr)]
 
 
 def row(cells: Iterable[str], **data: object) -> str:
