@@ -22,9 +22,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
-
-from tqdm import tqdm
+from typing import Any, Protocol, TypeVar
 
 from .errors import VpsError
 from .naming import video_name
@@ -149,14 +147,39 @@ def _sigint_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-class _Bar(tqdm):
-    monitor_interval = 0  # no monitor thread, so that forking workers stays safe
+class ProgressBar(Protocol):
+    """What :func:`progress_bar` returns: a tqdm bar, or one that draws nothing."""
+
+    def update(self, n: int = 1) -> Any: ...
+
+    def close(self) -> None: ...
 
 
-def progress_bar(total: int, desc: str, enabled: bool | None = None) -> tqdm:
+class _NoBar:
+    """A bar that is not shown (tqdm is not even imported for it)."""
+
+    def update(self, n: int = 1) -> None:
+        """Nothing to draw."""
+
+    def close(self) -> None:
+        """Nothing to clear."""
+
+
+def progress_bar(total: int, desc: str, enabled: bool | None = None) -> ProgressBar:
     """A progress bar on stderr, redrawn at every update; by default shown only on a terminal."""
-    return _Bar(total=total, desc=desc, unit="video", disable=(not enabled) if enabled is not None else None,
-                leave=False, dynamic_ncols=True, mininterval=0, miniters=1)
+    if enabled is None:
+        try:
+            enabled = sys.stderr.isatty()
+        except (AttributeError, ValueError):  # no stderr, or a closed one
+            enabled = False
+    if not enabled:
+        return _NoBar()
+    from tqdm import tqdm  # here: 30-100 ms of start-up that a run without a bar does not need
+
+    class _Bar(tqdm):
+        monitor_interval = 0  # no monitor thread, so that forking workers stays safe
+
+    return _Bar(total=total, desc=desc, unit="video", leave=False, dynamic_ncols=True, mininterval=0, miniters=1)
 
 
 def map_videos(
@@ -199,7 +222,7 @@ def map_videos(
         bar.close()
 
 
-def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int, bar: tqdm) -> list[R]:
+def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int, bar: ProgressBar) -> list[R]:
     mp = _mp_context()
     started = mp.RawArray("i", len(items))  # pid of the worker that took each item; 0: not yet
     results: list[Any] = [None] * len(items)
@@ -253,7 +276,8 @@ def _lost(items: list[Any], started: Any, collected: list[bool]) -> VpsError:
     return VpsError(f"video{'s' if len(lost) > 1 else ''} {shown}", "lost: " + problem)
 
 
-def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler: str, bar: tqdm) -> list[R]:
+def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler: str,
+              bar: ProgressBar) -> list[R]:
     from dask.distributed import as_completed
 
     with _dask_client(scheduler) as client:

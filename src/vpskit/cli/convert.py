@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..formats import EXPORT_NAMES
-from ..formats import NAMES as FORMATS
+from ..choices import EXPORT_FORMATS as EXPORT_NAMES
+from ..choices import FORMATS
 from .options import add_jobs_and_progress
 
 _FORMATS_HELP = (

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..evaluation.metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
+from ..choices import DEFAULT_VOID_RULE, VOID_RULES
 from .options import add_benchmark, add_jobs_and_progress
 
 

@@ -3,6 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+
+class VersionAction(argparse.Action):
+    """``--version``: print ``vpskit VERSION`` and exit (the package metadata is read only then)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: Any = argparse.SUPPRESS, help: str = "show program's version number and exit") -> None:
+        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
+        from .._version import __version__
+
+        sys.stdout.write(f"{parser.prog} {__version__}\n")
+        parser.exit()
 
 
 def add_jobs_and_progress(parser: argparse.ArgumentParser, jobs_help: str = "worker processes (default: all cores)") -> None:
@@ -32,7 +50,7 @@ def add_bootstrap(parser: argparse.ArgumentParser) -> None:
 def add_videos_and_stq_void(parser: argparse.ArgumentParser,
                             videos_help: str = "score only these videos") -> None:
     """``--videos LIST`` (numbers and ranges) and ``--stq-void class|miss``, as ``eval`` has them."""
-    from ..evaluation.metrics.stq import DEFAULT_VOID_RULE, VOID_RULES
+    from ..choices import DEFAULT_VOID_RULE, VOID_RULES
     from .evaluate import video_list
 
     parser.add_argument("--videos", type=video_list, metavar="LIST",

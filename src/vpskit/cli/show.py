@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..evaluation.metrics.vpq import SPANS
+from ..choices import CITYSCAPES_VPS_SPANS as SPANS
 
 DESCRIPTION = """\
 Draw one video of a prepared split on its RGB frames:

@@ -13,22 +13,19 @@ decode/encode pair on numpy arrays, with no file-handling policy (that is
 
 from __future__ import annotations
 
+from ..choices import COCO_INSTANCES, COCO_PANOPTIC
+from ..choices import EXPORT_FORMATS as EXPORT_NAMES
+from ..choices import FORMATS as NAMES
 from ..errors import VpsError
 from . import cat_ins, divisor, kitti_step, two_channel
 from .base import Format, FormatOptions
 from .rules import SCHEMES, THING_ZERO, LabelRules
 from .tracks import MAX_TRACKS, PanopticFrame, VideoTracks
 
-COCO_PANOPTIC = "coco-panoptic"
 MAPS: dict[str, Format] = {f.name: f for f in (cat_ins.FORMAT, two_channel.FORMAT, divisor.FORMAT,
                                                 kitti_step.FORMAT)}
-"""The formats of per-frame category and instance maps, by name."""
-NAMES = (*MAPS, COCO_PANOPTIC)
-"""Every format ``convert`` reads and ``export`` writes."""
-COCO_INSTANCES = "coco-instances"
-"""COCO instance annotations of the thing objects (ground truth only: see :mod:`vpskit.coco_instances`)."""
-EXPORT_NAMES = (*NAMES, COCO_INSTANCES)
-"""Every format ``export`` writes."""
+"""The formats of per-frame category and instance maps, by name (in the order of
+:data:`vpskit.choices.MAP_FORMATS`, the names the command line offers)."""
 
 
 def check_name(name: str, option: str = "format") -> str:

@@ -4,10 +4,8 @@ windows of k = 0, 5, 10, 15 frames, STQ as deeplab2 computes it."""
 from __future__ import annotations
 
 from ..categories import CATEGORIES, VOID
+from ..choices import CITYSCAPES_VPS_SPANS as SPANS
 from . import Profile, ProfileCategory, Reference
-
-SPANS: tuple[int, ...] = (0, 5, 10, 15)
-"""VPQ window spans k, in frames of the original sequence (annotated frames are 5 apart)."""
 
 PROFILE = Profile(
     name="cityscapes-vps",

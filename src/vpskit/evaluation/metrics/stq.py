@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ...choices import DEFAULT_VOID_RULE, VOID_RULES
 from ..tables import ID_BITS, FrameTable
 from .categories import CategorySet
 from .sums import ordered_sum
@@ -133,12 +134,6 @@ def video_state(frames: Sequence[FrameTable], categories: CategorySet) -> STQVid
     per_gt = np.bincount(pg, weights=term, minlength=g_u.size)
     aq_sum = float(np.sum(per_gt / g_area)) if g_u.size else 0.0
     return STQVideoState(aq_sum, int(g_u.size), confusion)
-
-
-VOID_RULES = ("class", "miss")
-"""How predicted void on labelled pixels enters the IoU term: as a class of IoU 0 (deeplab2) or
-only as a miss of the GT category."""
-DEFAULT_VOID_RULE = "class"
 
 
 def check_void_rule(void_rule: str) -> str:
