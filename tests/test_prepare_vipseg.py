@@ -195,7 +195,6 @@ def test_prepare_command_builds_vipseg_and_other_commands_say_what_they_handle(t
     # one line, exit 2: what each command cannot do yet, or a missing input
     for argv, message in (
             (["eval", str(tmp_path / "pred"), "--root", str(out)], "eval does not handle VIPSeg yet"),
-            (["verify", str(out)], "verify does not handle VIPSeg yet"),
             (["prepare", str(out), str(dl), "GTFINE", "--benchmark", "vipseg"], "no GTFINE"),
             (["prepare", str(tmp_path / "cs"), str(dl)], "GTFINE: missing")):
         assert main(argv) == 2, argv

@@ -442,18 +442,27 @@ def _finish_split(root: Path, split: str, units: list[_Unit], results: list[_Res
 
 @holding_lock(shared=True)
 def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, jobs: int | None = None,
-           progress: bool | None = None, benchmark: str | None = None) -> VerifyReport:
+           progress: bool | None = None, benchmark: str | None = None,
+           download: str | os.PathLike | None = None) -> VerifyReport:
     """Check the prepared splits of ``root``; return a report (``.ok``, ``.problems``, ``.table``).
 
     Holds ROOT's lock shared: it refuses (``VpsError``) to check a folder a run is preparing,
     and a run started meanwhile refuses to change it. ``benchmark`` (None: found from ``root``,
     see :func:`vpskit.profiles.detect_benchmark`): a KITTI-STEP folder is checked by
-    :func:`vpskit.verification_kitti.verify_category_instance`.
+    :func:`vpskit.verification_kitti.verify_category_instance`, a VIPSeg folder by
+    :func:`vpskit.verification_vipseg.verify_vipseg` (``download``: the VIPSeg download to
+    compare with; only for VIPSeg).
     """
     root = Path(root)
     if not root.is_dir():
         raise VpsError(root, "no such folder")
     profile = detect_benchmark(root, benchmark).require("verify")
+    if profile.name == "vipseg":
+        from .verification_vipseg import verify_vipseg
+
+        return verify_vipseg(root, splits, download=download, jobs=jobs, progress=progress)
+    if download is not None:
+        raise VpsError("--download", f"only for VIPSeg (this is {profile.title})")
     if profile.layout == "category-instance":
         from .verification_kitti import verify_category_instance
 

@@ -86,7 +86,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     _jobs(p)
     p.set_defaults(func=_cmd_video)
 
-    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder (or a KITTI-STEP folder)",
+    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder (or a KITTI-STEP or VIPSeg folder)",
                        description="Check file counts, JSON file names, image sizes, panoptic_video "
                        "against its JSON, and unique thing colours, and the release's "
                        "instances_SPLIT_city_vps_rle.json (when present) against the objects of the "
@@ -98,7 +98,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated splits (default: train,val,test)")
     add_benchmark(p, "ROOT", "checks images/{split}/{seq:04d}/{frame:06d}.png and panoptic_maps/{train,val}/…: "
                   "frames numbered without gaps, a map for every image and the same size, 8-bit RGB maps "
-                  "with categories 0-18 or 255 and instance ids only on person (11) and car (13)")
+                  "with categories 0-18 or 255 and instance ids only on person (11) and car (13). "
+                  "vipseg (a VIPSeg_720P folder, found from its panomasksRGB/): split lists against the "
+                  "folders, images/, panomasks/ and panomasksRGB/ frame by frame (720 high, same sizes), the "
+                  "GT JSON files (well-formed, VIPSeg's 124 categories) against the segment maps (ids, areas, "
+                  "categories, colours), raw mask values valid and one segment id per raw value in a video")
+    p.add_argument("--download", metavar="DIR|ZIP", default=None,
+                   help="vipseg only: the VIPSeg download (folder or zip with imgs/, panomasks/, split lists) "
+                   "to compare with: frames and masks counted per video, each width int(720 * w / h) of the "
+                   "source frame, and the split lists when ROOT has none")
     _jobs(p)
     p.set_defaults(func=_cmd_verify)
 
@@ -162,7 +170,7 @@ def _cmd_verify(args: argparse.Namespace) -> int:
     from ..verification import MAX_LISTED, verify
 
     report = verify(args.root, splits=args.splits, jobs=args.jobs, progress=args.progress,
-                    benchmark=args.benchmark)
+                    benchmark=args.benchmark, download=args.download)
     print(report.table)
     if report.ok:
         print("verify: OK")

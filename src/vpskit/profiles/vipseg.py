@@ -205,7 +205,7 @@ def raw_category(value: int) -> tuple[int, int | None] | None:
 
 
 PROFILE = Profile(
-    commands=("synth", "prepare"),
+    commands=("synth", "prepare", "verify"),
     name="vipseg",
     title="VIPSeg",
     categories=tuple(ProfileCategory(i, name, bool(thing)) for i, name, thing, _ in CATEGORY_TABLE),
