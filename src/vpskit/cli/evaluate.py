@@ -22,10 +22,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "ground truth, prediction, and each metric's conventions) into --out, all or nothing. "
         "A folder holding the reports of a different evaluation (another split, video subset, "
         "ground truth, prediction, metrics or STQ void rule) is refused with a hint: give another "
-        "--out, or --replace. Running the same evaluation again replaces its reports.",
+        "--out, or --replace. Running the same evaluation again replaces its reports. "
+        "VIPSeg (--root the prepared VIPSeg_720P folder, found from its panomasksRGB/): PRED holds pred.json "
+        "({'annotations': [{'video_id', 'annotations': [{'segments_info'}, ...]}]}, frames in the ground "
+        "truth's order) and pan_pred/{video}/{frame}.png, as DVIS and the VIPSeg scripts write them; VPQ over "
+        "the windows of eval_vpq_vspw.py (vpq-{0,5,15,25,35}.txt) and STQ as eval_stq_vspw.py.",
     )
     p.add_argument("pred", metavar="PRED", help="prediction folder, zip or submission.zip")
-    p.add_argument("--root", help="prepared cityscapes_vps folder, or a zip of it (ground truth of --split)")
+    p.add_argument("--root", help="prepared cityscapes_vps folder, or a zip of it (ground truth of --split); "
+                   "for VIPSeg the prepared VIPSeg_720P folder")
     p.add_argument("--split", default="val", help="split to evaluate against (default: val)")
     p.add_argument("--gt-json", help="ground-truth JSON (instead of --root), with --gt-dir")
     p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
@@ -45,6 +50,15 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how STQ counts a labelled pixel predicted void: 'class' (default, as "
                    "deeplab2 and every published STQ: void becomes one more class of the IoU mean, "
                    "with IoU 0) or 'miss' (only a miss of its ground-truth category)")
+    p.add_argument("--vpq-windows", metavar="SET", default=None,
+                   help="VIPSeg only: the VPQ windows, 'official' (default: runs of 1, 2, 4, 6 and 8 "
+                   "consecutive frames, named k = 0, 5, 15, 25, 35, as eval_vpq_vspw.py) or 'paper' (1, 2, 4 "
+                   "and 6 frames: the windows of the VIPSeg paper's numbers, as its authors state in "
+                   "VIPSeg-Dataset issue #7); the final VPQ is the mean over the windows")
+    p.add_argument("--stq-gt-instances", metavar="RULE", default=None,
+                   help="VIPSeg only: how STQ numbers a video's ground-truth segments, 'from-0' (default, as "
+                   "eval_stq_vspw.py and the published numbers: 0, 1, ... in JSON order, so a thing listed "
+                   "first is a crowd region left out of AQ) or 'from-1' (every thing is a track)")
     p.add_argument("--per-class", action="store_true",
                    help="also print per category: VPQ (its mean over k and its PQ at each k) and "
                    "STQ's IoU")
@@ -62,7 +76,8 @@ def run(args: argparse.Namespace) -> int:
     results = evaluate(args.pred, root=args.root, split=args.split, gt_json=args.gt_json,
                        gt_dir=args.gt_dir, out=default_out(args.pred, args.out), metrics=args.metrics,
                        jobs=args.jobs, progress=args.progress, videos=args.videos,
-                       stq_void=args.stq_void, replace=args.replace, benchmark=args.benchmark)
+                       stq_void=args.stq_void, replace=args.replace, benchmark=args.benchmark,
+                       vpq_windows=args.vpq_windows, stq_gt_instances=args.stq_gt_instances)
     print(format_table(results))
     if args.per_class:
         print()

@@ -31,9 +31,10 @@ from .loading import (
 from .metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator
 from .metrics.stq import DEFAULT_VOID_RULE, VOID_RULES, STQVideoState
 from .metrics.stq import video_state as stq_video_state
-from .metrics.vpq import VPQVideoState
+from .metrics.vpq import WINDOW_FRAMES, VPQVideoState
 from .metrics.vpq import video_state as vpq_video_state
 from .report import format_table
+from .tables import crowd_for_stq
 
 __all__ = ["SPANS", "CategorySet", "STQAccumulator", "VPQAccumulator", "describe_evaluation", "evaluate",
            "evaluate_videos", "format_table", "results_of", "video_ranges"]
@@ -49,20 +50,29 @@ _SMALL_SPLIT_PIXELS = 8_000_000
 
 
 @dataclass(frozen=True)
-class _Context:
+class VideoContext:
+    """What each worker needs to score a video: the ground truth, the prediction, the metrics and
+    the benchmark's rules (VPQ windows, the crowd rule of STQ (see
+    :func:`~vpskit.evaluation.tables.crowd_for_stq`), whether predicted PNGs must be RGB)."""
+
     gt: GroundTruth
     source: PredictionSource
     metrics: tuple[str, ...]
     tracks: bool = False
+    spans: tuple[int, ...] = SPANS
+    window_frames: tuple[int, ...] = WINDOW_FRAMES
+    stq_crowd: str = "iscrowd"
+    rgb_only: bool = False
 
 
-def _video_states(ctx: _Context, item: tuple[str, list[GtFrame], dict[str, PredFrame]]
+def _video_states(ctx: VideoContext, item: tuple[str, list[GtFrame], dict[str, PredFrame]]
                   ) -> tuple[str, VPQVideoState | None, STQVideoState | None]:
     video, frames, preds = item
-    tables = read_video_tables(ctx.gt, frames, preds, ctx.source)
+    tables = read_video_tables(ctx.gt, frames, preds, ctx.source, ctx.rgb_only)
     cats = ctx.gt.categories
-    vpq = vpq_video_state(tables, cats, tracks=ctx.tracks) if "vpq" in ctx.metrics else None
-    stq = stq_video_state(tables, cats) if "stq" in ctx.metrics else None
+    vpq = (vpq_video_state(tables, cats, tracks=ctx.tracks, window_frames=ctx.window_frames)
+           if "vpq" in ctx.metrics else None)
+    stq = stq_video_state(crowd_for_stq(tables, ctx.stq_crowd), cats) if "stq" in ctx.metrics else None
     return video, vpq, stq
 
 
@@ -132,17 +142,25 @@ def _states(gt: GroundTruth, names: list[str], pred: str | os.PathLike, wanted: 
     try:
         subset = None if names == sorted(gt.videos) else [f for v in names for f in gt.videos[v]]
         preds = match_predictions(gt.frames, source.read_json(), source, subset)
-        items = [(v, gt.videos[v], {f.image_id: preds[f.image_id] for f in gt.videos[v]}) for v in names]
-        if jobs is None:
-            jobs = default_jobs()
-            if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
-                jobs = 1
-        results = map_videos(_video_states, items, context=_Context(gt, source, wanted, tracks), jobs=jobs,
-                             desc="evaluate", progress=progress)
+        return video_accumulators(preds, names, VideoContext(gt, source, wanted, tracks), stq_void, jobs, progress)
     finally:
         source.close()
-    vpq = VPQAccumulator(gt.categories) if "vpq" in wanted else None
-    stq = STQAccumulator(gt.categories, stq_void) if "stq" in wanted else None
+
+
+def video_accumulators(preds: dict[str, PredFrame], names: list[str], ctx: VideoContext, stq_void: str,
+                       jobs: int | None, progress: bool | None
+                       ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
+    """The accumulators of videos ``names`` of ``ctx.gt``, given the prediction of each frame
+    (by image id), each video scored on ``jobs`` processes (None: all cores, one for a small split)."""
+    gt = ctx.gt
+    items = [(v, gt.videos[v], {f.image_id: preds[f.image_id] for f in gt.videos[v]}) for v in names]
+    if jobs is None:
+        jobs = default_jobs()
+        if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
+            jobs = 1
+    results = map_videos(_video_states, items, context=ctx, jobs=jobs, desc="evaluate", progress=progress)
+    vpq = VPQAccumulator(gt.categories, ctx.spans, ctx.window_frames) if "vpq" in ctx.metrics else None
+    stq = STQAccumulator(gt.categories, stq_void) if "stq" in ctx.metrics else None
     for video, vs, ss in results:
         if vpq is not None and vs is not None:
             vpq.add_state(video, vs)
@@ -218,6 +236,8 @@ def evaluate(
     stq_void: str = DEFAULT_VOID_RULE,
     replace: bool = False,
     benchmark: str | None = None,
+    vpq_windows: str | None = None,
+    stq_gt_instances: str | None = None,
 ) -> dict:
     """Score prediction ``pred`` against a split's ground truth with VPQ and/or STQ.
 
@@ -246,10 +266,21 @@ def evaluate(
     ``panoptic_maps/`` folder is KITTI-STEP; see :mod:`vpskit.profiles`). For KITTI-STEP, ``root``
     holds ``panoptic_maps/{split}/{sequence}/{frame}.png``, ``pred`` is a folder of the same
     per-frame PNGs (``PRED/{sequence}/{frame}.png``), and the metric is STQ (per sequence and
-    overall; ``videos`` are sequence numbers).
+    overall; ``videos`` are sequence numbers). For VIPSeg (a root holding ``panomasksRGB/``), see
+    :func:`vpskit.evaluation.video_json.evaluate_video_json`: ``vpq_windows`` (``"official"``,
+    the default, or ``"paper"``) and ``stq_gt_instances`` (``"from-0"``, the default, or
+    ``"from-1"``) choose its conventions; other benchmarks refuse them.
     """
     profile = detect_benchmark(root if gt_json is None and gt_dir is None else None, benchmark).require("eval")
+    profile = profile.with_windows(vpq_windows)
+    stq_gt_numbering = profile.gt_instances(stq_gt_instances)
     metrics = _profile_metrics(profile, metrics)
+    if profile.layout == "video-json":
+        from .video_json import evaluate_video_json
+
+        return evaluate_video_json(profile, pred, root=root, split=split, out=out, metrics=metrics, jobs=jobs,
+                                   progress=progress, videos=videos, stq_void=stq_void, replace=replace,
+                                   stq_gt_instances=stq_gt_numbering)
     if profile.layout == "category-instance":
         return _evaluate_maps(profile, pred, root=root, split=split, out=out, metrics=metrics, jobs=jobs,
                               progress=progress, videos=videos, stq_void=stq_void, replace=replace)
@@ -335,6 +366,9 @@ def results_head(profile: Profile, ground_truth: dict, videos: list[str], frames
             "window_frames": list(profile.vpq_window_frames),
             "final": profile.vpq_final,
         }
+        window_set = profile.window_set()
+        if window_set is not None:
+            conventions["vpq"] |= {"windows": window_set.name, "windows_source": window_set.source}
     if "stq" in metrics:
         conventions["stq"] = {
             "agrees_with": profile.stq_reference.to_json(),

@@ -235,8 +235,9 @@ class PredictionSource:
             return f"{self.path}:{self.json_member}"
         return self._pngs.describe(rel)
 
-    def read_json(self) -> dict:
-        """The parsed ``pred.json``, every field checked (:func:`vpskit.jsonfields.check_pred_json`)."""
+    def read_json(self, checked: bool = True) -> dict:
+        """The parsed ``pred.json``, every field checked (:func:`vpskit.jsonfields.check_pred_json`)
+        unless not ``checked`` (for a benchmark whose ``pred.json`` has another shape)."""
         if self.kind == "folder":
             doc = read_json(self.path / PRED_JSON)
         else:
@@ -246,7 +247,7 @@ class PredictionSource:
                     doc = read_json_member(zf, self.json_member, self.describe())
             except (zipfile.BadZipFile, OSError, EOFError, zlib.error) as exc:
                 raise VpsError(self.describe(), f"cannot read zip member ({exc})") from None
-        return check_pred_json(doc, self.describe())
+        return check_pred_json(doc, self.describe()) if checked else doc
 
     def exists(self, rel: str) -> bool:
         """Whether PNG ``rel`` (relative to ``pan_pred``) exists."""
@@ -347,11 +348,12 @@ def _records(ann: object, where: str) -> list:
 
 
 def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[str, PredFrame],
-                      source: PredictionSource) -> list[FrameTable]:
+                      source: PredictionSource, rgb_only: bool = False) -> list[FrameTable]:
     """Decode each frame's two PNGs once and reduce them to :class:`FrameTable` (frames in order).
 
     The GT image is reduced to its runs and freed before the prediction is decoded, so one
-    decoded image is held at a time.
+    decoded image is held at a time. ``rgb_only``: a predicted PNG must be 8-bit RGB or RGBA
+    (not grey or palette), as the VIPSeg scripts read it.
     """
     tables = []
     json_where = source.describe()
@@ -367,7 +369,11 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
         del gt_ids
         pred_where = source.describe(pred.png)
         pred_png = source.read_png(pred.png, size)
-        check_png_size(png_header(pred_png, pred_where), pred_where, size, "the ground truth's")
+        header = png_header(pred_png, pred_where)
+        check_png_size(header, pred_where, size, "the ground truth's")
+        if rgb_only and (header.bit_depth != 8 or header.color_type not in (2, 6)):
+            raise VpsError(pred_where, "expected an 8-bit RGB PNG (segment id = R + 256 G + 256\u00b2 B), found "
+                           f"bit depth {header.bit_depth}, colour type {header.color_type}")
         pred_ids = decode_ids_raw(pred_png, pred_where)
         del pred_png
         tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_where=gt_path,

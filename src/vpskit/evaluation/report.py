@@ -9,9 +9,8 @@ from pathlib import Path
 
 from ..errors import VpsError
 from ..pngio import part_path
-from ..profiles import get_profile
+from ..profiles import available_benchmarks, get_profile
 from .metrics.categories import CategorySet
-from .metrics.vpq import SPANS
 
 _GROUP_TITLES = (("all", "All"), ("things", "Things"), ("stuff", "Stuff"))
 
@@ -39,7 +38,15 @@ def vpq_final_text(vpq: dict) -> str:
             f"vpq_stuff:{100 * final['stuff']['pq']:.4f}\n")
 
 
-REPORT_NAMES = tuple(f"vpq-{k}.txt" for k in SPANS) + ("vpq-final.txt", "results.json")
+def result_spans(vpq: dict) -> list[str]:
+    """The window spans ``k`` of VPQ results (``results["vpq"]``), in their order."""
+    return [k for k in vpq if k not in ("final", "per_video")]
+
+
+REPORT_NAMES = tuple(f"vpq-{k}.txt" for k in sorted({k for b in available_benchmarks()
+                                                     for k in get_profile(b).vpq_spans})) + (
+    "vpq-final.txt", "results.json")
+"""Every report an evaluation of any benchmark writes (a rerun removes those it does not write)."""
 _IDENTITY_KEYS = ("split", "ground_truth", "prediction", "metrics", "videos")
 
 
@@ -49,7 +56,7 @@ def _identity(head: dict) -> dict:
     ev = head.get("evaluation") or {}
     gt = ev.get("ground_truth") or {}
     pred = ev.get("prediction") or {}
-    rules = {m: {k: v for k, v in c.items() if k in ("void_rule", "window_spans_k")}
+    rules = {m: {k: v for k, v in c.items() if k in ("void_rule", "window_spans_k", "gt_instances")}
              for m, c in (head.get("conventions") or {}).items() if isinstance(c, dict)}
     return {"split": ev.get("split"), "ground truth": gt.get("json_absolute") if isinstance(gt, dict) else gt,
             "prediction": pred.get("absolute") if isinstance(pred, dict) else pred,
@@ -131,8 +138,8 @@ def write_reports(results: dict, out: Path, categories: CategorySet | None = Non
     out = Path(out)
     files: dict[str, bytes] = {}
     if "vpq" in results:
-        for k in SPANS:
-            files[f"vpq-{k}.txt"] = vpq_span_text(results["vpq"][str(k)], categories).encode()
+        for k in result_spans(results["vpq"]):
+            files[f"vpq-{k}.txt"] = vpq_span_text(results["vpq"][k], categories).encode()
         files["vpq-final.txt"] = vpq_final_text(results["vpq"]).encode()
     files["results.json"] = (json.dumps(results, indent=2, sort_keys=False) + "\n").encode()
     return replace_files(out, files, stale=REPORT_NAMES)
@@ -147,7 +154,7 @@ def format_table(results: dict) -> str:
         head = "".join(f"  {title:^19s}" for _, title in _GROUP_TITLES)
         sub = "".join(f"  {'PQ':>5s} {'SQ':>6s} {'RQ':>6s}" for _ in _GROUP_TITLES)
         lines += ["VPQ (%)", f"{'':8s}{head}", f"{'k':>6s}  {sub}"]
-        for k in [*SPANS, "final"]:
+        for k in [*result_spans(vpq), "final"]:
             row = "".join(f"  {100 * vpq[str(k)][g]['pq']:5.1f} {100 * vpq[str(k)][g]['sq']:6.1f} "
                           f"{100 * vpq[str(k)][g]['rq']:6.1f}" for g, _ in _GROUP_TITLES)
             lines.append(f"{k:>6}  {row}")
@@ -169,7 +176,7 @@ def _pct(value: float | None) -> str:
 def class_spans(vpq: dict, category: str) -> list[dict | None]:
     """A category's record at each span of VPQ results (``results["vpq"]``); None at a span where
     it has no TP, FP or FN (where VPQ does not count it)."""
-    spans = [vpq[str(k)]["per_class"][category] for k in SPANS]
+    spans = [vpq[k]["per_class"][category] for k in result_spans(vpq)]
     return [c if c["tp"] + c["fp"] + c["fn"] > 0 else None for c in spans]
 
 
@@ -192,17 +199,18 @@ def format_per_class(results: dict) -> str:
     """
     vpq = results.get("vpq")
     stq = results.get("stq")
-    head = f"{'id':>3s}  {'category':14s} {'':5s}"
+    by_id = {c.id: c for c in get_profile(results.get("evaluation", {}).get("benchmark")).categories}
+    width = max([14, *(len(c.name) for c in by_id.values())])
+    head = f"{'id':>3s}  {'category':{width}s} {'':5s}"
     titles = []
     if vpq is not None:
-        head += f" {'VPQ':>6s}" + "".join(f" {f'k={k}':>6s}" for k in SPANS)
+        head += f" {'VPQ':>6s}" + "".join(f" {f'k={k}':>6s}" for k in result_spans(vpq))
         titles.append("VPQ")
     if stq is not None:
         head += f" {'IoU':>6s}"
         titles.append("STQ's IoU")
     lines = [f"Per category (%): {' and '.join(titles)}", head]
-    ids = list(vpq[str(SPANS[0])]["per_class"]) if vpq is not None else list(stq["per_class_iou"])
-    by_id = {c.id: c for c in get_profile(results.get("evaluation", {}).get("benchmark")).categories}
+    ids = list(vpq[result_spans(vpq)[0]]["per_class"]) if vpq is not None else list(stq["per_class_iou"])
     for cid in ids:
         category = by_id.get(int(cid))
         name = category.name if category is not None else ""
@@ -214,7 +222,7 @@ def format_per_class(results: dict) -> str:
             cells += "".join(_pct(c["pq"] if c else None) for c in class_spans(vpq, cid))
         if stq is not None:
             cells += _pct(stq["per_class_iou"].get(cid))
-        lines.append(f"{int(cid):3d}  {name:14s} {kind:5s}{cells}")
+        lines.append(f"{int(cid):3d}  {name:{width}s} {kind:5s}{cells}")
     return "\n".join(lines)
 
 
@@ -223,9 +231,11 @@ def format_per_video(results: dict) -> str:
     its STQ, AQ and IoU when STQ was (percent)."""
     vpq = (results.get("vpq") or {}).get("per_video")
     stq = (results.get("stq") or {}).get("per_sequence")
-    head = f"{'video':>5s}"
+    spans = result_spans(results["vpq"]) if vpq is not None else []
+    width = max([5, *(len(v) for v in (*(vpq or ()), *(stq or ())))])
+    head = f"{'video':>{width}s}"
     if vpq is not None:
-        head += f" {'VPQ':>6s} {'Things':>6s} {'Stuff':>6s}" + "".join(f" {f'k={k}':>6s}" for k in SPANS)
+        head += f" {'VPQ':>6s} {'Things':>6s} {'Stuff':>6s}" + "".join(f" {f'k={k}':>6s}" for k in spans)
     if stq is not None:
         head += f" {'STQ':>6s} {'AQ':>6s} {'IoU':>6s}"
     lines = ["Per video (%)", head]
@@ -234,9 +244,9 @@ def format_per_video(results: dict) -> str:
         if vpq is not None:
             v = vpq[video]
             cells += "".join(_pct(v["final"][g]) for g, _ in _GROUP_TITLES)
-            cells += "".join(_pct(v["spans"][str(k)]["pq"]) for k in SPANS)
+            cells += "".join(_pct(v["spans"][k]["pq"]) for k in spans)
         if stq is not None:
             q = stq[video]
             cells += _pct(q["stq"]) + _pct(q["aq"]) + _pct(q["iou"])
-        lines.append(f"{video:>5s}{cells}")
+        lines.append(f"{video:>{width}s}{cells}")
     return "\n".join(lines)

@@ -9,7 +9,7 @@ and whole sequences are sums of these tables, so no metric ever goes back to the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -289,6 +289,22 @@ def first_occurrence(segments: Sequence[Segments]) -> tuple[np.ndarray, np.ndarr
     crowd = np.concatenate([s.crowd for s in segments])
     uniq, first = np.unique(ids, return_index=True)
     return uniq, cats[first], crowd[first], first.astype(np.int64)
+
+
+def crowd_for_stq(frames: Sequence[FrameTable], rule: str) -> list[FrameTable]:
+    """The frames of a video with the GT crowd flags STQ uses under ``rule``.
+
+    ``"iscrowd"``: the JSON's flags, unchanged. ``"first-listed"``: only the segment the video's
+    JSON lists first is crowd (the reference numbers a video's segments 0, 1, … in listing order
+    and takes a thing numbered 0 for a crowd region). ``"none"``: no segment is crowd.
+    """
+    if rule == "iscrowd":
+        return list(frames)
+    if rule not in ("first-listed", "none"):
+        raise ValueError(f"unknown STQ crowd rule {rule!r}")
+    first = next((int(f.gt.ids[0]) for f in frames if len(f.gt)), None) if rule == "first-listed" else None
+    return [replace(f, gt=Segments(f.gt.ids, f.gt.category, f.gt.ids == first if first is not None
+                                   else np.zeros(f.gt.ids.shape, dtype=bool))) for f in frames]
 
 
 def sum_pairs(frames: Sequence[FrameTable]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

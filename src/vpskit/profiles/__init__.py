@@ -14,13 +14,13 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from ..errors import VpsError
 
-__all__ = ["BENCHMARKS", "DEFAULT_BENCHMARK", "Profile", "ProfileCategory", "Reference", "available_benchmarks",
-           "detect_benchmark", "get_profile"]
+__all__ = ["BENCHMARKS", "DEFAULT_BENCHMARK", "Profile", "ProfileCategory", "Reference", "WindowSet",
+           "available_benchmarks", "detect_benchmark", "get_profile"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,17 @@ class Reference:
     def to_json(self) -> dict:
         """``{"repository", "file", "commit"}`` as ``results.json`` records it."""
         return {"repository": self.repository, "file": self.file, "commit": self.commit}
+
+
+@dataclass(frozen=True)
+class WindowSet:
+    """A named set of VPQ windows: ``frames`` consecutive annotated frames per window, named
+    ``spans`` (the ``k`` of ``vpq-{k}.txt``), and where the set comes from."""
+
+    name: str
+    frames: tuple[int, ...]
+    spans: tuple[int, ...]
+    source: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +92,41 @@ class Profile:
     """Further STQ conventions ``results.json`` states for this benchmark (beyond the defaults)."""
     commands: tuple[str, ...] = ("synth", "prepare", "verify", "eval")
     """The vpskit commands that handle this benchmark so far."""
+    gt_json: str = ""
+    """``layout="video-json"``: the ground-truth JSON of a split in the root (``{split}`` replaced)."""
+    gt_png_dir: str = ""
+    """``layout="video-json"``: the folder of the root holding ``{video}/{frame}.png`` segment-id PNGs."""
+    vpq_window_sets: tuple[WindowSet, ...] = ()
+    """Named VPQ window sets a user may choose (``--vpq-windows``); the first is the default and
+    matches :attr:`vpq_spans` / :attr:`vpq_window_frames`."""
+    stq_gt_instances: dict = field(default_factory=dict)
+    """How STQ numbers the ground truth's segments, when the benchmark's reference does it its
+    own way (``--stq-gt-instances``): name -> meaning; the first is the default."""
+
+    def with_windows(self, name: str | None) -> Profile:
+        """This profile with the VPQ window set ``name`` (None: the default); ``VpsError`` for a
+        name the benchmark does not have."""
+        if name is None:
+            return self
+        for ws in self.vpq_window_sets:
+            if ws.name == name:
+                return replace(self, vpq_spans=ws.spans, vpq_window_frames=ws.frames)
+        known = ", ".join(ws.name for ws in self.vpq_window_sets) or "none"
+        raise VpsError("--vpq-windows", f"{self.title} has no window set {name!r} (its sets: {known})")
+
+    def window_set(self) -> WindowSet | None:
+        """The window set whose windows this profile holds (None if the benchmark names none)."""
+        return next((ws for ws in self.vpq_window_sets if ws.frames == self.vpq_window_frames), None)
+
+    def gt_instances(self, name: str | None) -> str | None:
+        """The STQ ground-truth numbering ``name`` (None: the default; None too when the benchmark
+        has no such choice); ``VpsError`` for a name the benchmark does not have."""
+        if name is None:
+            return next(iter(self.stq_gt_instances), None)
+        if name not in self.stq_gt_instances:
+            known = ", ".join(self.stq_gt_instances) or "none"
+            raise VpsError("--stq-gt-instances", f"{self.title} has no numbering {name!r} (its choices: {known})")
+        return name
 
     @property
     def category_ids(self) -> tuple[int, ...]:

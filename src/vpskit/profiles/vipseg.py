@@ -20,7 +20,7 @@ Facts read from the public VIPSeg repository (:data:`REPOSITORY` at :data:`COMMI
 
 from __future__ import annotations
 
-from . import Profile, ProfileCategory, Reference
+from . import Profile, ProfileCategory, Reference, WindowSet
 
 REPOSITORY = "VIPSeg-Dataset/VIPSeg-Dataset"
 COMMIT = "92e1459db13d80c8e96e167c7c2e8ef2c9ee9a2e"
@@ -170,6 +170,28 @@ NFRAMES: tuple[int, ...] = (1, 2, 4, 6, 8)
 SPANS: tuple[int, ...] = tuple((n - 1) * 5 for n in NFRAMES)
 """The names ``eval_vpq_vspw.py`` gives its windows (``vpq-{k}.txt``): ``(frames - 1) * 5``."""
 
+PAPER_NFRAMES: tuple[int, ...] = (1, 2, 4, 6)
+"""Frames per VPQ window of the numbers in the VIPSeg paper: the maintainers' answer in
+VIPSeg-Dataset issue #7 ("[1,2,4,6] is used for VPQ evaluation ... we only report the results of
+[1,2,4,6] in our paper"); the 8-frame window of ``eval_vpq_vspw.py`` was left out as too slow."""
+WINDOW_SETS: tuple[WindowSet, ...] = (
+    WindowSet("official", NFRAMES, SPANS, f"{REPOSITORY} ClipPanoFCN/eval_vpq_vspw.py at {COMMIT[:12]}: "
+              "nframes in [1, 2, 4, 6, 8]"),
+    WindowSet("paper", PAPER_NFRAMES, tuple((n - 1) * 5 for n in PAPER_NFRAMES),
+              f"the VIPSeg paper's windows, as its authors state them in {REPOSITORY} issue #7"),
+)
+"""The VPQ window sets ``eval --vpq-windows`` offers (the first is the default)."""
+GT_JSON = "panoptic_gt_VIPSeg_{split}.json"
+GT_PNG_DIR = "panomasksRGB"
+GT_INSTANCES = {
+    "from-0": "as eval_stq_vspw.py: a video's ground-truth segments, stuff included, are numbered 0, 1, \u2026 "
+              "in the order its JSON first lists them; a thing segment numbered 0 is a crowd region (no track, "
+              "predicted pixels on it left out of AQ)",
+    "from-1": "numbered 1, 2, \u2026 instead: every thing segment is a track (no crowd region)",
+}
+"""STQ's ground-truth numberings (``eval --stq-gt-instances``); ``from-0`` is the official one, on
+which published numbers depend."""
+
 STQ_BIT_SHIFT = 16
 """``eval_stq_vspw.py`` encodes labels as ``(category << 16) + instance``."""
 STQ_OFFSET = 1 << 24
@@ -205,7 +227,7 @@ def raw_category(value: int) -> tuple[int, int | None] | None:
 
 
 PROFILE = Profile(
-    commands=("synth", "prepare", "verify"),
+    commands=("synth", "prepare", "verify", "eval"),
     name="vipseg",
     title="VIPSeg",
     categories=tuple(ProfileCategory(i, name, bool(thing)) for i, name, thing, _ in CATEGORY_TABLE),
@@ -222,7 +244,16 @@ PROFILE = Profile(
                       "video's JSON first lists it; a thing segment numbered 0 is a crowd region, not a track",
     vpq_spans=SPANS,
     vpq_window_frames=NFRAMES,
-    vpq_final="mean of VPQ over the five windows",
+    vpq_final="mean of VPQ over the window sizes",
     vpq_reference=Reference(REPOSITORY, "ClipPanoFCN/eval_vpq_vspw.py", COMMIT),
     markers=("panomasksRGB",),
+    layout="video-json",
+    gt_json=GT_JSON,
+    gt_png_dir=GT_PNG_DIR,
+    vpq_window_sets=WINDOW_SETS,
+    stq_gt_instances=GT_INSTANCES,
+    extra_conventions={
+        "label_encoding": "category << 16 | instance, 255 for pixels in no listed segment (void)",
+        "things": "the 58 categories with isthing 1",
+    },
 )

@@ -18,6 +18,11 @@ lists. Statistics are summed over all windows of all videos; per category with T
 VPQ^k (All, Things, Stuff) is the mean over the counted categories; the final VPQ is the mean of
 VPQ^k over the four spans. With ``k = 0`` this is image-level panoptic quality (PQ).
 
+Those are Cityscapes-VPS's windows; another benchmark gives its own window sizes (``window_frames``,
+annotated frames per window, and ``spans``, the names ``k`` of the windows in the results): VIPSeg,
+whose every frame is annotated, scores runs of 1, 2, 4, 6 and 8 consecutive frames named
+k = 0, 5, 15, 25, 35, and its final VPQ is the mean over those five.
+
 The state is kept per video; :meth:`VPQAccumulator.merge` joins accumulators of disjoint videos,
 and :meth:`VPQAccumulator.result` adds the videos in sorted order, so the numbers do not depend on
 how the videos were split between processes.
@@ -37,6 +42,8 @@ from .sums import ordered_sum
 
 SPANS: tuple[int, ...] = CITYSCAPES_VPS.vpq_spans
 """Window spans k, in frames; a window holds k/5 + 1 annotated frames (the Cityscapes-VPS profile's)."""
+WINDOW_FRAMES: tuple[int, ...] = CITYSCAPES_VPS.vpq_window_frames
+"""Annotated frames per window, one entry per span of :data:`SPANS` (the default windows)."""
 GROUPS: tuple[tuple[str, bool | None], ...] = (("all", None), ("things", True), ("stuff", False))
 
 
@@ -50,7 +57,7 @@ class TrackMatches:
     present: np.ndarray  # int64 (4, tracks)
     matched: np.ndarray  # int64 (4, tracks)
 
-    def lost(self, short: int = 0, long: int = len(SPANS) - 1) -> np.ndarray:
+    def lost(self, short: int = 0, long: int = -1) -> np.ndarray:
         """Tracks matched in every window of span index ``short`` that holds them but unmatched
         in at least one window of span index ``long``: where tracking, not segmentation, breaks."""
         held = self.present[short] > 0
@@ -69,9 +76,9 @@ class VPQVideoState:
     tracks: TrackMatches | None = None
 
     @classmethod
-    def zeros(cls, n_categories: int) -> VPQVideoState:
-        """An empty state."""
-        shape = (len(SPANS), n_categories)
+    def zeros(cls, n_categories: int, n_spans: int = len(SPANS)) -> VPQVideoState:
+        """An empty state (``n_spans`` window sizes, default the four of :data:`SPANS`)."""
+        shape = (n_spans, n_categories)
         return cls(np.zeros(shape, np.float64), np.zeros(shape, np.int64), np.zeros(shape, np.int64),
                    np.zeros(shape, np.int64))
 
@@ -178,29 +185,30 @@ def _index_of(sorted_ids: np.ndarray, ids: np.ndarray) -> np.ndarray:
     return np.where(found, idx, -1).astype(np.int64)
 
 
-def video_state(frames: Sequence[FrameTable], categories: CategorySet, *, tracks: bool = False
-                ) -> VPQVideoState:
-    """The VPQ sums of one video (its frames in order) for every span; ``tracks``: with each GT
-    track's matches."""
-    state = VPQVideoState.zeros(len(categories))
+def video_state(frames: Sequence[FrameTable], categories: CategorySet, *, tracks: bool = False,
+                window_frames: Sequence[int] = WINDOW_FRAMES) -> VPQVideoState:
+    """The VPQ sums of one video (its frames in order) for every window size of
+    ``window_frames`` (annotated frames per window; default Cityscapes-VPS's 1, 2, 3, 4);
+    ``tracks``: with each GT track's matches."""
+    state = VPQVideoState.zeros(len(categories), len(window_frames))
     windows: list[tuple[int, WindowMatch]] = []
-    for s, k in enumerate(SPANS):
-        n = k // 5 + 1
+    for s, n in enumerate(window_frames):
         for start in range(len(frames) - n + 1):
             m = window_stats(frames[start:start + n], categories, state.iou[s], state.tp[s], state.fp[s],
                              state.fn[s])
             if tracks:
                 windows.append((s, m))
     if tracks:
-        state.tracks = _track_matches(frames, windows)
+        state.tracks = _track_matches(frames, windows, len(window_frames))
     return state
 
 
-def _track_matches(frames: Sequence[FrameTable], windows: list[tuple[int, WindowMatch]]) -> TrackMatches:
+def _track_matches(frames: Sequence[FrameTable], windows: list[tuple[int, WindowMatch]], n_spans: int
+                   ) -> TrackMatches:
     ids, cats, crowd, _ = first_occurrence([f.gt for f in frames])
     ids, cats = ids[~crowd], cats[~crowd]
-    present = np.zeros((len(SPANS), ids.size), dtype=np.int64)
-    matched = np.zeros((len(SPANS), ids.size), dtype=np.int64)
+    present = np.zeros((n_spans, ids.size), dtype=np.int64)
+    matched = np.zeros((n_spans, ids.size), dtype=np.int64)
     for s, m in windows:
         real = m.g_ids[~m.g_crowd]
         present[s] += np.isin(ids, real)
@@ -209,15 +217,24 @@ def _track_matches(frames: Sequence[FrameTable], windows: list[tuple[int, Window
 
 
 class VPQAccumulator:
-    """VPQ over videos: ``update`` per video, ``merge`` across accumulators, ``result`` at the end."""
+    """VPQ over videos: ``update`` per video, ``merge`` across accumulators, ``result`` at the end.
 
-    def __init__(self, categories: CategorySet) -> None:
+    ``spans`` name the windows in results (``k``) and ``window_frames`` give their annotated
+    frames, one per span (default Cityscapes-VPS's k = 0, 5, 10, 15 of 1, 2, 3, 4 frames).
+    """
+
+    def __init__(self, categories: CategorySet, spans: Sequence[int] = SPANS,
+                 window_frames: Sequence[int] = WINDOW_FRAMES) -> None:
+        if len(spans) != len(window_frames):
+            raise ValueError("one window size per span")
         self.categories = categories
+        self.spans = tuple(spans)
+        self.window_frames = tuple(window_frames)
         self.videos: dict[str, VPQVideoState] = {}
 
     def update(self, video: str, frames: Sequence[FrameTable]) -> None:
         """Add one video (its annotated frames in order)."""
-        self.add_state(video, video_state(frames, self.categories))
+        self.add_state(video, video_state(frames, self.categories, window_frames=self.window_frames))
 
     def add_state(self, video: str, state: VPQVideoState) -> None:
         """Add a video's precomputed state."""
@@ -229,13 +246,15 @@ class VPQAccumulator:
         """Take in the videos of ``other`` (disjoint from this one's); returns ``self``."""
         if other.categories != self.categories:
             raise ValueError("cannot merge VPQ accumulators over different categories")
+        if (other.spans, other.window_frames) != (self.spans, self.window_frames):
+            raise ValueError("cannot merge VPQ accumulators over different windows")
         for video in sorted(other.videos):
             self.add_state(video, other.videos[video])
         return self
 
     def totals(self) -> VPQVideoState:
         """Sums over all videos, added in sorted video order."""
-        total = VPQVideoState.zeros(len(self.categories))
+        total = VPQVideoState.zeros(len(self.categories), len(self.spans))
         for video in sorted(self.videos):
             st = self.videos[video]
             total.iou += st.iou
@@ -264,7 +283,7 @@ class VPQAccumulator:
         total = self.totals()
         sc = vpq_scores(total.iou, total.tp, total.fp, total.fn, self.categories.isthing)
         out: dict = {}
-        for s, k in enumerate(SPANS):
+        for s, k in enumerate(self.spans):
             entry: dict = {name: _group_entry(sc.groups[name], s) for name, _ in GROUPS}
             entry["per_class"] = {
                 str(cid): {"pq": float(sc.pq[s, c]), "sq": float(sc.sq[s, c]), "rq": float(sc.rq[s, c]),
@@ -278,13 +297,13 @@ class VPQAccumulator:
     def _video_summary(self, video: str) -> dict:
         """One video's VPQ: final PQ per group and, per span, PQ (All) with TP, FP, FN summed
         over the categories."""
-        one = VPQAccumulator(self.categories)
+        one = VPQAccumulator(self.categories, self.spans, self.window_frames)
         one.add_state(video, self.videos[video])
         st = one.videos[video]
         res = one.result_spans()
         spans = {str(k): {"pq": res[str(k)]["all"]["pq"], "tp": int(st.tp[s].sum()),
                           "fp": int(st.fp[s].sum()), "fn": int(st.fn[s].sum())}
-                 for s, k in enumerate(SPANS)}
+                 for s, k in enumerate(self.spans)}
         return {"final": {name: res["final"][name]["pq"] for name, _ in GROUPS}, "spans": spans}
 
 
@@ -337,5 +356,5 @@ def vpq_scores(iou: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray,
         means = tuple(np.where(n > 0, ordered_sum(np.where(inside, m, 0.0)) / np.maximum(n, 1), 0.0)
                       for m in (pq, sq, rq))
         groups[name] = (*means, n)
-        final[name] = (*(ordered_sum(m) / len(SPANS) for m in means), inside.any(axis=-2).sum(axis=-1))
+        final[name] = (*(ordered_sum(m) / m.shape[-1] for m in means), inside.any(axis=-2).sum(axis=-1))
     return VPQScores(pq, sq, rq, counted, groups, final)
