@@ -104,7 +104,8 @@ def test_prediction_layouts_and_detection(kitti, tmp_path):
     assert detect_benchmark(kitti).name == "kitti-step"
     # the ground truth folder itself (PRED/panoptic_maps/val/…) scores perfectly
     res = evaluate(kitti, root=kitti, jobs=1)
-    assert res["stq"]["stq"] == 1.0 and res["evaluation"]["metrics"] == ["stq"]
+    assert res["stq"]["stq"] == 1.0 and res["evaluation"]["metrics"] == ["vpq", "stq"]
+    assert res["vpq"]["final"]["all"]["pq"] == 1.0
     table = format_per_class(res)  # thing/stuff as KITTI-STEP tracks them
     assert " 11  person         thing  100.0" in table and " 12  rider          stuff  100.0" in table
 
@@ -135,9 +136,9 @@ def test_bad_predictions_are_one_line(kitti, tmp_path, capsys):
     msg = _bad(kitti, tmp_path / "e", lambda png: png.write_bytes(png.read_bytes()[:100]))
     assert "0002/000004.png" in msg
     assert main(["eval", str(tmp_path / "nothing"), "--root", str(kitti)]) == 2
-    assert main(["eval", str(kitti), "--root", str(kitti), "--metrics", "vpq"]) == 2
+    assert main(["eval", str(kitti), "--root", str(kitti), "--metrics", "vpq,pq"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 2 and "no such folder" in err[0] and "VPQ for KITTI-STEP" in err[1]
+    assert len(err) == 2 and "no such folder" in err[0] and "--metrics" in err[1] and "vpq,stq" in err[1]
     assert main(["eval", str(kitti), "--root", str(kitti), "--split", "test"]) == 2
     assert "panoptic_maps/test" in capsys.readouterr().err
 

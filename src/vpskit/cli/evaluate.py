@@ -39,10 +39,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--replace", action="store_true",
                    help="replace reports of a different evaluation found in --out")
     p.add_argument("--metrics", default=None,
-                   help="comma-separated: vpq, stq (default: both; kitti-step: stq, its only metric in vpskit)")
+                   help="comma-separated: vpq, stq (default: both; kitti-step: VPQ over windows of 1-4 "
+                   "consecutive frames, as the STEP paper, and STQ)")
     add_benchmark(p, "--root", "--root is the KITTI-STEP folder (panoptic_maps/{split}/{seq:04d}/{frame:06d}.png) "
-                  "and PRED a folder of the same PNGs, PRED/{seq:04d}/{frame:06d}.png (R = category, G*256 + B "
-                  "= instance); STQ is computed as deeplab2's numpy STQ (person and car tracked, 255 void)")
+                  "or a zip of it, and PRED a folder or zip of the same PNGs, PRED/{seq:04d}/{frame:06d}.png "
+                  "(R = category, G*256 + B = instance); VPQ over windows of 1-4 frames as the STEP paper, "
+                  "STQ as deeplab2's numpy STQ (person and car tracked, 255 void)")
     p.add_argument("--videos", type=video_list, metavar="LIST",
                    help="score only these videos: comma-separated numbers and ranges, e.g. 1-20,35 "
                    "(default: all; only their frames then need a prediction)")

@@ -28,7 +28,7 @@ from .loading import (
     open_ground_truth,
     read_video_tables,
 )
-from .metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator
+from .metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator, accumulators
 from .metrics.stq import DEFAULT_VOID_RULE, VOID_RULES, STQVideoState
 from .metrics.stq import video_state as stq_video_state
 from .metrics.vpq import WINDOW_FRAMES, VPQVideoState
@@ -159,14 +159,7 @@ def video_accumulators(preds: dict[str, PredFrame], names: list[str], ctx: Video
         if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
             jobs = 1
     results = map_videos(_video_states, items, context=ctx, jobs=jobs, desc="evaluate", progress=progress)
-    vpq = VPQAccumulator(gt.categories, ctx.spans, ctx.window_frames) if "vpq" in ctx.metrics else None
-    stq = STQAccumulator(gt.categories, stq_void) if "stq" in ctx.metrics else None
-    for video, vs, ss in results:
-        if vpq is not None and vs is not None:
-            vpq.add_state(video, vs)
-        if stq is not None and ss is not None:
-            stq.add_state(video, ss)
-    return vpq, stq
+    return accumulators(results, gt.categories, ctx.metrics, stq_void, ctx.spans, ctx.window_frames)
 
 
 def evaluate_videos(
@@ -265,8 +258,9 @@ def evaluate(
     ``benchmark``: ``"cityscapes-vps"``, ``"kitti-step"``, … (None: found from ``root``: a
     ``panoptic_maps/`` folder is KITTI-STEP; see :mod:`vpskit.profiles`). For KITTI-STEP, ``root``
     holds ``panoptic_maps/{split}/{sequence}/{frame}.png``, ``pred`` is a folder of the same
-    per-frame PNGs (``PRED/{sequence}/{frame}.png``), and the metric is STQ (per sequence and
-    overall; ``videos`` are sequence numbers). For VIPSeg (a root holding ``panomasksRGB/``), see
+    per-frame PNGs (``PRED/{sequence}/{frame}.png``), and the metrics are VPQ over windows of 1, 2,
+    3 and 4 consecutive frames (named k = 0, 1, 2, 3) and STQ (per sequence and overall;
+    ``videos`` are sequence numbers). For VIPSeg (a root holding ``panomasksRGB/``), see
     :func:`vpskit.evaluation.video_json.evaluate_video_json`: ``vpq_windows`` (``"official"``,
     the default, or ``"paper"``) and ``stq_gt_instances`` (``"from-0"``, the default, or
     ``"from-1"``) choose its conventions; other benchmarks refuse them.
@@ -324,18 +318,19 @@ def _evaluate_maps(profile: Profile, pred: str | os.PathLike, *, root: str | os.
         raise VpsError("ground truth", f"give --root, the {profile.title} folder holding panoptic_maps/")
     gt = open_maps_ground_truth(root, split, profile)
     names = select_sequences(gt, videos)
-    ground_truth = {"folder": os.fspath(gt.folder), "folder_absolute": os.path.abspath(gt.folder)}
+    ground_truth = gt.describe()
     head = results_head(profile, ground_truth, names, sum(len(gt.videos[v]) for v in names), pred, split,
                         metrics, stq_void)
     if out is not None:
         from .report import check_reports_folder
 
         check_reports_folder(Path(out), head, replace)
-    results = head | results_of(None, sequence_states(gt, names, pred, stq_void, jobs, progress))
+    vpq, stq = sequence_states(gt, names, pred, metrics, stq_void, jobs, progress)
+    results = head | results_of(vpq, stq)
     if out is not None:
         from .report import write_reports
 
-        write_reports(results, Path(out))
+        write_reports(results, Path(out), gt.categories if vpq is not None else None)
     return results
 
 
@@ -369,6 +364,7 @@ def results_head(profile: Profile, ground_truth: dict, videos: list[str], frames
         window_set = profile.window_set()
         if window_set is not None:
             conventions["vpq"] |= {"windows": window_set.name, "windows_source": window_set.source}
+        conventions["vpq"] |= profile.vpq_conventions
     if "stq" in metrics:
         conventions["stq"] = {
             "agrees_with": profile.stq_reference.to_json(),

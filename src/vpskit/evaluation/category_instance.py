@@ -2,10 +2,13 @@
 
 ``ROOT/panoptic_maps/{split}/{sequence:04d}/{frame:06d}.png``: 8-bit RGB, R = category,
 G·256 + B = instance; a prediction is the same per-frame PNGs in ``PRED/{sequence}/``
-(or ``PRED/panoptic_maps/{split}/{sequence}/``, or ``PRED/{split}/{sequence}/``). Each frame is
+(or ``PRED/panoptic_maps/{split}/{sequence}/``, or ``PRED/{split}/{sequence}/``). ROOT and PRED
+may also be zips of such folders (``panoptic_maps/{split}/`` at any depth in ROOT's; in PRED's,
+the one folder holding the ground truth's sequence folders); a member is only ever read by a
+name made from the ground truth's sequence and frame names, below that folder. Each frame is
 decoded once and reduced to the :class:`~vpskit.evaluation.tables.FrameTable` every metric is built
-from, so the STQ of these benchmarks is the same mergeable per-sequence computation as
-Cityscapes-VPS's.
+from, so the VPQ and STQ of these benchmarks are the same mergeable per-sequence computations as
+Cityscapes-VPS's (VPQ over the windows of the benchmark's profile; every frame is annotated).
 
 Segment ids: a pixel of category c and instance i is segment ``c + 256·i + 1`` when c is a tracked
 category (the profile's ``stq_things``), ``c + 1`` for any other category (its instance plays no
@@ -25,41 +28,71 @@ import numpy as np
 
 from ..errors import VpsError
 from ..parallel import default_jobs, map_videos
-from ..pngio import ANY_FILE, decode_ids, png_header, png_limit, read_file
+from ..pngio import ANY_FILE, decode_ids, png_header, png_limit
 from ..profiles import Profile
+from ..sources import Source
 from ..text import plural
-from .metrics import CategorySet, STQAccumulator
+from .metrics import CategorySet, STQAccumulator, VPQAccumulator, accumulators
 from .metrics.stq import STQVideoState
 from .metrics.stq import video_state as stq_video_state
+from .metrics.vpq import VPQVideoState
+from .metrics.vpq import video_state as vpq_video_state
 from .tables import FrameTable, PairCounter, Segments, _distinct
 
 _SEQUENCE = re.compile(r"\d{4}")
 _FRAME = re.compile(r"\d{6}\.png")
+_MEMBER = re.compile(r"(.*?)(\d{4})/(\d{6}\.png)")
 _SMALL_SPLIT_FRAMES = 64
 """Up to this many frames in all, ``jobs=None`` evaluates in-process (a pool costs more)."""
 
 
 @dataclass(frozen=True)
 class MapsGroundTruth:
-    """A split's ground truth: the frame files of each sequence (in frame order) under ``folder``."""
+    """A split's ground truth: the frame files of each sequence (in frame order) in ``source``
+    (``panoptic_maps/{split}`` of a folder, or of a zip: then ``folder`` is the zip)."""
 
     folder: Path
     split: str
     videos: dict[str, list[str]]
     profile: Profile
+    source: Source
 
     @property
     def categories(self) -> CategorySet:
         """The benchmark's categories, things as STQ tracks them."""
         return CategorySet.of_profile(self.profile)
 
+    def describe(self) -> dict:
+        """Where the ground truth is, as ``results.json`` records it."""
+        if self.source.is_zip:
+            return {"zip": os.fspath(self.folder), "zip_absolute": os.path.abspath(self.folder),
+                    "folder": self.source.describe("")[len(self.source.label) + 1:].rstrip("/")}
+        return {"folder": os.fspath(self.folder), "folder_absolute": os.path.abspath(self.folder)}
+
 
 def _frames_of(folder: Path) -> list[str]:
     return sorted(p.name for p in folder.iterdir() if _FRAME.fullmatch(p.name) and p.is_file())
 
 
+def _zip_sequences(source: Source) -> dict[str, list[str]]:
+    """The sequence folders of a zip source and their frames, in order."""
+    videos: dict[str, list[str]] = {}
+    for name in source.names():
+        seq, _, frame = name.partition("/")
+        if _SEQUENCE.fullmatch(seq) and _FRAME.fullmatch(frame):
+            videos.setdefault(seq, []).append(frame)
+    return {seq: sorted(frames) for seq, frames in sorted(videos.items())}
+
+
 def open_maps_ground_truth(root: str | os.PathLike, split: str, profile: Profile) -> MapsGroundTruth:
-    """The ground truth of ``split`` in a dataset ``root`` holding ``panoptic_maps/{split}/``."""
+    """The ground truth of ``split`` in a dataset ``root`` (a folder, or a zip at any depth of
+    which is a ``panoptic_maps/{split}/`` folder) holding ``panoptic_maps/{split}/``."""
+    if Path(root).is_file():
+        source = Source(root, f"panoptic_maps/{split}")
+        videos = _zip_sequences(source)
+        if not videos:
+            raise VpsError(source.describe(""), "no sequence folder (0000, 0001, …) with frames (000000.png, …)")
+        return MapsGroundTruth(Path(root), split, videos, profile, source)
     folder = Path(root) / "panoptic_maps" / split
     if not folder.is_dir():
         raise VpsError(folder, f"not found: no {profile.title} ground truth of split {split!r} "
@@ -71,19 +104,39 @@ def open_maps_ground_truth(root: str | os.PathLike, split: str, profile: Profile
             videos[seq] = frames
     if not videos:
         raise VpsError(folder, "no sequence folder (0000, 0001, …) with frames (000000.png, …)")
-    return MapsGroundTruth(folder, split, videos, profile)
+    return MapsGroundTruth(folder, split, videos, profile, Source(folder, "", prefix=""))
 
 
-def prediction_folder(pred: str | os.PathLike, gt: MapsGroundTruth) -> Path:
-    """Where the prediction's sequence folders are: PRED/panoptic_maps/{split}, PRED/{split} or PRED."""
+def prediction_source(pred: str | os.PathLike, gt: MapsGroundTruth) -> Source:
+    """Where the prediction's sequence folders are: PRED/panoptic_maps/{split}, PRED/{split} or
+    PRED; in a zip, the one folder holding sequence folders of the ground truth."""
     base = Path(pred)
+    wanted = f"{', '.join(sorted(gt.videos)[:4])}, …"
+    if base.is_file():
+        return _zip_prediction(base, gt, wanted)
     if not base.is_dir():
-        raise VpsError(base, "no such folder (a prediction is a folder of {sequence:04d}/{frame:06d}.png)")
+        raise VpsError(base, "no such folder or zip (a prediction is a folder of {sequence:04d}/{frame:06d}.png)")
     for cand in (base / "panoptic_maps" / gt.split, base / gt.split, base):
         if cand.is_dir() and any((cand / seq).is_dir() for seq in gt.videos):
-            return cand
-    raise VpsError(base, f"no sequence folder of the ground truth ({', '.join(sorted(gt.videos)[:4])}, …) "
+            return Source(cand, "", prefix="")
+    raise VpsError(base, f"no sequence folder of the ground truth ({wanted}) "
                    f"in it, nor in its panoptic_maps/{gt.split}/ or {gt.split}/")
+
+
+def _zip_prediction(path: Path, gt: MapsGroundTruth, wanted: str) -> Source:
+    """The folder of zip ``path`` whose sequence folders are the prediction's (see :func:`prediction_source`)."""
+    prefixes = set()
+    for name in Source(path, "", prefix="").names():
+        m = _MEMBER.fullmatch(name)
+        if m and m.group(2) in gt.videos and (not m.group(1) or m.group(1).endswith("/")):
+            prefixes.add(m.group(1))
+    if not prefixes:
+        raise VpsError(path, f"no sequence folder of the ground truth ({wanted}) with frames "
+                       "({frame:06d}.png) inside the zip")
+    if len(prefixes) > 1:
+        shown = ", ".join(p or "the top level" for p in sorted(prefixes)[:3])
+        raise VpsError(path, f"sequence folders in several places inside the zip ({shown}): zip one prediction")
+    return Source(path, "", prefix=prefixes.pop())
 
 
 def select_sequences(gt: MapsGroundTruth, videos: Iterable[str | int | range] | str | int | None) -> list[str]:
@@ -156,20 +209,22 @@ def _decode(data: bytes, where: object, size: tuple[int, int] | None) -> np.ndar
 @dataclass(frozen=True)
 class _Context:
     gt: MapsGroundTruth
-    pred: Path
+    pred: Source
+    metrics: tuple[str, ...] = ("stq",)
 
 
-def _read_map(path: Path, categories: CategorySet, void: int, size: tuple[int, int] | None,
+def _read_map(source: Source, rel: str, categories: CategorySet, void: int, size: tuple[int, int] | None,
               missing: str = "file not found") -> tuple[np.ndarray, np.ndarray]:
     """A frame's ``R + 256 G + 256² B`` map and its distinct values, checked."""
     limit = ANY_FILE if size is None else png_limit(*size)
-    rgb = _decode(read_file(path, missing, limit), path, size)
+    where = source.describe(rel)
+    rgb = _decode(source.read(rel, missing=missing, limit=limit), where, size)
     values = _distinct_values(rgb)
-    _check_values(values, categories, path, void)
+    _check_values(values, categories, where, void)
     return rgb, values
 
 
-def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Path) -> list[FrameTable]:
+def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Source) -> list[FrameTable]:
     """Decode each frame's two PNGs once and reduce them to frame tables (frames in order).
 
     Pixels are counted per pair of raw values (category, instance); the few pairs are then
@@ -181,14 +236,13 @@ def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Path) -> list[Fram
     counter = PairCounter()
     tables = []
     for name in gt.videos[seq]:
-        gt_path = gt.folder / seq / name
-        rgb, values = _read_map(gt_path, cats, gt.profile.void, None)
+        rgb, values = _read_map(gt.source, f"{seq}/{name}", cats, gt.profile.void, None)
         g_segs = segments_of(_nonzero(_distinct(segment_ids(values, tracked))), tracked, gt=True)
         counter.set_gt(rgb, counter.index(values, 0))
         size = (rgb.shape[1], rgb.shape[0])
         del rgb
-        pred_path = pred / seq / name
-        rgb, values = _read_map(pred_path, cats, gt.profile.void, size, "missing: no prediction PNG for this frame")
+        rgb, values = _read_map(pred, f"{seq}/{name}", cats, gt.profile.void, size,
+                                "missing: no prediction PNG for this frame")
         p_segs = segments_of(_nonzero(_distinct(segment_ids(values, tracked))), tracked, gt=False)
         pg, pp, pc, _ = counter.count(rgb, counter.index(values, 1))
         del rgb
@@ -204,20 +258,28 @@ def _nonzero(ids: np.ndarray) -> np.ndarray:
     return ids[ids != 0]
 
 
-def _sequence_state(ctx: _Context, seq: str) -> tuple[str, STQVideoState]:
-    return seq, stq_video_state(read_sequence_tables(ctx.gt, seq, ctx.pred), ctx.gt.categories)
+def _sequence_state(ctx: _Context, seq: str) -> tuple[str, VPQVideoState | None, STQVideoState | None]:
+    tables = read_sequence_tables(ctx.gt, seq, ctx.pred)
+    cats, profile = ctx.gt.categories, ctx.gt.profile
+    vpq = (vpq_video_state(tables, cats, window_frames=profile.vpq_window_frames)
+           if "vpq" in ctx.metrics else None)
+    return seq, vpq, stq_video_state(tables, cats) if "stq" in ctx.metrics else None
 
 
-def sequence_states(gt: MapsGroundTruth, names: list[str], pred: str | os.PathLike, stq_void: str,
-                    jobs: int | None, progress: bool | None) -> STQAccumulator:
-    """The STQ accumulator of a prediction over sequences ``names``, one state per sequence,
-    computed per sequence on ``jobs`` processes (None: all cores, one for a small split)."""
-    folder = prediction_folder(pred, gt)
+def sequence_states(gt: MapsGroundTruth, names: list[str], pred: str | os.PathLike, metrics: tuple[str, ...],
+                    stq_void: str, jobs: int | None, progress: bool | None
+                    ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
+    """The accumulators of ``metrics`` (``"vpq"``, ``"stq"``) of a prediction over sequences
+    ``names``, one state per sequence, computed per sequence on ``jobs`` processes (None: all
+    cores, one for a small split); VPQ over the windows of the ground truth's profile."""
+    source = prediction_source(pred, gt)
     if jobs is None:
         jobs = 1 if sum(len(gt.videos[s]) for s in names) <= _SMALL_SPLIT_FRAMES else default_jobs()
-    results = map_videos(_sequence_state, names, context=_Context(gt, folder), jobs=jobs, desc="evaluate",
-                         progress=progress)
-    stq = STQAccumulator(gt.categories, stq_void)
-    for seq, state in results:
-        stq.add_state(seq, state)
-    return stq
+    try:
+        results = map_videos(_sequence_state, names, context=_Context(gt, source, tuple(metrics)), jobs=jobs,
+                             desc="evaluate", progress=progress)
+    finally:
+        source.close()
+        gt.source.close()
+    return accumulators(results, gt.categories, metrics, stq_void, gt.profile.vpq_spans,
+                        gt.profile.vpq_window_frames)

@@ -90,6 +90,9 @@ class Profile:
     panoptic JSON) or ``"category-instance"`` (one PNG per frame holding category and instance)."""
     extra_conventions: dict = field(default_factory=dict)
     """Further STQ conventions ``results.json`` states for this benchmark (beyond the defaults)."""
+    vpq_conventions: dict = field(default_factory=dict)
+    """Further VPQ conventions ``results.json`` states for this benchmark (e.g. how its labels
+    become tubes)."""
     commands: tuple[str, ...] = ("synth", "prepare", "verify", "eval")
     """The vpskit commands that handle this benchmark so far."""
     gt_json: str = ""
