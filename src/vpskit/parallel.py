@@ -57,6 +57,12 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def runs_here(jobs: int | None) -> bool:
+    """Whether :func:`map_videos` with ``jobs`` runs its items in this process, one after the
+    other (``jobs`` comes to 1 and no Dask scheduler is set)."""
+    return _SCHEDULER is None and (default_jobs() if jobs is None or jobs <= 0 else jobs) == 1
+
+
 def _item_name(item: object) -> str:
     """A short name of a work item for messages: ``val/0005`` for (split, video, …), ``0005``, …"""
     if isinstance(item, tuple):

@@ -263,8 +263,19 @@ class PanopticContext:
     root: Path
 
 
-def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
-    """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its thing values."""
+@dataclass(frozen=True)
+class PanRuns:
+    """A ``pan`` frame as runs of pixels in raster order: each run's value (uint16) and length,
+    and the frame's (H, W); stage 4 works on these, a few runs per row, not on pixels."""
+
+    values: np.ndarray
+    lengths: np.ndarray
+    shape: tuple[int, int]
+
+
+def make_frame(root: Path, split: str, task: PanopticTask) -> tuple[list[int], PanRuns | None]:
+    """Compute and write one frame's ``labelmap`` and ``panoptic_inst`` (each only if missing);
+    return its thing values and, when this call wrote ``panoptic_inst``, that frame as runs."""
     cls_path = output_dir(root, split, "cls") / task.cls_name
     inst_path = output_dir(root, split, "inst") / task.inst_name
     size = (task.width, task.height) if task.width and task.height else None
@@ -283,9 +294,15 @@ def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
     if not lab_path.exists():
         write_png(lab_path, np.repeat(run_sem, lengths).reshape(h, w))
-    if not pan_path.exists():
-        write_png(pan_path, np.repeat(run_pan, lengths).reshape(h, w))
-    return things
+    if pan_path.exists():
+        return things, None
+    write_png(pan_path, np.repeat(run_pan, lengths).reshape(h, w))
+    return things, PanRuns(run_pan, lengths, (h, w))
+
+
+def run_frame(root: Path, split: str, task: PanopticTask) -> list[int]:
+    """Compute and write one frame's ``labelmap`` and ``panoptic_inst``; return its thing values."""
+    return make_frame(root, split, task)[0]
 
 
 def run_video(ctx: PanopticContext, unit: tuple[str, int, tuple[PanopticTask, ...]]) -> dict[str, list[int]]:

@@ -12,7 +12,7 @@ from typing import Any
 from ..errors import VpsError
 from ..locking import holding_lock, root_lock
 from ..naming import LABELLED_SPLITS, SPLITS, check_split, panoptic_gt_json, parse_splits
-from ..parallel import map_videos
+from ..parallel import map_videos, progress_bar, runs_here
 from ..sources import Source, open_gtfine, open_images, open_release
 from . import fetch as fetch_mod
 from . import merge as merge_mod
@@ -217,17 +217,7 @@ def stage_video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: in
     start = time.perf_counter()
     root, splits = _root(root), _split_list(split, labelled=True)
     plans = {s: video_mod.plan(root, s) for s in splits}
-    clean_parts([root] + [output_dir(root, s, "panoptic_video") for s in splits])
-    report = StageReport("video", ",".join(splits), videos=sum(len(p) for p in plans.values()),
-                         frames=sum(len(t) for p in plans.values() for t in p.values()))
-    todo_splits = []
-    for s in splits:
-        out_dir = output_dir(root, s, "panoptic_video")
-        if (root / panoptic_gt_json(s)).exists() and all(
-                (out_dir / t.pan_name).exists() for tasks in plans[s].values() for t in tasks):
-            report.skipped += len(plans[s])
-        else:
-            todo_splits.append(s)
+    report, todo_splits = _video_pending(root, splits, plans)
     known = known_values or {}
     ctx = video_mod.VideoContext(root)
     values: dict[tuple[str, int], list[int]] = {}
@@ -257,6 +247,68 @@ def stage_video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: in
     report.written += sum(len(recs) for recs in results)
     report.seconds = time.perf_counter() - start
     return report
+
+
+def _video_pending(root: Path, splits: list[str], plans: dict[str, dict[int, list[video_mod.VideoTask]]]
+                   ) -> tuple[StageReport, list[str]]:
+    """Stage 4's report skeleton and the splits it has to do: those whose JSON or one of whose
+    ``panoptic_video`` frames is missing (stale ``.part`` files are removed first)."""
+    clean_parts([root] + [output_dir(root, s, "panoptic_video") for s in splits])
+    report = StageReport("video", ",".join(splits), videos=sum(len(p) for p in plans.values()),
+                         frames=sum(len(t) for p in plans.values() for t in p.values()))
+    todo_splits = []
+    for s in splits:
+        out_dir = output_dir(root, s, "panoptic_video")
+        if (root / panoptic_gt_json(s)).exists() and all(
+                (out_dir / t.pan_name).exists() for tasks in plans[s].values() for t in tasks):
+            report.skipped += len(plans[s])
+        else:
+            todo_splits.append(s)
+    return report, todo_splits
+
+
+@holding_lock()
+def stage_panoptic_video(root: str | os.PathLike, split: str | Sequence[str], *,
+                         progress: bool | None = None) -> tuple[StageReport, StageReport]:
+    """Stages 3 and 4 in this process, video after video in order: the ``pan`` frames stage 3
+    makes go on to stage 4 in memory, not through their files (a video's thing colours depend
+    only on the videos before it). The same outputs as :func:`stage_panoptic` then
+    :func:`stage_video`; returns their two reports."""
+    root, splits = _root(root), _split_list(split, labelled=True)
+    plans = {s: panoptic_mod.plan(root, s) for s in splits}
+    clean_parts([output_dir(root, s, f) for s in splits for f in ("labelmap", "panoptic_inst")])
+    report3, todo = _pending("panoptic", splits, plans, lambda s, t: panoptic_mod.is_done(root, s, t))
+    pending = {(s, v): tasks for s, v, tasks in todo}
+    plans4 = {s: video_mod.plan(root, s, coming=[t.cls_name for ts in plans[s].values() for t in ts])
+              for s in splits}
+    report4, todo_splits = _video_pending(root, splits, plans4)
+    bar = progress_bar(report3.videos, f"panoptic+video {report3.split}", progress)
+    try:
+        for s in splits:
+            colors = video_mod.TrackColors(s) if s in todo_splits else None
+            records: list[dict] = []
+            for v in plans[s]:
+                t0 = time.perf_counter()
+                made = {}
+                for t in pending.get((s, v), ()):
+                    _, runs = panoptic_mod.make_frame(root, s, t)
+                    report3.written += 2
+                    if runs is not None:
+                        made[t.cls_name] = runs
+                t1 = time.perf_counter()
+                report3.seconds += t1 - t0
+                if colors is not None:
+                    records += video_mod.colour_video(root, s, v, plans4[s][v], made, colors)
+                    report4.seconds += time.perf_counter() - t1
+                bar.update(1)
+            if colors is not None:
+                t0 = time.perf_counter()
+                video_mod.write_gt_json(root, s, records)
+                report4.written += 1 + len(records)
+                report4.seconds += time.perf_counter() - t0
+    finally:
+        bar.close()
+    return report3, report4
 
 
 
@@ -294,9 +346,12 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
         if labelled:
             assert gt_src is not None
             summary.reports.append(stage_merge(root, gt_src, labelled, jobs=jobs, progress=progress))
-            rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
-            known, rep.values = rep.values, {}
-            summary.reports.append(rep)
-            summary.reports.append(stage_video(root, labelled, jobs=jobs, progress=progress,
-                                               known_values=known))
+            if runs_here(jobs):
+                summary.reports.extend(stage_panoptic_video(root, labelled, progress=progress))
+            else:
+                rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
+                known, rep.values = rep.values, {}
+                summary.reports.append(rep)
+                summary.reports.append(stage_video(root, labelled, jobs=jobs, progress=progress,
+                                                   known_values=known))
     return summary

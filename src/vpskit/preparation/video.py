@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,7 +26,7 @@ from ..categories import (
     pack_color,
 )
 from ..errors import VpsError
-from ..naming import panoptic_gt_json, panoptic_im_json
+from ..naming import image_id_of_file, panoptic_gt_json, panoptic_im_json
 from ..pngio import (
     atomic_write_bytes,
     decode_ids,
@@ -37,7 +37,7 @@ from ..pngio import (
     read_file,
 )
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
-from .panoptic import pixel_runs
+from .panoptic import PanRuns, pixel_runs
 
 COLOR_SPREAD = 30
 """Each channel of a thing colour lies within ± this of its category colour."""
@@ -86,45 +86,65 @@ def _box(base: tuple[int, int, int]) -> list[int]:
     return [r + 256 * g + 65536 * b for b in ranges[2] for g in ranges[1] for r in ranges[0]]
 
 
-def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
-    """Segment id (packed RGB) of every ``(video, value)`` pair of a split.
+class TrackColors:
+    """Segment ids of a split's ``(video, value)`` pairs, given video by video in increasing
+    video order: the colours of a video depend only on the pairs of the videos before it, so
+    they are known as soon as those have been seen (see the module)."""
 
-    Void -> 0; stuff -> its category colour; a thing segment (crowd or not) -> a colour within
-    ±30 per channel of its category colour, unique in the split, never a stuff colour or black.
-    """
-    out: dict[tuple[int, int], int] = {}
-    taken: set[int] = set(FORBIDDEN_IDS)
-    boxes: dict[int, list[int]] = {}
-    cursors: dict[int, int] = {}
-    for video, value in sorted(set(pairs)):
+    def __init__(self, split: str) -> None:
+        self.split = split
+        self._taken: set[int] = set(FORBIDDEN_IDS)
+        self._boxes: dict[int, list[int]] = {}
+        self._cursors: dict[int, int] = {}
+        self._last: int | None = None
+
+    def add(self, video: int, values: Iterable[int]) -> dict[int, int]:
+        """Segment id of each of ``values`` (the ``pan`` values of ``video``, a video after
+        every one given before). Void -> 0; stuff -> its category colour; a thing segment
+        (crowd or not) -> a colour within ±30 per channel of its category colour, unique in the
+        split, never a stuff colour or black."""
+        if self._last is not None and video <= self._last:
+            raise ValueError(f"video {video} given after video {self._last}")
+        self._last = video
+        return {value: self._one(video, value) for value in sorted(set(values))}
+
+    def _one(self, video: int, value: int) -> int:
         c = category_of_value(value)
         if c == 255:
-            out[video, value] = 0
-            continue
+            return 0
         cat = CATEGORY_BY_ID[c]
         if not cat.isthing:
-            out[video, value] = pack_color(cat.color)
-            continue
+            return pack_color(cat.color)
         chosen = None
         for attempt in range(_HASH_TRIES):
-            cand = _hash_candidate(split, video, value, attempt, cat.color)
-            if cand not in taken:
+            cand = _hash_candidate(self.split, video, value, attempt, cat.color)
+            if cand not in self._taken:
                 chosen = cand
                 break
         if chosen is None:  # crowded box: the first free colour in a fixed order
-            if c not in boxes:
-                boxes[c] = _box(cat.color)
-            box = boxes[c]
-            i = cursors.get(c, 0)
-            while i < len(box) and box[i] in taken:
+            if c not in self._boxes:
+                self._boxes[c] = _box(cat.color)
+            box = self._boxes[c]
+            i = self._cursors.get(c, 0)
+            while i < len(box) and box[i] in self._taken:
                 i += 1
-            cursors[c] = i
+            self._cursors[c] = i
             chosen = box[i] if i < len(box) else None
         if chosen is None:
-            raise VpsError(f"split {split}", f"too many '{cat.name}' segments for unique colours")
-        taken.add(chosen)
-        out[video, value] = chosen
-    return out
+            raise VpsError(f"split {self.split}", f"too many '{cat.name}' segments for unique colours")
+        self._taken.add(chosen)
+        return chosen
+
+
+def assign_colors(split: str, pairs: Iterable[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """Segment id (packed RGB) of every ``(video, value)`` pair of a split (see
+    :class:`TrackColors`, which is given the videos in sorted order)."""
+    by_video: dict[int, set[int]] = {}
+    for video, value in pairs:
+        by_video.setdefault(video, set()).add(value)
+    colors = TrackColors(split)
+    return {(video, value): sid for video in sorted(by_video)
+            for value, sid in colors.add(video, by_video[video]).items()}
 
 
 def _pan_runs(pan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -182,12 +202,22 @@ class VideoContext:
     root: Path
 
 
-def _read_pan(root: Path, split: str, name: str) -> np.ndarray:
+def read_pan_runs(root: Path, split: str, name: str) -> PanRuns:
+    """The ``panoptic_inst`` frame ``name`` of a split, read from its file, as runs."""
     path = output_dir(root, split, "panoptic_inst") / name
     arr = decode_png(read_file(path), path)
     if arr.ndim != 2:
         raise VpsError(path, "not a single-channel panoptic image")
-    return arr.astype(np.uint16, copy=False)
+    pan = arr.astype(np.uint16, copy=False)
+    return PanRuns(*_pan_runs(pan), pan.shape)
+
+
+def _thing_values(frames: Iterable[PanRuns]) -> list[int]:
+    """Distinct thing values (objects and crowd regions) of ``frames``, sorted."""
+    seen: set[int] = set()
+    for f in frames:
+        seen.update(np.unique(f.values).tolist())
+    return sorted(v for v in seen if is_thing_value(v))
 
 
 def _same_image(path: Path, ids: np.ndarray) -> bool:
@@ -208,11 +238,22 @@ def _same_image(path: Path, ids: np.ndarray) -> bool:
 def collect_values(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...]]) -> list[int]:
     """Distinct thing values (objects and crowd regions) over the frames of one video (sorted)."""
     split, _, tasks = unit
-    seen: set[int] = set()
-    for t in tasks:
-        values, _ = _pan_runs(_read_pan(ctx.root, split, t.pan_name))
-        seen.update(np.unique(values).tolist())
-    return sorted(v for v in seen if is_thing_value(v))
+    return _thing_values(read_pan_runs(ctx.root, split, t.pan_name) for t in tasks)
+
+
+def _write_frame(root: Path, split: str, task: VideoTask, pan: PanRuns, colors: Mapping[int, int]) -> dict:
+    """Write one ``panoptic_video`` frame (unless the same image is there); its record."""
+    src = output_dir(root, split, "panoptic_inst") / task.pan_name
+    info = _segments(pan.values, pan.lengths, colors, src)
+    dst = output_dir(root, split, "panoptic_video") / task.pan_name
+    ids = _segment_ids(pan.values, pan.lengths, pan.shape, colors)
+    if not _same_image(dst, ids):
+        atomic_write_bytes(dst, encode_ids_png(ids))
+    h, w = pan.shape
+    return {"image": {"id": task.frame.image_id, "file_name": task.frame.file_name,
+                      "width": int(w), "height": int(h)},
+            "annotation": {"image_id": task.frame.image_id, "file_name": task.pan_name,
+                           "segments_info": info}}
 
 
 def write_video(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...], dict[int, int]]) -> list[dict]:
@@ -223,29 +264,32 @@ def write_video(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...], 
     """
     split, _, tasks, things = unit
     colors = {**STUFF_COLORS, **things}
-    out = []
-    for t in tasks:
-        pan = _read_pan(ctx.root, split, t.pan_name)
-        src = output_dir(ctx.root, split, "panoptic_inst") / t.pan_name
-        values, lengths = _pan_runs(pan)
-        info = _segments(values, lengths, colors, src)
-        dst = output_dir(ctx.root, split, "panoptic_video") / t.pan_name
-        ids = _segment_ids(values, lengths, pan.shape, colors)
-        if not _same_image(dst, ids):
-            atomic_write_bytes(dst, encode_ids_png(ids))
-        h, w = pan.shape
-        out.append({"image": {"id": t.frame.image_id, "file_name": t.frame.file_name,
-                              "width": int(w), "height": int(h)},
-                    "annotation": {"image_id": t.frame.image_id, "file_name": t.pan_name,
-                                   "segments_info": info}})
-    return out
+    return [_write_frame(ctx.root, split, t, read_pan_runs(ctx.root, split, t.pan_name), colors) for t in tasks]
 
 
-def plan(root: Path, split: str) -> dict[int, list[VideoTask]]:
-    """The ``panoptic_inst`` frame of every annotated frame, by image id, grouped per video."""
+def colour_video(root: Path, split: str, video: int, tasks: Sequence[VideoTask], made: Mapping[str, PanRuns],
+                 colors: TrackColors) -> list[dict]:
+    """Stage 4 for one video right after stage 3 made its frames: colours from ``colors`` (the
+    split's, given the videos in order) and the ``pan`` frames in ``made`` (by file name), the
+    others read from ``panoptic_inst``; return each frame's annotation record."""
+    frames = [made[t.pan_name] if t.pan_name in made else read_pan_runs(root, split, t.pan_name) for t in tasks]
+    values = {**STUFF_COLORS, **colors.add(video, _thing_values(frames))}
+    return [_write_frame(root, split, t, f, values) for t, f in zip(tasks, frames, strict=True)]
+
+
+def plan(root: Path, split: str, coming: Iterable[str] = ()) -> dict[int, list[VideoTask]]:
+    """The ``panoptic_inst`` frame of every annotated frame, by image id, grouped per video.
+
+    ``coming``: names of ``panoptic_inst`` files that stage 3 writes in the same run, counted
+    as if they were there already.
+    """
     frames = annotated_frames(Path(root) / panoptic_im_json(split))
     folder = output_dir(root, split, "panoptic_inst")
     files = files_by_image_id(folder)
+    for name in coming:
+        names = files.setdefault(image_id_of_file(name), [])
+        if name not in names:
+            names.append(name)
     out: dict[int, list[VideoTask]] = {}
     for video, group in group_by_video(frames).items():
         tasks = []
