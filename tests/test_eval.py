@@ -409,9 +409,9 @@ def test_each_png_is_decoded_once(split, tmp_path, monkeypatch):
     calls: list[str] = []
     real = loading.decode_ids_raw
 
-    def counting(data, where):
+    def counting(data, where, *buffer):
         calls.append(str(where))
-        return real(data, where)
+        return real(data, where, *buffer)
 
     monkeypatch.setattr(loading, "decode_ids_raw", counting)
     evaluate(pred, root=split, jobs=1)

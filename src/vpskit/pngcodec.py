@@ -71,12 +71,13 @@ def _undo_up(pixels: np.ndarray, up: np.ndarray) -> None:
 
 
 def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False,
-               out: np.ndarray | None = None) -> np.ndarray | None:
+               out: np.ndarray | None = None, exact: bool = True) -> np.ndarray | None:
     """vpskit's own reader: the pixels of a PNG whose rows are all filtered with None or Up
     (not interlaced; 8-bit gray, RGB or RGBA, or 16-bit gray), or None for any other PNG.
 
     Gives what :func:`decode_png` gives, or with ``ids`` the segment ids of an RGB or RGBA PNG
-    (see :func:`decode_ids`), written into ``out`` when given. A damaged pixel stream raises
+    (see :func:`decode_ids`), written into ``out`` when given; with ``exact`` False, the top
+    byte of each id is left as the next byte of the row. A damaged pixel stream raises
     ``VpsError`` naming ``where``.
     """
     step = _PLAIN_BYTES.get((header.bit_depth, header.color_type))
@@ -96,6 +97,11 @@ def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False,
     if ids:
         # each pixel's bytes, and the byte after them, read as one little-endian word
         words = np.ndarray((h, w), dtype="<u4", buffer=raw, offset=1, strides=(length, step))
+        if not exact:  # a copy is cheaper than the masking
+            if out is None:
+                return words.astype(np.uint32)
+            np.copyto(out, words)
+            return out
         return np.bitwise_and(words, ID_MASK, out=out, dtype=np.uint32)
     if step == 2:
         return pixels.view(">u2").astype(np.uint16)
@@ -107,9 +113,10 @@ _spng: object = None
 
 
 def read_spng(data: bytes, header: PngHeader, where: object, ids: bool = False,
-              out: np.ndarray | None = None) -> np.ndarray | None:
+              out: np.ndarray | None = None, exact: bool = True) -> np.ndarray | None:
     """pyspng's reader: the pixels of a non-interlaced 8-bit gray, RGB or RGBA PNG, or None for
-    another PNG or when pyspng is not installed. See :func:`read_plain` for ``ids``."""
+    another PNG or when pyspng is not installed. See :func:`read_plain` for ``ids`` (the ids are
+    always exact)."""
     global _spng
     fmt = _SPNG_FORMATS.get(header.color_type)
     if fmt is None or header.bit_depth != 8 or header.interlace or (ids and fmt == "L"):
@@ -150,9 +157,9 @@ def open_png(data: bytes, where: object, size: tuple[int, int] | None = None,
 
 
 def read_pillow(data: bytes, header: PngHeader, where: object, ids: bool = False,
-                out: np.ndarray | None = None) -> np.ndarray:
+                out: np.ndarray | None = None, exact: bool = True) -> np.ndarray:
     """Pillow's reader: the pixels of any PNG (see :func:`decode_png` and, for ``ids``,
-    :func:`decode_ids`); ``VpsError`` for a mode vpskit has no use for."""
+    :func:`decode_ids`; the ids are always exact); ``VpsError`` for a mode vpskit has no use for."""
     with open_png(data, where) as img:
         img.load()
         mode = img.mode
@@ -185,7 +192,7 @@ READERS = (read_plain, read_spng, read_pillow)
 
 
 def _decode(data: bytes, where: object, size: tuple[int, int] | None, of: str, ids: bool,
-            reuse: bool = False) -> np.ndarray:
+            reuse: bool | str = False, exact: bool = True) -> np.ndarray:
     header = png_header(data, where)
     check_png_size(header, where, size, of)
     out = None
@@ -193,10 +200,10 @@ def _decode(data: bytes, where: object, size: tuple[int, int] | None, of: str, i
         if header.bit_depth == 16:
             raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
         if reuse:
-            out = work_buffer(4 * header.width * header.height, "ids").view(np.uint32).reshape(
-                header.height, header.width)
+            out = work_buffer(4 * header.width * header.height, reuse if isinstance(reuse, str) else "ids"
+                              ).view(np.uint32).reshape(header.height, header.width)
     for reader in READERS:
-        arr = reader(data, header, where, ids, out)
+        arr = reader(data, header, where, ids, out, exact)
         if arr is not None:
             return arr
     raise AssertionError("read_pillow reads every PNG")  # pragma: no cover
@@ -215,15 +222,18 @@ def decode_png(data: bytes, where: object = "PNG", size: tuple[int, int] | None 
 
 
 def decode_ids(data: bytes, where: object, size: tuple[int, int] | None = None,
-               of: str = "the expected", reuse: bool = False) -> np.ndarray:
+               of: str = "the expected", reuse: bool | str = False, exact: bool = True) -> np.ndarray:
     """Segment ids (H, W) uint32 of a panoptic PNG (RGB, RGBA or palette; id = R + 256 G + 256² B).
 
     ``size`` (``(width, height)``) is checked against the PNG's header before anything is
     decoded (the message says ``size WxH differs from {of} wxh``). ``reuse``: the ids go to a
     buffer of this thread that its next ``decode_ids(reuse=True)`` overwrites (for a loop that
-    is done with each image before it decodes the next).
+    is done with each image before it decodes the next); a name instead of True gives a buffer
+    of that name, so that images decoded into buffers of different names can be held at once.
+    ``exact`` False: only the low 24 bits of each value are the id, the top byte may be anything
+    (cheaper, for code that masks the values it keeps).
     """
-    return _decode(data, where, size, of, ids=True, reuse=reuse)
+    return _decode(data, where, size, of, ids=True, reuse=reuse, exact=exact)
 
 
 # --------------------------------------------------------------------------- ids <-> RGB

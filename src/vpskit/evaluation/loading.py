@@ -24,7 +24,7 @@ from ..pngio import ANY_FILE, check_png_size, decode_ids, png_header, png_limit
 from ..sources import Source
 from ..zips import open_nested, open_zip
 from .metrics.categories import CategorySet
-from .tables import FrameTable, PairCounter, Segments, check_gt, frame_table
+from .tables import FrameTable, PairCounter, Segments, frame_table
 
 PRED_JSON = "pred.json"
 PAN_PRED_DIR = "pan_pred"
@@ -32,10 +32,11 @@ PAN_PRED_ZIP = "pan_pred.zip"
 PANOPTIC_VIDEO_DIR = "panoptic_video"
 
 
-def decode_ids_raw(data: bytes, where: object) -> np.ndarray:
-    """The segment ids of a panoptic PNG (:func:`vpskit.pngio.decode_ids`) in a buffer this
-    thread reuses: valid until its next call (the evaluation is done with each image by then)."""
-    return decode_ids(data, where, reuse=True)
+def decode_ids_raw(data: bytes, where: object, buffer: str = "ids") -> np.ndarray:
+    """The segment ids of a panoptic PNG (:func:`vpskit.pngio.decode_ids`) in the low 24 bits of
+    each value (the top byte may be anything), in a buffer called ``buffer`` this thread reuses:
+    valid until its next call with that name (the evaluation is done with each image by then)."""
+    return decode_ids(data, where, reuse=buffer, exact=False)
 
 
 def _named(members: list[str], name: str) -> list[str]:
@@ -351,8 +352,8 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
                       source: PredictionSource, rgb_only: bool = False) -> list[FrameTable]:
     """Decode each frame's two PNGs once and reduce them to :class:`FrameTable` (frames in order).
 
-    The GT image is reduced to its runs and freed before the prediction is decoded, so one
-    decoded image is held at a time. ``rgb_only``: a predicted PNG must be 8-bit RGB or RGBA
+    Both images go to buffers reused frame after frame (two decoded images are held at a time),
+    and their runs of equal ids are found in one go. ``rgb_only``: a predicted PNG must be 8-bit RGB or RGBA
     (not grey or palette), as the VIPSeg scripts read it.
     """
     tables = []
@@ -363,10 +364,8 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
         where = f"{json_where}: {pred.label}"
         segs = prediction_segments(pred, where, gt.categories)
         gt_path = gt.describe(frame)
-        gt_ids = decode_ids_raw(gt.read_png(frame), gt_path)
-        check_gt(counter, gt_ids, frame.segments, gt_where=gt_path)
+        gt_ids = decode_ids_raw(gt.read_png(frame), gt_path, "gt ids")
         size = (gt_ids.shape[1], gt_ids.shape[0])
-        del gt_ids
         pred_where = source.describe(pred.png)
         pred_png = source.read_png(pred.png, size)
         header = png_header(pred_png, pred_where)
@@ -374,9 +373,9 @@ def read_video_tables(gt: GroundTruth, frames: Sequence[GtFrame], preds: dict[st
         if rgb_only and (header.bit_depth != 8 or header.color_type not in (2, 6)):
             raise VpsError(pred_where, "expected an 8-bit RGB PNG (segment id = R + 256 G + 256\u00b2 B), found "
                            f"bit depth {header.bit_depth}, colour type {header.color_type}")
-        pred_ids = decode_ids_raw(pred_png, pred_where)
+        pred_ids = decode_ids_raw(pred_png, pred_where, "pred ids")
         del pred_png
-        tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_where=gt_path,
+        tables.append(frame_table(counter, pred_ids, frame.segments, segs, gt_ids=gt_ids, gt_where=gt_path,
                                   pred_where=pred_where, pred_json_where=where))
-        del pred_ids
+        del gt_ids, pred_ids
     return tables

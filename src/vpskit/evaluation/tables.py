@@ -179,9 +179,51 @@ class PairCounter:
         if missing is not None:
             empty = np.zeros(0, dtype=np.uint32)
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), missing
+        return (*self._tally(gt_index, self._gt_run_pos[gt_run], index, pred_pos, starts, b.size), None)
+
+    def count_both(self, gt_ids: np.ndarray, gt_index: IdIndex, pred_ids: np.ndarray, index: IdIndex
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
+        """Pair counts of a GT and a predicted id map held at once: ``(gt, pred, count,
+        gt_missing, pred_missing)``, as :meth:`count` gives them after :meth:`set_gt`.
+
+        ``gt_missing`` is the first GT id ``gt_index`` does not know, else ``pred_missing`` the
+        first predicted id ``index`` does not know (the counts are then empty), or both None.
+        Only the low 24 bits of each value are the id: the top byte may be anything (see
+        ``exact`` in :func:`vpskit.pngio.decode_ids`). The runs of both maps are found in one
+        go, so this costs less than :meth:`set_gt` and :meth:`count`.
+        """
+        if tuple(pred_ids.shape) != tuple(gt_ids.shape):
+            raise ValueError("id maps of different sizes")
+        a = np.ascontiguousarray(gt_ids, dtype=np.uint32).reshape(-1)
+        b = np.ascontiguousarray(pred_ids, dtype=np.uint32).reshape(-1)
+        self.shape = tuple(gt_ids.shape)
+        self._gt_index = None
+        if self._change.size != a.size:
+            self._gt_change = np.empty(a.size, dtype=bool)
+            self._change = np.empty(a.size, dtype=bool)
+        empty = np.zeros(0, dtype=np.uint32)
+        if a.size == 0:
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64), None, None
+        change, other = self._change, self._gt_change
+        change[0] = True
+        np.not_equal(a[1:], a[:-1], out=change[1:])
+        np.not_equal(b[1:], b[:-1], out=other[1:])
+        np.logical_or(change[1:], other[1:], out=change[1:])
+        starts = np.flatnonzero(change)
+        mask = np.uint32(ID_MASK)
+        gt_pos, gt_missing = gt_index.positions(a[starts] & mask)
+        pred_pos, pred_missing = (None, None) if gt_missing is not None else index.positions(b[starts] & mask)
+        if gt_missing is not None or pred_missing is not None:
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64), gt_missing, pred_missing
+        return (*self._tally(gt_index, gt_pos, index, pred_pos, starts, a.size), None, None)
+
+    def _tally(self, gt_index: IdIndex, gt_pos: np.ndarray, index: IdIndex, pred_pos: np.ndarray,
+               starts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(gt, pred, count)`` of runs starting at ``starts`` (of ``size`` pixels in all) whose
+        ids sit at ``gt_pos`` in ``gt_index`` and ``pred_pos`` in ``index``."""
         n_pred = len(index)
-        keys = self._gt_run_pos[gt_run] * n_pred + pred_pos
-        lengths = np.diff(starts, append=b.size)
+        keys = gt_pos * n_pred + pred_pos
+        lengths = np.diff(starts, append=size)
         limit = (1 << 16) + 4 * starts.size if self.dense_limit is None else self.dense_limit
         if len(gt_index) * n_pred <= limit:
             counts = np.bincount(keys, weights=lengths, minlength=len(gt_index) * n_pred)
@@ -191,7 +233,7 @@ class PairCounter:
             keys, inverse = np.unique(keys, return_inverse=True)
             counts = np.bincount(inverse.reshape(-1), weights=lengths, minlength=keys.size)
         gt_pos, pred_pos = np.divmod(keys, n_pred)
-        return gt_index.ids[gt_pos], index.ids[pred_pos], counts.astype(np.int64), None
+        return gt_index.ids[gt_pos], index.ids[pred_pos], counts.astype(np.int64)
 
 
 def pair_counts(gt_ids: np.ndarray, pred_ids: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,8 +267,12 @@ def check_gt(counter: PairCounter, gt_ids: np.ndarray, gt: Segments, *, gt_where
     """Hand a GT id map to ``counter``; raises ``VpsError`` for an id missing from the GT JSON."""
     missing = counter.set_gt(gt_ids, counter.index(gt.ids, 0))
     if missing is not None:
-        raise VpsError(gt_where, f"segment id {missing} {_rgb(missing)} is in the PNG "
-                       "but not in the ground-truth JSON's segments_info")
+        _unknown_gt_id(missing, gt_where)
+
+
+def _unknown_gt_id(missing: int, gt_where: object) -> None:
+    raise VpsError(gt_where, f"segment id {missing} {_rgb(missing)} is in the PNG "
+                   "but not in the ground-truth JSON's segments_info")
 
 
 def frame_table(
@@ -235,22 +281,46 @@ def frame_table(
     gt: Segments,
     pred: Segments,
     *,
+    gt_ids: np.ndarray | None = None,
     gt_where: object = "ground truth",
     pred_where: object = "prediction",
     pred_json_where: object = "pred.json",
 ) -> FrameTable:
-    """The table of a frame whose GT ``counter`` holds (:func:`check_gt`), given its prediction.
+    """The table of a frame whose GT ``counter`` holds (:func:`check_gt`), given its prediction;
+    or, with ``gt_ids``, of that GT id map and the prediction held at once (only the low 24 bits
+    of each value are the id; cheaper, as the runs of both are found in one go), checked as
+    :func:`check_gt` checks it.
 
     Raises ``VpsError`` for a size mismatch, a predicted PNG id missing from its JSON, and a
     predicted JSON segment absent from its PNG.
     """
-    assert counter.shape is not None
-    if tuple(pred_ids.shape) != counter.shape:
-        gh, gw = counter.shape[:2]
-        ph, pw = pred_ids.shape[:2]
-        raise VpsError(pred_where, f"size {pw}x{ph} differs from the ground truth's {gw}x{gh} ({gt_where})")
+    shape = counter.shape if gt_ids is None else gt_ids.shape
+    assert shape is not None
+    _check_sizes(shape, pred_ids.shape, gt_where, pred_where)
     pred_index = counter.index(pred.ids, 1)
-    pg, pp, pc, missing = counter.count(pred_ids, pred_index)
+    if gt_ids is None:
+        pg, pp, pc, missing = counter.count(pred_ids, pred_index)
+    else:
+        pg, pp, pc, gt_missing, missing = counter.count_both(gt_ids, counter.index(gt.ids, 0), pred_ids,
+                                                             pred_index)
+        if gt_missing is not None:
+            _unknown_gt_id(gt_missing, gt_where)
+    return _checked_table(gt, pred, pred_index, pg, pp, pc, missing, pred_where, pred_json_where)
+
+
+def _check_sizes(gt_shape: tuple[int, ...], pred_shape: tuple[int, ...], gt_where: object,
+                 pred_where: object) -> None:
+    if tuple(pred_shape) != tuple(gt_shape):
+        gh, gw = gt_shape[:2]
+        ph, pw = pred_shape[:2]
+        raise VpsError(pred_where, f"size {pw}x{ph} differs from the ground truth's {gw}x{gh} ({gt_where})")
+
+
+def _checked_table(gt: Segments, pred: Segments, pred_index: IdIndex, pg: np.ndarray, pp: np.ndarray,
+                   pc: np.ndarray, missing: int | None, pred_where: object, pred_json_where: object
+                   ) -> FrameTable:
+    """The frame's table, or ``VpsError`` for a predicted id ``missing`` from the JSON or a JSON
+    segment absent from the counts."""
     if missing is not None:
         raise VpsError(pred_where, f"segment id {missing} {_rgb(missing)} is in the PNG "
                        f"but not in {pred_json_where}'s segments_info")
