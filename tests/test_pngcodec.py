@@ -252,6 +252,18 @@ def test_rgb_and_id_conversions_agree_with_the_obvious_arithmetic():
     assert pngio.rgb2id(rgb).dtype == np.uint32 and pngio.id2rgb(ids.astype(np.int64)).dtype == np.uint8
 
 
+
+def test_id2rgb_of_a_large_image_equals_each_channel():
+    rng = np.random.default_rng(8)
+    ids = rng.integers(0, 1 << 24, size=(257, 1031), dtype=np.uint32)
+    ids[-1, -1] = ids[0, 0] = (1 << 24) - 1
+    rgb = pngio.id2rgb(ids)
+    assert rgb.shape == (257, 1031, 3) and rgb.flags.c_contiguous
+    for c in range(3):
+        np.testing.assert_array_equal(rgb[..., c], (ids >> (8 * c)) & 255)
+    assert pngio.id2rgb(ids[:, 5]).tolist() == pngio.id2rgb(ids)[:, 5].tolist()
+    assert pngio.id2rgb(np.zeros((0, 3), dtype=np.uint32)).shape == (0, 3, 3)
+
 def test_label_images_are_no_larger_than_pillows():
     """The label images vpskit writes (flat regions, repeated rows) come out no larger than
     Pillow's adaptive filters with zlib at the same level make them."""

@@ -254,11 +254,12 @@ def rgb2id(rgb: np.ndarray) -> np.ndarray:
 def id2rgb(ids: np.ndarray) -> np.ndarray:
     """(H, W, 3) uint8 image of segment ids (inverse of :func:`rgb2id`, ids < 2**24)."""
     ids = np.asarray(ids)
-    if ids.size and (ids.min() < 0 or ids.max() >= 1 << 24):
+    if ids.size and ((ids.dtype.kind != "u" and ids.min() < 0) or ids.max() >= 1 << 24):
         raise ValueError("segment ids must lie in 0 … 2**24-1")
-    words = np.ascontiguousarray(ids, dtype="<u4")
-    channels = words.view(np.uint8).reshape(*words.shape, 4)
-    out = np.empty((*ids.shape, 3), dtype=np.uint8)
-    for c in range(3):
-        out[..., c] = channels[..., c]
-    return out
+    words = np.ascontiguousarray(ids, dtype="<u4").reshape(-1)
+    out = np.empty(3 * words.size + 1, dtype=np.uint8)
+    # Each id goes as a little-endian word to 3 bytes after the one before, first to last: its
+    # top byte (0) lands on the next id's first byte, which the next word then writes, and the
+    # last one's on the spare byte. One pass, not three strided channel copies.
+    np.ndarray(words.shape, dtype="<u4", buffer=out, strides=(3,))[...] = words
+    return out[:-1].reshape(*ids.shape, 3)
