@@ -275,3 +275,17 @@ def test_bad_arguments_are_one_line(copy, tmp_path, capsys):
     assert main(["verify", str(cs), "--download", str(root)]) == 2
     err = capsys.readouterr().err
     assert "--download: only for VIPSeg" in err and err.count("\n") == 1
+
+
+def test_zipped_download_and_missing_test_images(copy, tmp_path, capsys):
+    """A zipped download is read as a folder is; a test video without images (as the official
+    change2_720p.py leaves it) is one line that says why."""
+    dl, root = copy
+    archive = shutil.make_archive(str(tmp_path / "VIPSeg"), "zip", tmp_path, "VIPSeg")
+    assert _run(root, "--download", archive, capsys=capsys) == (0, [])
+    test_video = (dl / "test.txt").read_text().split()[0]
+    shutil.rmtree(root / "images" / test_video)
+    code, lines = _run(root, "--download", archive, "--splits", "test", capsys=capsys)
+    assert code == 1
+    assert lines == [f"{root / 'images' / test_video}: missing folder (the official change2_720p.py resizes no "
+                     "test video; vpskit prepare --benchmark vipseg does)"]

@@ -253,6 +253,10 @@ def check_video(ctx: tuple[Path, dict[str, Path], VipsegDownload | None], unit: 
     json_path = json_paths[unit.split]
     res = VideoResult()
     img_dir = root / "images" / unit.video
+    if not unit.labelled and not img_dir.is_dir():
+        res.problems.append(f"{img_dir}: missing folder (the official change2_720p.py resizes no test video; "
+                            "vpskit prepare --benchmark vipseg does)")
+        return res
     images = _listing(img_dir, ".jpg", res)
     res.images = len(images)
     masks = rgbs = {}
