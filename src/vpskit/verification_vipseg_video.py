@@ -165,10 +165,10 @@ class _Segments:
         self.raw_to_id: dict[int, int] = {}
         self.id_to_raw: dict[int, int] = {}
 
-    def pairs(self, raw: np.ndarray, ids: np.ndarray, path: Path, res: VideoResult) -> dict[int, tuple[int, int]]:
-        """Segment id -> (raw value, area) of one frame; a raw value with two ids (or an id with
-        two raw values), in the frame or in the video so far, is a problem."""
-        joint, counts = np.unique(raw.astype(np.uint64) << np.uint64(24) | ids, return_counts=True)
+    def pairs(self, joint: np.ndarray, counts: np.ndarray, path: Path, res: VideoResult) -> dict[int, tuple[int, int]]:
+        """Segment id -> (raw value, area) of one frame, from its distinct ``raw << 24 | id`` values
+        and their pixel counts; a raw value with two ids (or an id with two raw values), in the
+        frame or in the video so far, is a problem."""
         out: dict[int, tuple[int, int]] = {}
         for key, area in zip(joint.tolist(), counts.tolist(), strict=True):
             value, sid = key >> 24, key & 0xFFFFFF
@@ -285,12 +285,13 @@ def check_video(ctx: tuple[Path, dict[str, Path], VipsegDownload | None], unit: 
         raw, ids = _read_map(mask_path, size, False, res), _read_map(rgb_path, size, True, res)
         if raw is None or ids is None:
             continue
+        joint, counts = np.unique(raw.astype(np.uint64) << np.uint64(24) | ids, return_counts=True)
         try:
-            check_raw_values(np.unique(raw), mask_path)
+            check_raw_values(np.unique(joint >> np.uint64(24)), mask_path)
         except VpsError as exc:
             res.problems.append(str(exc))
             continue
-        found = segments.pairs(raw, ids, rgb_path, res)
+        found = segments.pairs(joint, counts, rgb_path, res)
         if stem in records:
             img, ann = records[stem]
             if (img.get("width"), img.get("height")) != size:
