@@ -27,6 +27,7 @@ from .naming import parse_splits
 from .parallel import map_videos
 from .preparation.vipseg_run import VipsegDownload
 from .profiles.vipseg import SPLITS, categories_json
+from .text import plural
 from .verification import VerifyReport
 from .verification_vipseg_video import VideoUnit, check_video
 
@@ -135,12 +136,12 @@ def _check_lists(root: Path, lists: dict[str, list[str]], docs: dict, folders: l
         if doc is not None and full is not None:
             changed = [v for v in doc if v in full and doc[v] != full[v]]
             if changed:
-                problems.append(f"{root / _split_json(split)}: the entries of {len(changed)} videos (first: "
+                problems.append(f"{root / _split_json(split)}: the entries of {plural(len(changed), 'video')} (first: "
                                 f"{changed[0]}) differ from those of {FULL_JSON}")
     if full is not None:
         stray = [v for v in full if seen.get(v) not in LABELLED]
         if stray:
-            problems.append(f"{root / FULL_JSON}: {len(stray)} videos in neither the train nor the val split "
+            problems.append(f"{root / FULL_JSON}: {plural(len(stray), 'video')} in neither the train nor the val split "
                             f"(first: {stray[0]})")
 
 
