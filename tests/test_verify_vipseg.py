@@ -225,9 +225,22 @@ def _split_lists(root: Path) -> tuple[Path, str]:
     return root / "images" / video, "in no split list"
 
 
+def _unlisted_video(root: Path) -> tuple[Path, str]:
+    """A train video (of the split lists in ROOT) that neither GT JSON lists."""
+    video = _train(root)[0]
+    for split in ("train", "val", "test"):
+        shutil.copy(root.parent / "VIPSeg" / f"{split}.txt", root)
+    for name in SPLIT_JSON:
+        doc = json.loads((root / name).read_text())
+        for key in ("videos", "annotations"):
+            doc[key] = [v for v in doc[key] if v["video_id"] != video]
+        (root / name).write_text(json.dumps(doc))
+    return root / "panoptic_gt_VIPSeg_train.json", f"video {video} of the train split is not listed"
+
+
 CORRUPTIONS = [_recolour, _set_area, _drop_segment, _wrong_category, _other_category, _invalid_raw, _rgb_mask,
                _gray_segments, _truncated_png, _truncated_jpeg, _small_image, _missing_rgb, _bad_json,
-               _categories, _stray_video, _split_lists]
+               _categories, _stray_video, _split_lists, _unlisted_video]
 
 
 @pytest.mark.parametrize("corrupt", CORRUPTIONS, ids=lambda f: f.__name__.strip("_"))

@@ -183,15 +183,16 @@ def verify_vipseg(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS,
     _check_lists(root, lists, docs, folders, problems)
     counts = _download_counts(dl) if dl is not None else {}
     units = []
+    json_path = {s: root / (_split_json(s) if docs.get(s) is not None else FULL_JSON) for s in order}
     for split in order:
-        entries = docs.get(split) or docs.get("all") or {}
+        doc = docs.get(split) if docs.get(split) is not None else docs.get("all")
+        entries = doc or {}
         for video in lists[split]:
             labelled = split in LABELLED
-            if labelled and video not in entries and docs.get(split) is not None:
-                problems.append(f"{root / _split_json(split)}: video {video} of the {split} split is not listed")
+            if labelled and video not in entries and doc is not None:
+                problems.append(f"{json_path[split]}: video {video} of the {split} split is not listed")
             units.append(VideoUnit(split, video, labelled, entries.get(video) if labelled else None,
                                    counts.get(video, (0, 0)) if dl is not None else None))
-    json_path = {s: root / (_split_json(s) if docs.get(s) is not None else FULL_JSON) for s in order}
     results = map_videos(check_video, units, context=(root, json_path, dl), jobs=jobs, desc="verify",
                          progress=progress)
     report.problems.extend(problems)

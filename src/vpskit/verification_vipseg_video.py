@@ -259,7 +259,8 @@ def check_video(ctx: tuple[Path, dict[str, Path], VipsegDownload | None], unit: 
         return res
     images = _listing(img_dir, ".jpg", res)
     res.images = len(images)
-    masks = rgbs = {}
+    masks: dict[str, str] = {}
+    rgbs: dict[str, str] = {}
     if unit.labelled:
         mask_dir, rgb_dir = root / "panomasks" / unit.video, root / "panomasksRGB" / unit.video
         masks, rgbs = _listing(mask_dir, ".png", res), _listing(rgb_dir, ".png", res)
@@ -300,11 +301,11 @@ def check_video(ctx: tuple[Path, dict[str, Path], VipsegDownload | None], unit: 
             _check_segments(rgb_path, ann.get("segments_info"), found, res)
     res.segments = len(segments.id_to_raw)
     if download is not None and unit.download_counts is not None:
-        frames, masks = unit.download_counts
-        if frames != res.images:
-            res.problems.append(f"{img_dir}: {res.images} frames, the download has {frames} "
+        n_frames, n_masks = unit.download_counts
+        if n_frames != res.images:
+            res.problems.append(f"{img_dir}: {res.images} frames, the download has {n_frames} "
                                 f"({download.images.describe(unit.video)})")
-        if unit.labelled and masks != res.masks:
-            res.problems.append(f"{root / 'panomasks' / unit.video}: {res.masks} masks, the download has {masks} "
+        if unit.labelled and n_masks != res.masks:
+            res.problems.append(f"{root / 'panomasks' / unit.video}: {res.masks} masks, the download has {n_masks} "
                                 f"({download.masks.describe(unit.video)})")
     return res
