@@ -57,12 +57,6 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def runs_here(jobs: int | None) -> bool:
-    """Whether :func:`map_videos` with ``jobs`` runs its items in this process, one after the
-    other (``jobs`` comes to 1 and no Dask scheduler is set)."""
-    return _SCHEDULER is None and (default_jobs() if jobs is None or jobs <= 0 else jobs) == 1
-
-
 def _item_name(item: object) -> str:
     """A short name of a work item for messages: ``val/0005`` for (split, video, …), ``0005``, …"""
     if isinstance(item, tuple):
@@ -229,16 +223,14 @@ def map_videos(
 
 
 def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int, bar: ProgressBar) -> list[R]:
-    mp = _mp_context()
-    started = mp.RawArray("i", len(items))  # pid of the worker that took each item; 0: not yet
     results: list[Any] = [None] * len(items)
     collected = [False] * len(items)
-    pool = None
-    try:
-        with _sigint_held():
-            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker,
-                                       initargs=(context, started, os.getpid()))
-            futures: dict[Future, int] = {pool.submit(_call, fn, i, item): i for i, item in enumerate(items)}
+    futures: dict[Future, int] = {}
+
+    def start(pool: ProcessPoolExecutor) -> None:
+        futures.update({pool.submit(_call, fn, i, item): i for i, item in enumerate(items)})
+
+    with _local_pool(items, context, jobs, collected, start):
         pending = set(futures)
         while pending:
             done, pending = wait(pending, return_when=FIRST_COMPLETED)
@@ -247,6 +239,25 @@ def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int
                 results[i] = fut.result()
                 collected[i] = True
                 bar.update(1)
+    return results
+
+
+@contextlib.contextmanager
+def _local_pool(items: list[Any], context: Any, jobs: int, collected: list[bool],
+                start: Callable[[ProcessPoolExecutor], None]) -> Iterator[ProcessPoolExecutor]:
+    """A pool of ``jobs`` workers holding ``context``, on which ``start`` submits the first tasks
+    (the workers start then, with Ctrl-C held back); shut down at the end. ``_call`` with an
+    item's index records which worker took it: a worker that dies gives :class:`VpsError` naming
+    the items started and not ``collected``; an error stops the rest of the work."""
+    mp = _mp_context()
+    started = mp.RawArray("i", len(items))  # pid of the worker that took each item; 0: not yet
+    pool = None
+    try:
+        with _sigint_held():
+            pool = ProcessPoolExecutor(max_workers=jobs, mp_context=mp, initializer=_init_worker,
+                                       initargs=(context, started, os.getpid()))
+            start(pool)
+        yield pool
         pool.shutdown(wait=True)
     except BrokenProcessPool:
         _stop(pool, wait_running=False)
@@ -257,7 +268,6 @@ def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int
     except BaseException:  # Ctrl-C: stop now; every output is written atomically
         _stop(pool, wait_running=False)
         raise
-    return results
 
 
 def _stop(pool: ProcessPoolExecutor | None, wait_running: bool) -> None:

@@ -12,7 +12,8 @@ from typing import Any
 from ..errors import VpsError
 from ..locking import holding_lock, root_lock
 from ..naming import LABELLED_SPLITS, SPLITS, check_split, panoptic_gt_json, parse_splits
-from ..parallel import map_videos, progress_bar, runs_here
+from ..parallel import map_videos
+from ..pipeline import map_pipeline
 from ..sources import Source, open_gtfine, open_images, open_release
 from . import fetch as fetch_mod
 from . import merge as merge_mod
@@ -268,12 +269,15 @@ def _video_pending(root: Path, splits: list[str], plans: dict[str, dict[int, lis
 
 
 @holding_lock()
-def stage_panoptic_video(root: str | os.PathLike, split: str | Sequence[str], *,
+def stage_panoptic_video(root: str | os.PathLike, split: str | Sequence[str], *, jobs: int | None = None,
                          progress: bool | None = None) -> tuple[StageReport, StageReport]:
-    """Stages 3 and 4 in this process, video after video in order: the ``pan`` frames stage 3
-    makes go on to stage 4 in memory, not through their files (a video's thing colours depend
-    only on the videos before it). The same outputs as :func:`stage_panoptic` then
-    :func:`stage_video`; returns their two reports."""
+    """Stages 3 and 4 in one pass over the videos: the ``pan`` frames stage 3 makes go on to
+    stage 4 in memory, not through their files. A video's thing colours depend only on the videos
+    before it, so this process gives them out video after video, in order, while ``jobs``
+    workers make and write the frames (:func:`vpskit.pipeline.map_pipeline`). The same outputs as
+    :func:`stage_panoptic` then :func:`stage_video`; returns their two reports (their seconds:
+    the pass's time, shared in proportion to each stage's work)."""
+    start = time.perf_counter()
     root, splits = _root(root), _split_list(split, labelled=True)
     plans = {s: panoptic_mod.plan(root, s) for s in splits}
     clean_parts([output_dir(root, s, f) for s in splits for f in ("labelmap", "panoptic_inst")])
@@ -282,35 +286,62 @@ def stage_panoptic_video(root: str | os.PathLike, split: str | Sequence[str], *,
     plans4 = {s: video_mod.plan(root, s, coming=[t.cls_name for ts in plans[s].values() for t in ts])
               for s in splits}
     report4, todo_splits = _video_pending(root, splits, plans4)
-    bar = progress_bar(report3.videos, f"panoptic+video {report3.split}", progress)
-    try:
-        for s in splits:
-            colors = video_mod.TrackColors(s) if s in todo_splits else None
-            records: list[dict] = []
-            for v in plans[s]:
-                t0 = time.perf_counter()
-                made = {}
-                for t in pending.get((s, v), ()):
-                    _, runs = panoptic_mod.make_frame(root, s, t)
-                    report3.written += 2
-                    if runs is not None:
-                        made[t.cls_name] = runs
-                t1 = time.perf_counter()
-                report3.seconds += t1 - t0
-                if colors is not None:
-                    records += video_mod.colour_video(root, s, v, plans4[s][v], made, colors)
-                    report4.seconds += time.perf_counter() - t1
-                bar.update(1)
-            if colors is not None:
-                t0 = time.perf_counter()
-                video_mod.write_gt_json(root, s, records)
-                report4.written += 1 + len(records)
-                report4.seconds += time.perf_counter() - t0
-    finally:
-        bar.close()
+    units = [(s, v, pending.get((s, v), ()), tuple(plans4[s][v]) if s in todo_splits else None)
+             for s in splits for v in plans[s]]
+    colors = {s: video_mod.TrackColors(s) for s in todo_splits}
+
+    def give_colours(unit: _FusedUnit, made: _Made) -> tuple | None:
+        split, video, _, tasks4 = unit
+        if tasks4 is None:
+            return None
+        return split, tasks4, made[2], colors[split].add(video, made[3])
+
+    results = map_pipeline(_fused_stage3, give_colours, _fused_stage4, units, context=root, jobs=jobs,
+                           desc=f"panoptic+video {report3.split}", progress=progress)
+    report3.written = 2 * sum(len(u[2]) for u in units)
+    work3 = sum(made[0] for made, _ in results)
+    work4 = sum(made[1] + (wrote[0] if wrote else 0.0) for made, wrote in results)
+    t0 = time.perf_counter()
+    for s in todo_splits:
+        records = [r for u, (_, wrote) in zip(units, results, strict=True) if u[0] == s and wrote for r in wrote[1]]
+        video_mod.write_gt_json(root, s, records)
+        report4.written += 1 + len(records)
+    json_seconds = time.perf_counter() - t0
+    share = min(1.0, (t0 - start) / max(work3 + work4, 1e-9))
+    report3.seconds, report4.seconds = work3 * share, work4 * share + json_seconds
     return report3, report4
 
 
+_FusedUnit = tuple[str, int, tuple[Any, ...], tuple[Any, ...] | None]
+"""One video of :func:`stage_panoptic_video`: split, video, its stage-3 tasks still to do, its
+stage-4 tasks (None: the split's stage-4 outputs are complete)."""
+_Made = tuple[float, float, list[Any] | None, list[int] | None]
+"""Seconds of stage 3 and of reading the video's ``pan`` frames, those frames and their thing
+values (None: stage 4 is not to run)."""
+
+
+def _fused_stage3(root: Path, unit: _FusedUnit) -> _Made:
+    """In a worker: stage 3 of one video, then the ``pan`` frames its stage 4 needs."""
+    split, _, tasks3, tasks4 = unit
+    t0 = time.perf_counter()
+    made = {}
+    for t in tasks3:
+        runs = panoptic_mod.make_frame(root, split, t)[1]
+        if runs is not None:
+            made[t.cls_name] = runs
+    t1 = time.perf_counter()
+    if tasks4 is None:
+        return t1 - t0, 0.0, None, None
+    frames, things = video_mod.video_frames(root, split, tasks4, made)
+    return t1 - t0, time.perf_counter() - t1, frames, things
+
+
+def _fused_stage4(root: Path, arg: tuple) -> tuple[float, list[dict]]:
+    """In a worker: stage 4 of one video, its colours given; seconds and frame records."""
+    split, tasks4, frames, things = arg
+    t0 = time.perf_counter()
+    records = video_mod.write_frames(root, split, tasks4, frames, things)
+    return time.perf_counter() - t0, records
 
 
 def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
@@ -346,12 +377,5 @@ def prepare(root: str | os.PathLike, images: str | os.PathLike | Source,
         if labelled:
             assert gt_src is not None
             summary.reports.append(stage_merge(root, gt_src, labelled, jobs=jobs, progress=progress))
-            if runs_here(jobs):
-                summary.reports.extend(stage_panoptic_video(root, labelled, progress=progress))
-            else:
-                rep = stage_panoptic(root, labelled, jobs=jobs, progress=progress)
-                known, rep.values = rep.values, {}
-                summary.reports.append(rep)
-                summary.reports.append(stage_video(root, labelled, jobs=jobs, progress=progress,
-                                                   known_values=known))
+            summary.reports.extend(stage_panoptic_video(root, labelled, jobs=jobs, progress=progress))
     return summary

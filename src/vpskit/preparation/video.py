@@ -263,18 +263,25 @@ def write_video(ctx: VideoContext, unit: tuple[str, int, tuple[VideoTask, ...], 
     colour, anything else is void (black).
     """
     split, _, tasks, things = unit
-    colors = {**STUFF_COLORS, **things}
-    return [_write_frame(ctx.root, split, t, read_pan_runs(ctx.root, split, t.pan_name), colors) for t in tasks]
+    return write_frames(ctx.root, split, tasks, [read_pan_runs(ctx.root, split, t.pan_name) for t in tasks], things)
 
 
-def colour_video(root: Path, split: str, video: int, tasks: Sequence[VideoTask], made: Mapping[str, PanRuns],
-                 colors: TrackColors) -> list[dict]:
-    """Stage 4 for one video right after stage 3 made its frames: colours from ``colors`` (the
-    split's, given the videos in order) and the ``pan`` frames in ``made`` (by file name), the
-    others read from ``panoptic_inst``; return each frame's annotation record."""
+def video_frames(root: Path, split: str, tasks: Sequence[VideoTask], made: Mapping[str, PanRuns]
+                 ) -> tuple[list[PanRuns], list[int]]:
+    """The ``pan`` frames of one video's stage-4 ``tasks`` (those stage 3 just made, in ``made``
+    by file name; the others read from ``panoptic_inst``) and their thing values, sorted: what
+    :meth:`TrackColors.add` and :func:`write_frames` take."""
     frames = [made[t.pan_name] if t.pan_name in made else read_pan_runs(root, split, t.pan_name) for t in tasks]
-    values = {**STUFF_COLORS, **colors.add(video, _thing_values(frames))}
-    return [_write_frame(root, split, t, f, values) for t, f in zip(tasks, frames, strict=True)]
+    return frames, _thing_values(frames)
+
+
+def write_frames(root: Path, split: str, tasks: Sequence[VideoTask], frames: Sequence[PanRuns],
+                 things: Mapping[int, int]) -> list[dict]:
+    """Write the ``panoptic_video`` frames of one video from its ``pan`` frames, given the colours
+    of its thing values (stuff values get their category colour, anything else is void, black);
+    return each frame's annotation record."""
+    colors = {**STUFF_COLORS, **things}
+    return [_write_frame(root, split, t, f, colors) for t, f in zip(tasks, frames, strict=True)]
 
 
 def plan(root: Path, split: str, coming: Iterable[str] = ()) -> dict[int, list[VideoTask]]:
