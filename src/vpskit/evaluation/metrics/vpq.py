@@ -39,6 +39,7 @@ from ...profiles.cityscapes_vps import PROFILE as CITYSCAPES_VPS
 from ..tables import FrameTable, first_occurrence, sum_pairs
 from .categories import CategorySet
 from .sums import ordered_sum
+from .vpq_windows import VideoTubes
 
 SPANS: tuple[int, ...] = CITYSCAPES_VPS.vpq_spans
 """Window spans k, in frames; a window holds k/5 + 1 annotated frames (the Cityscapes-VPS profile's)."""
@@ -192,7 +193,11 @@ def video_state(frames: Sequence[FrameTable], categories: CategorySet, *, tracks
     ``tracks``: with each GT track's matches."""
     state = VPQVideoState.zeros(len(categories), len(window_frames))
     windows: list[tuple[int, WindowMatch]] = []
+    tubes = None if tracks else VideoTubes.of(frames, categories)
     for s, n in enumerate(window_frames):
+        if tubes is not None:  # every window of the span at once, the same sums
+            tubes.add_span(n, state.iou[s], state.tp[s], state.fp[s], state.fn[s])
+            continue
         for start in range(len(frames) - n + 1):
             m = window_stats(frames[start:start + n], categories, state.iou[s], state.tp[s], state.fp[s],
                              state.fn[s])
