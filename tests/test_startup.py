@@ -53,3 +53,12 @@ def test_the_offered_choices_are_what_the_code_implements():
     assert (*formats.NAMES, formats.COCO_INSTANCES) == formats.EXPORT_NAMES
     assert stq.VOID_RULES == choices.VOID_RULES and stq.DEFAULT_VOID_RULE in stq.VOID_RULES
     assert vpq.SPANS == get_profile("cityscapes-vps").vpq_spans == choices.CITYSCAPES_VPS_SPANS
+
+
+def test_the_version_is_the_installed_packages():
+    from importlib import metadata
+
+    from vpskit import _version
+
+    assert _version.__version__ == metadata.version("vpskit") == _version._from_metadata()
+    assert _version._from_dist_info() == metadata.version("vpskit")
