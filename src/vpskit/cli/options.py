@@ -3,24 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
-from collections.abc import Sequence
-from typing import Any
-
-
-class VersionAction(argparse.Action):
-    """``--version``: print ``vpskit VERSION`` and exit (the package metadata is read only then)."""
-
-    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
-                 default: Any = argparse.SUPPRESS, help: str = "show program's version number and exit") -> None:
-        super().__init__(option_strings=option_strings, dest=dest, default=default, nargs=0, help=help)
-
-    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
-                 option_string: str | None = None) -> None:
-        from .._version import __version__
-
-        sys.stdout.write(f"{parser.prog} {__version__}\n")
-        parser.exit()
 
 
 def add_jobs_and_progress(parser: argparse.ArgumentParser, jobs_help: str = "worker processes (default: all cores)") -> None:
