@@ -3,6 +3,7 @@ memory, with the same outputs, reports and resume behaviour as the two stages on
 other on a pool of workers."""
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -91,3 +92,29 @@ def test_a_panoptic_inst_frame_already_there_is_what_stage_4_colours(download, t
         assert np.count_nonzero(ids == ids[0, 0]) == 64
         roots.append(root)
     assert snapshot(roots[0]) == snapshot(roots[1])
+
+
+def test_cls_alpha_and_rgb_cls_change_nothing(download, tmp_path):
+    """Stage 3 reads a colour label's pixels as words whose top byte is not the colour's (the
+    alpha, or the next pixel's red): varying alpha, or no alpha at all, gives the same tree."""
+    rng = np.random.default_rng(3)
+    roots = []
+    for kind in ("rgba", "alpha", "rgb"):
+        base = tmp_path / kind
+        shutil.copytree(download["base"], base)
+        dl = {k: base / Path(v).relative_to(download["base"]) for k, v in download.items()}
+        labels = [*Path(dl["release"]).glob("*/cls/*.png"), *Path(dl["gtfine"]).rglob("*_color.png")]
+        assert len(labels) == 24
+        for p in labels:
+            arr = decode_png(p.read_bytes())
+            assert arr.shape[2] == 4
+            if kind == "alpha":
+                arr[..., 3] = rng.integers(0, 256, arr.shape[:2], dtype=np.uint8)
+            p.write_bytes(encode_png(arr if kind != "rgb" else arr[..., :3].copy()))
+        roots.append(tmp_path / f"out-{kind}")
+        assert run_prepare(roots[-1], dl, "--jobs", "1", "--splits", "train,val") == 0
+    outputs = [{k: v for k, v in snapshot(r).items() if "/cls/" not in k} for r in roots]
+    assert outputs[0] == outputs[1] == outputs[2]
+    things = [s for a in json.loads(outputs[0]["panoptic_gt_val_city_vps.json"])["annotations"]
+              for s in a["segments_info"] if s["category_id"] >= 11]
+    assert len(things) >= 6

@@ -10,6 +10,7 @@ import numpy as np
 from ..categories import IS_STUFF_LUT, IS_THING_LUT, PACKED_COLOR_TO_CATEGORY, VOID
 from ..errors import VpsError
 from ..naming import ImageId, panoptic_im_json
+from ..pngcodec import ID_MASK
 from ..pngio import (
     PngHeader,
     decode_ids,
@@ -41,18 +42,23 @@ def color_category_lut() -> np.ndarray:
     return _COLOR_LUT
 
 
+_KNOWN_COLORS = np.array(sorted(PACKED_COLOR_TO_CATEGORY), dtype=np.int64)
+_KNOWN_CATEGORIES = np.array([PACKED_COLOR_TO_CATEGORY[c] for c in _KNOWN_COLORS.tolist()], dtype=np.uint8)
+
+
 def categories_of(colors: np.ndarray) -> np.ndarray:
-    """Category id (uint8) of each packed RGB colour of a small array (255 for any other colour)."""
-    return np.fromiter((PACKED_COLOR_TO_CATEGORY.get(c, VOID) for c in np.asarray(colors).ravel().tolist()),
-                       dtype=np.uint8, count=np.asarray(colors).size).reshape(np.shape(colors))
+    """Category id (uint8) of each packed RGB colour (255 for any other colour), e.g. of the
+    runs of a label image."""
+    colors = np.asarray(colors)
+    pos = np.minimum(np.searchsorted(_KNOWN_COLORS, colors), _KNOWN_COLORS.size - 1)
+    return np.where(_KNOWN_COLORS[pos] == colors, _KNOWN_CATEGORIES[pos], np.uint8(VOID))
 
 
 def semantic_from_colors(cls_rgb: np.ndarray) -> np.ndarray:
     """Category id of each pixel's RGB colour (alpha ignored); any other colour -> 255."""
     packed = _packed(cls_rgb)
     starts, lengths = pixel_runs(packed)
-    colors, inverse = np.unique(packed.reshape(-1)[starts], return_inverse=True)
-    return np.repeat(categories_of(colors)[inverse.reshape(-1)], lengths).reshape(packed.shape)
+    return np.repeat(categories_of(packed.reshape(-1)[starts]), lengths).reshape(packed.shape)
 
 
 def pixel_runs(*maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -152,13 +158,13 @@ def _panoptic_runs(packed: np.ndarray, inst: np.ndarray, where: object = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
     """The stage-3 rule on the runs of equal (colour, instance) pixels: each run's ``labelmap``
     and ``pan`` values, its length, and the sorted thing values. With ``where``, an instance
-    value that is no instance id raises ``VpsError`` naming it (see :func:`decode_inst`)."""
+    value that is no instance id raises ``VpsError`` naming it (see :func:`decode_inst`). Only
+    the low 24 bits of ``packed`` are read as colours."""
     starts, lengths = pixel_runs(packed, inst)
-    colors, values = packed.reshape(-1)[starts], inst.reshape(-1)[starts]
+    colors, values = packed.reshape(-1)[starts] & ID_MASK, inst.reshape(-1)[starts]
     if where is not None:
         _check_instance_ids(inst, starts, values, where)
-    distinct, inverse = np.unique(colors, return_inverse=True)
-    run_sem = categories_of(distinct)[inverse.reshape(-1)]
+    run_sem = categories_of(colors)
     run_pan = _STUFF_PAN[run_sem]
     obj = values >= 1000
     things: list[int] = []
@@ -192,12 +198,14 @@ def decode_cls(data: bytes, where: object, size: tuple[int, int] | None = None,
 
 
 def decode_cls_packed(data: bytes, where: object, size: tuple[int, int] | None = None,
-                      of: str = "the expected") -> np.ndarray:
+                      of: str = "the expected", exact: bool = True) -> np.ndarray:
     """The packed colours (H, W) uint32 of a colour label PNG (see :func:`decode_cls`), in a
-    buffer this thread reuses for the next one (:func:`vpskit.pngio.decode_ids`)."""
+    buffer this thread reuses for the next one (:func:`vpskit.pngio.decode_ids`). ``exact``
+    False: only the low 24 bits are the colour, the top byte may be anything (a pass cheaper;
+    equal colours may then differ, which splits runs but changes no rule)."""
     header = png_header(data, where)
     if header.bit_depth == 8 and header.color_type in (2, 3, 6):
-        return decode_ids(data, where, size, of, reuse=True)
+        return decode_ids(data, where, size, of, reuse=True, exact=exact)
     return _packed(decode_cls(data, where, size, of))
 
 
@@ -280,7 +288,7 @@ def make_frame(root: Path, split: str, task: PanopticTask) -> tuple[list[int], P
     inst_path = output_dir(root, split, "inst") / task.inst_name
     size = (task.width, task.height) if task.width and task.height else None
     packed = decode_cls_packed(read_file(cls_path, limit=png_limit(task.width, task.height)), cls_path,
-                               size, "the JSON's")
+                               size, "the JSON's", exact=False)
     h, w = packed.shape
     inst_data = read_file(inst_path, limit=png_limit(w, h))
     header = png_header(inst_data, inst_path)

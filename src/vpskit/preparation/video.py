@@ -1,11 +1,12 @@
 """Stage 4 (SPEC §2): per video, ``panoptic_video`` colours (one id per track) and the JSON.
 
-Colours are chosen in a cheap pass over the distinct ``(video, value)`` pairs of the whole split,
-before any PNG is written: a thing segment's first candidate comes from a hash of
+Colours are chosen over the distinct ``(video, value)`` pairs of the split, visited in sorted
+``(video, value)`` order: a thing segment's first candidate comes from a hash of
 ``(split, video, value)``; a candidate already taken (or a stuff colour, or black) is replaced by
 the next hash candidate (a few tries), then by the first free colour of the category's ±30 box in
-a fixed scan order; pairs are visited in sorted ``(video, value)`` order. The result depends only
-on the split's set of pairs, so it is the same for any number of workers and after a resumed run.
+a fixed scan order. A video's colours so depend only on the pairs of the videos up to it
+(:class:`TrackColors` takes the videos one by one, as soon as each one's frames are made): the
+same for any number of workers and after a resumed run.
 """
 
 from __future__ import annotations
