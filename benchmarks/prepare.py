@@ -10,9 +10,8 @@ on the machine hits all alike (the best of each kept):
 - its floors, on one process (with the allocator settings of :mod:`vpskit.memory`, as vpskit
   runs), each doing the file copies of the release, fetch and merge stages (read + atomic write
   of every file they place) and:
-  - codec: decoding every stage's input (``cls``, ``inst``; ``panoptic_inst`` for stage 4,
-    which colours a split's tracks only once stage 3 has seen all of them) once with vpskit's
-    reader and
+  - codec: decoding every input of stages 3 and 4 (``cls``, ``inst``: stage 4 takes the
+    ``panoptic_inst`` frames stage 3 makes in memory) once with vpskit's reader and
     encoding every output (``labelmap``, ``panoptic_inst``, ``panoptic_video``) once with
     vpskit's writer and writing it (atomically, as the copies; the outputs are decoded before
     the clock starts);
@@ -66,8 +65,8 @@ split = root / "train"
 # release (JSON files, cls, inst), fetch (img) and merge (the 20th frames' cls, inst) place a copy each
 copies = sorted(p for p in [*root.glob("*.json"), *(split / "img").iterdir(), *(split / "cls").iterdir(),
                             *(split / "inst").iterdir()] if not p.name.startswith("panoptic_gt_"))
-# each stage's inputs: stage 3 reads cls and inst, stage 4 reads panoptic_inst
-inputs = [p for f in ("cls", "inst", "panoptic_inst") for p in sorted((split / f).iterdir())]
+# the inputs: stage 3 reads cls and inst; stage 4 takes the panoptic_inst frames stage 3 makes
+inputs = [p for f in ("cls", "inst") for p in sorted((split / f).iterdir())]
 outputs = [p for f in ("labelmap", "panoptic_inst", "panoptic_video") for p in sorted((split / f).iterdir())]
 
 def idat(data):
