@@ -84,6 +84,33 @@ def test_unknown_ids_are_named_gt_first_in_pixel_order():
     assert table.pair_count.tolist() == [5, 1, 1, 1]
 
 
+@pytest.mark.parametrize("many", [False, True])
+def test_frames_of_few_and_many_ids(many):
+    """Up to 255 ids a side are counted through tables of the whole 24-bit id, more through
+    lookups in the sorted ids: the same tables, the same unknown ids named."""
+    rng = np.random.default_rng(5)
+    n = 400 if many else 200
+    gt_ids = np.unique(rng.integers(1, 2**24, 3 * n, dtype=np.uint32))[:n]
+    pred_ids = np.unique(rng.integers(1, 2**24, 3 * n, dtype=np.uint32))[:n]
+    a = np.repeat(np.concatenate(([0], gt_ids))[rng.integers(0, n + 1, size=(30, 40))], 3, axis=1)
+    b = np.repeat(np.concatenate(([0], pred_ids))[rng.integers(0, n + 1, size=(30, 60))], 2, axis=1)
+    gt_segs = segs(*[(int(i), ROAD) for i in gt_ids])
+    pred_segs = segs(*[(int(i), CAR) for i in np.unique(b) if i])
+    counter = PairCounter()
+    for _ in range(2):  # the tables are left clean for the next frame
+        table = frame_table(counter, b | _top(rng, b.shape), gt_segs, pred_segs, gt_ids=a | _top(rng, a.shape))
+        for x, y in zip((table.pair_gt, table.pair_pred, table.pair_count), pair_counts_slow(a, b), strict=True):
+            np.testing.assert_array_equal(x, y)
+    first_gt, first_pred = int(a.flat[0]) or int(a.flat[1]), int(b.flat[0]) or int(b.flat[1])
+    with pytest.raises(VpsError, match=f"segment id {first_gt} .* not in the ground-truth"):
+        frame_table(counter, b, segs(*[(int(i), ROAD) for i in gt_ids if i != first_gt]), pred_segs, gt_ids=a)
+    with pytest.raises(VpsError, match=f"segment id {first_pred} .* in the PNG but not in"):
+        frame_table(counter, b, gt_segs, segs(*[(int(i), CAR) for i in np.unique(b) if i and i != first_pred]),
+                    gt_ids=a)
+    table = frame_table(counter, b, gt_segs, pred_segs, gt_ids=a)
+    np.testing.assert_array_equal(table.pair_count, pair_counts_slow(a, b)[2])
+
+
 @pytest.mark.parametrize("channels", [3, 4])
 @pytest.mark.parametrize("reader", ["read_plain", "read_spng", "read_pillow"])
 def test_inexact_ids_have_the_exact_low_24_bits(reader, channels, monkeypatch):

@@ -96,6 +96,10 @@ def test_the_dense_way_steps_aside_for_large_or_unlisted_tables(monkeypatch):
     # counts holding an id the segments do not list (a table made by hand)
     odd = type(f1)(segs((1, CAR)), f1.pred, f1.pair_gt, f1.pair_pred, f1.pair_count)
     assert VideoTubes.of([odd], CATS) is None
+    assert VideoTubes.of([f1, odd], CATS) is None  # id 2 is listed in another frame only
+    odd = type(f1)(f1.gt, segs((5, CAR)), f1.pair_gt, f1.pair_pred, f1.pair_count)
+    assert VideoTubes.of([f1, odd], CATS) is None
+    assert video_state([f1, odd], CATS).tp.sum() == video_state([f1, odd], CATS, tracks=True).tp.sum()
 
 
 def test_unknown_category_is_refused():

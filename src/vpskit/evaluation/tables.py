@@ -20,6 +20,8 @@ ID_BITS = 24
 """Segment ids are 24-bit (R + 256 G + 256² B); a pair key is ``gt_id << 24 | pred_id``."""
 ID_MASK = (1 << ID_BITS) - 1
 VOID_ID = 0
+_SMALL_BITS = 8
+"""Bits of a side's position in :meth:`PairCounter.count_both`'s keys for a frame of few ids."""
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class PairCounter:
         self._gt_change = np.zeros(0, dtype=bool)
         self._change = np.zeros(0, dtype=bool)
         self._luts: list[np.ndarray | None] = [None, None]
+        self._tables: list[np.ndarray] = []
         self.shape: tuple[int, ...] | None = None
         self._gt_index: IdIndex | None = None
         self._gt_run_pos = np.zeros(0, dtype=np.intp)
@@ -211,11 +214,47 @@ class PairCounter:
         np.logical_or(change[1:], other[1:], out=change[1:])
         starts = np.flatnonzero(change)
         mask = np.uint32(ID_MASK)
-        gt_pos, gt_missing = gt_index.positions(a[starts] & mask)
-        pred_pos, pred_missing = (None, None) if gt_missing is not None else index.positions(b[starts] & mask)
+        gt_values = a.take(starts)
+        gt_values &= mask
+        values = b.take(starts)
+        values &= mask
+        if self.dense_limit is None and max(len(gt_index), len(index)) < 1 << _SMALL_BITS:
+            return self._tally_small(gt_index, gt_values, index, values, starts, a.size)
+        gt_pos, gt_missing = gt_index.positions(gt_values)
+        pred_pos, pred_missing = (None, None) if gt_missing is not None else index.positions(values)
         if gt_missing is not None or pred_missing is not None:
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), gt_missing, pred_missing
         return (*self._tally(gt_index, gt_pos, index, pred_pos, starts, a.size), None, None)
+
+    def _tally_small(self, gt_index: IdIndex, gt_values: np.ndarray, index: IdIndex, values: np.ndarray,
+                     starts: np.ndarray, size: int
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
+        """:meth:`count_both` from the ids of each run, for at most 255 known ids a side: each
+        side's position + 1 (0: unknown) from a table indexed by the whole 24-bit id, one
+        ``gt << 8 | pred`` key per run, one count per key."""
+        if not self._tables:  # zero pages: only those holding a known id are ever written
+            self._tables = [np.zeros(1 << ID_BITS, dtype=np.uint8) for _ in range(2)]
+        g_table, p_table = self._tables
+        g_table[gt_index.ids] = np.arange(1, len(gt_index) + 1)
+        p_table[index.ids] = np.arange(1, len(index) + 1)
+        try:
+            keys = g_table.take(gt_values).astype(np.intp)
+            keys <<= _SMALL_BITS
+            keys |= p_table.take(values)
+        finally:
+            g_table[gt_index.ids] = 0
+            p_table[index.ids] = 0
+        side = 1 << _SMALL_BITS
+        counts = np.bincount(keys, weights=np.diff(starts, append=size), minlength=(len(gt_index) + 1) * side)
+        empty = np.zeros(0, dtype=np.uint32)
+        if counts[:side].any():
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64), int(gt_values[np.argmax(keys < side)]), None
+        if counts[::side].any():
+            missing = int(values[np.argmax((keys & (side - 1)) == 0)])
+            return empty, empty.copy(), np.zeros(0, dtype=np.int64), None, missing
+        keys = np.flatnonzero(counts)
+        return (gt_index.ids[(keys >> _SMALL_BITS) - 1], index.ids[(keys & (side - 1)) - 1],
+                counts[keys].astype(np.int64), None, None)
 
     def _tally(self, gt_index: IdIndex, gt_pos: np.ndarray, index: IdIndex, pred_pos: np.ndarray,
                starts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -37,23 +37,29 @@ def _listing(segments: Sequence[Segments], ids: np.ndarray, categories: Category
     return listed, cat, crowd, place
 
 
+def _dense_index(ids: np.ndarray, values: np.ndarray, listed: np.ndarray) -> np.ndarray | None:
+    """1 + the place of each value in ``ids`` (0 for void), or None if a value is not among the
+    ids the frame lists (``listed``, aligned with ``ids``)."""
+    at = np.minimum(np.searchsorted(ids, values), max(ids.size - 1, 0))
+    void = values == 0
+    if ids.size == 0:
+        return np.zeros(values.shape, dtype=np.intp) if void.all() else None
+    if not (void | ((ids[at] == values) & listed[at])).all():
+        return None
+    return np.where(void, 0, at + 1)
+
+
 class VideoTubes:
     """A video's frames as dense running sums of (GT id, predicted id) pixel counts (index 0:
     void), with each id's listing per frame."""
 
-    def __init__(self, frames: Sequence[FrameTable], categories: CategorySet, g_ids: np.ndarray,
-                 p_ids: np.ndarray) -> None:
+    def __init__(self, sums: np.ndarray, g_listing: tuple[np.ndarray, ...], p_listing: tuple[np.ndarray, ...],
+                 categories: CategorySet, place_span: int) -> None:
         self.categories = categories
-        n = len(frames)
-        counts = np.zeros((n + 1, g_ids.size + 1, p_ids.size + 1), dtype=np.int64)
-        for t, f in enumerate(frames):
-            gi = np.where(f.pair_gt == 0, 0, np.searchsorted(g_ids, f.pair_gt) + 1)
-            pi = np.where(f.pair_pred == 0, 0, np.searchsorted(p_ids, f.pair_pred) + 1)
-            counts[t + 1, gi, pi] = f.pair_count
-        self.sums = np.cumsum(counts, axis=0, out=counts)
-        self.g_listed, self.g_cat, self.g_crowd, self.g_place = _listing([f.gt for f in frames], g_ids, categories)
-        self.p_listed, self.p_cat, _, _ = _listing([f.pred for f in frames], p_ids, categories)
-        self.place_span = max([len(f.gt) for f in frames] + [1])
+        self.sums = sums
+        self.g_listed, self.g_cat, self.g_crowd, self.g_place = g_listing
+        self.p_listed, self.p_cat, _, _ = p_listing
+        self.place_span = place_span
 
     @classmethod
     def of(cls, frames: Sequence[FrameTable], categories: CategorySet) -> VideoTubes | None:
@@ -67,12 +73,17 @@ class VideoTubes:
             return None
         if (g_ids.size and g_ids[0] == 0) or (p_ids.size and p_ids[0] == 0):
             return None
-        for f in frames:
-            for listed, met in ((f.gt.ids, f.pair_gt), (f.pred.ids, f.pair_pred)):
-                met = met[met != 0]
-                if met.size and not np.isin(met, listed).all():
-                    return None
-        return cls(frames, categories, g_ids, p_ids)
+        g_listing = _listing([f.gt for f in frames], g_ids, categories)
+        p_listing = _listing([f.pred for f in frames], p_ids, categories)
+        counts = np.zeros((len(frames) + 1, g_ids.size + 1, p_ids.size + 1), dtype=np.int64)
+        for t, f in enumerate(frames):
+            gi = _dense_index(g_ids, f.pair_gt, g_listing[0][t])
+            pi = _dense_index(p_ids, f.pair_pred, p_listing[0][t])
+            if gi is None or pi is None:
+                return None
+            counts[t + 1, gi, pi] = f.pair_count
+        return cls(np.cumsum(counts, axis=0, out=counts), g_listing, p_listing, categories,
+                   max([len(f.gt) for f in frames] + [1]))
 
     def add_span(self, n: int, iou_sum: np.ndarray, tp: np.ndarray, fp: np.ndarray, fn: np.ndarray) -> None:
         """Add the matches of every window of ``n`` consecutive frames to the per-category arrays,
