@@ -264,6 +264,16 @@ def test_id2rgb_of_a_large_image_equals_each_channel():
     assert pngio.id2rgb(ids[:, 5]).tolist() == pngio.id2rgb(ids)[:, 5].tolist()
     assert pngio.id2rgb(np.zeros((0, 3), dtype=np.uint32)).shape == (0, 3, 3)
 
+
+def test_16_bit_gray_encodes_alike_from_either_byte_order():
+    arr = np.random.default_rng(9).integers(0, 1 << 16, size=(33, 17)).astype(np.uint16)
+    png = pngio.encode_png(arr)
+    assert pngio.encode_png(arr.astype(">u2")) == png
+    assert pngio.encode_png(arr.astype(">u2").T.copy().T) == png
+    np.testing.assert_array_equal(pngio.decode_png(png), arr)
+    with pytest.raises(ValueError, match="cannot encode"):
+        pngio.encode_png(arr.astype(np.int16))
+
 def test_label_images_are_no_larger_than_pillows():
     """The label images vpskit writes (flat regions, repeated rows) come out no larger than
     Pillow's adaptive filters with zlib at the same level make them."""

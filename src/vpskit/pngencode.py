@@ -39,7 +39,8 @@ def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byt
     """Encode an array as PNG bytes with fixed settings.
 
     (H, W, 3) uint8 -> RGB; (H, W, 4) uint8 -> RGBA; (H, W) uint8 -> 8-bit gray;
-    (H, W) uint16 -> 16-bit gray. Other dtypes are refused (cast explicitly first).
+    (H, W) uint16, either byte order (big-endian, as the PNG stores it, is not copied) -> 16-bit
+    gray. Other dtypes are refused (cast explicitly first).
     ``compress_level`` is the deflate level (0…9; the default is :data:`PNG_COMPRESS_LEVEL`).
     """
     arr = np.asarray(arr)
@@ -49,7 +50,7 @@ def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byt
                           compress_level)
     if arr.dtype == np.uint8 and arr.ndim == 2:
         return _png_bytes(np.ascontiguousarray(arr), arr.shape[1], 8, 0, compress_level)
-    if arr.dtype == np.uint16 and arr.ndim == 2:
+    if arr.dtype.kind == "u" and arr.dtype.itemsize == 2 and arr.ndim == 2:
         rows = np.ascontiguousarray(arr, dtype=">u2").view(np.uint8)
         return _png_bytes(rows, arr.shape[1], 16, 0, compress_level)
     raise ValueError(f"cannot encode an array of dtype {arr.dtype} and shape {arr.shape} as PNG")

@@ -304,7 +304,7 @@ def make_frame(root: Path, split: str, task: PanopticTask) -> tuple[list[int], P
         write_png(lab_path, np.repeat(run_sem, lengths).reshape(h, w))
     if pan_path.exists():
         return things, None
-    write_png(pan_path, np.repeat(run_pan, lengths).reshape(h, w))
+    write_png(pan_path, np.repeat(run_pan.astype(">u2"), lengths).reshape(h, w))  # as the PNG stores it
     return things, PanRuns(run_pan, lengths, (h, w))
 
 
