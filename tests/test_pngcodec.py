@@ -274,6 +274,18 @@ def test_16_bit_gray_encodes_alike_from_either_byte_order():
     with pytest.raises(ValueError, match="cannot encode"):
         pngio.encode_png(arr.astype(np.int16))
 
+
+def test_16_bit_gray_in_stored_order_has_the_same_values():
+    arr = np.random.default_rng(10).integers(0, 1 << 16, size=(40, 23)).astype(np.uint16)
+    arr[10:] = arr[9]  # Up rows too
+    buf = io.BytesIO()
+    Image.frombuffer("I;16", arr.shape[::-1], arr.astype("<u2").tobytes(), "raw", "I;16", 0, 1).save(buf, "PNG")
+    for png in (pngio.encode_png(arr), buf.getvalue()):  # vpskit's reader, Pillow's
+        stored = pngio.decode_png(png, "x", stored_order=True)
+        assert stored.shape == arr.shape and stored.dtype.itemsize == 2 and stored.flags.c_contiguous
+        np.testing.assert_array_equal(stored, arr)
+        assert pngio.decode_png(png, "x").dtype == np.uint16
+
 def test_label_images_are_no_larger_than_pillows():
     """The label images vpskit writes (flat regions, repeated rows) come out no larger than
     Pillow's adaptive filters with zlib at the same level make them."""

@@ -77,8 +77,8 @@ def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False,
 
     Gives what :func:`decode_png` gives, or with ``ids`` the segment ids of an RGB or RGBA PNG
     (see :func:`decode_ids`), written into ``out`` when given; with ``exact`` False, the top
-    byte of each id is left as the next byte of the row. A damaged pixel stream raises
-    ``VpsError`` naming ``where``.
+    byte of each id is left as the next byte of the row, and 16-bit gray comes in the PNG's
+    byte order (``>u2``). A damaged pixel stream raises ``VpsError`` naming ``where``.
     """
     step = _PLAIN_BYTES.get((header.bit_depth, header.color_type))
     if step is None or header.interlace or (ids and header.color_type not in (2, 6)):
@@ -104,7 +104,7 @@ def read_plain(data: bytes, header: PngHeader, where: object, ids: bool = False,
             return out
         return np.bitwise_and(words, ID_MASK, out=out, dtype=np.uint32)
     if step == 2:
-        return pixels.view(">u2").astype(np.uint16)
+        return pixels.view(">u2").astype(np.uint16) if exact else np.ascontiguousarray(pixels).view(">u2")
     return pixels.copy() if step == 1 else pixels.reshape(h, w, step).copy()
 
 
@@ -210,15 +210,16 @@ def _decode(data: bytes, where: object, size: tuple[int, int] | None, of: str, i
 
 
 def decode_png(data: bytes, where: object = "PNG", size: tuple[int, int] | None = None,
-               of: str = "the expected") -> np.ndarray:
+               of: str = "the expected", stored_order: bool = False) -> np.ndarray:
     """Decode PNG bytes into an array.
 
     RGB -> (H, W, 3) uint8; RGBA -> (H, W, 4) uint8; 8-bit gray or palette -> (H, W) uint8
-    (palette images give their indices); 16-bit gray -> (H, W) uint16.
+    (palette images give their indices); 16-bit gray -> (H, W) uint16 (with ``stored_order``,
+    possibly big-endian ``>u2`` as the PNG stores it: the same values, without a byte swap).
     A corrupt or truncated file, or one of another size than ``size`` (``(width, height)``; see
     :func:`check_png_size`), raises ``VpsError`` naming ``where``.
     """
-    return _decode(data, where, size, of, ids=False)
+    return _decode(data, where, size, of, ids=False, exact=not stored_order)
 
 
 def decode_ids(data: bytes, where: object, size: tuple[int, int] | None = None,

@@ -65,7 +65,8 @@ def pixel_runs(*maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Start (in raster order) and length of each run of pixels along which every one of the
     equally shaped ``maps`` keeps its value; the rules of stages 3 and 4 then work on runs, a
     few per row of a label image, rather than on pixels."""
-    flat = [np.asarray(m).reshape(-1) for m in maps]
+    # equality does not depend on byte order: big-endian maps are compared as stored
+    flat = [_native_view(np.asarray(m)).reshape(-1) for m in maps]
     n = flat[0].size
     change = work_buffer(n, "runs").view(bool)
     if n:
@@ -77,6 +78,11 @@ def pixel_runs(*maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             np.logical_or(change[1:], step, out=change[1:])
     starts = np.flatnonzero(change)
     return starts, np.diff(starts, append=n)
+
+
+def _native_view(arr: np.ndarray) -> np.ndarray:
+    """``arr``'s bytes in native byte order (other values if it was not: for equality tests)."""
+    return arr if arr.dtype.isnative else arr.view(arr.dtype.newbyteorder("="))
 
 
 def _packed(cls_rgb: np.ndarray) -> np.ndarray:
@@ -161,7 +167,7 @@ def _panoptic_runs(packed: np.ndarray, inst: np.ndarray, where: object = None
     value that is no instance id raises ``VpsError`` naming it (see :func:`decode_inst`). Only
     the low 24 bits of ``packed`` are read as colours."""
     starts, lengths = pixel_runs(packed, inst)
-    colors, values = packed.reshape(-1)[starts] & ID_MASK, inst.reshape(-1)[starts]
+    colors, values = packed.reshape(-1)[starts] & ID_MASK, inst.reshape(-1)[starts].astype(np.uint16)
     if where is not None:
         _check_instance_ids(inst, starts, values, where)
     run_sem = categories_of(colors)
@@ -228,18 +234,19 @@ def check_inst_header(header: PngHeader, where: object) -> None:
 
 
 def decode_inst(data: bytes, where: object, size: tuple[int, int] | None = None,
-                of: str = "the expected", check: bool = True) -> np.ndarray:
-    """Decode an instance-id PNG as (H, W) uint16, refusing one that cannot be an instance-id
-    label: not 16-bit grayscale (:func:`check_inst_header`), or (unless not ``check``, for a
-    caller that checks the values itself) holding a value that is neither a label id (0 … 33)
-    nor ``labelId*1000 + k``."""
+                of: str = "the expected", check: bool = True, stored_order: bool = False) -> np.ndarray:
+    """Decode an instance-id PNG as (H, W) uint16 (``stored_order``: possibly big-endian, see
+    :func:`vpskit.pngio.decode_png`), refusing one that cannot be an instance-id label: not
+    16-bit grayscale (:func:`check_inst_header`), or (unless not ``check``, for a caller that
+    checks the values itself) holding a value that is neither a label id (0 … 33) nor
+    ``labelId*1000 + k``."""
     check_inst_header(png_header(data, where), where)
-    arr = decode_png(data, where, size, of)
-    if arr.ndim != 2 or arr.dtype != np.uint16:
+    arr = decode_png(data, where, size, of, stored_order=stored_order)
+    if arr.ndim != 2 or arr.dtype.kind != "u" or arr.dtype.itemsize != 2:
         raise VpsError(where, "not a single-channel 16-bit instance-id image")
     if check:
         starts, _ = pixel_runs(arr)
-        _check_instance_ids(arr, starts, arr.reshape(-1)[starts], where)
+        _check_instance_ids(arr, starts, arr.reshape(-1)[starts].astype(np.uint16), where)
     return arr
 
 
@@ -295,7 +302,7 @@ def make_frame(root: Path, split: str, task: PanopticTask) -> tuple[list[int], P
     if (header.width, header.height) != (w, h):
         raise VpsError(inst_path, f"size {header.width}x{header.height} differs from its cls "
                        f"label {cls_path.name} ({w}x{h})")
-    inst = decode_inst(inst_data, inst_path, (w, h), check=False)
+    inst = decode_inst(inst_data, inst_path, (w, h), check=False, stored_order=True)
     del inst_data
     run_sem, run_pan, lengths, things = _panoptic_runs(packed, inst, inst_path)
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
