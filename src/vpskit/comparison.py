@@ -10,16 +10,15 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from .errors import VpsError
-from .evaluation import describe_evaluation, evaluate_videos
-from .evaluation.loading import open_ground_truth
 from .evaluation.metrics.stq import DEFAULT_VOID_RULE
 from .pngio import atomic_write_bytes
+from .visualize.scoring import open_benchmark
 from .visualize.stats import (
     DEFAULT_REPS,
     DEFAULT_SEED,
-    METRICS,
     check_names_and_counts,
     compare_accumulators,
+    metric_label,
 )
 
 __all__ = ["COMPARE_JSON", "compare", "default_names", "format_comparison"]
@@ -87,6 +86,7 @@ def compare(
     stq_void: str = DEFAULT_VOID_RULE,
     out: str | os.PathLike | None = None,
     replace: bool = False,
+    benchmark: str | None = None,
 ) -> dict:
     """Score two or more predictions on the same ground truth and compare each with the first
     (the baseline) by a paired bootstrap over videos.
@@ -103,7 +103,10 @@ def compare(
     ``"pairs"`` as :func:`~vpskit.visualize.stats.compare_accumulators` returns them.
     ``out``: also write it there (a folder: ``out/compare.json``), atomically; a file there that
     is not a comparison vpskit wrote is refused unless ``replace``. The same inputs give the same
-    bytes, whatever ``jobs``. Bad input raises ``VpsError``.
+    bytes, whatever ``jobs``. ``benchmark``: as for :func:`vpskit.evaluate` (None: found from
+    ``root``); KITTI-STEP and VIPSeg are scored with their VPQ windows, their per-category
+    names are theirs, and their videos are keyed by sequence number or name. Bad input raises
+    ``VpsError``.
     """
     preds = list(preds)
     if len(preds) < 2:
@@ -111,23 +114,23 @@ def compare(
     names = list(names) if names is not None else default_names(preds)
     if len(names) != len(preds):
         raise VpsError("--names", f"{len(names)} names for {len(preds)} predictions")
-    gt = open_ground_truth(root, split, gt_json, gt_dir)
+    bench = open_benchmark(root, split, gt_json, gt_dir, benchmark, "compare")
     path = compare_path(out) if out is not None else None
     if path is not None:
         check_compare_file(path, replace)
     check_names_and_counts(names, reps, seed)  # before the long part
     scored: dict[str, tuple] = {}
-    named = []
+    named, heads = [], []
     for name, pred in zip(names, preds, strict=True):
         key = os.path.abspath(os.fspath(pred))
         if key not in scored:
-            scored[key] = evaluate_videos(pred, root=root, split=split, gt_json=gt_json, gt_dir=gt_dir,
-                                          jobs=jobs, progress=progress, videos=videos, stq_void=stq_void)
-        named.append((name, *scored[key]))
-    body = compare_accumulators(named, reps=reps, seed=seed)
-    own_split = split if gt_json is None and gt_dir is None else None
-    heads = [describe_evaluation(gt, sorted(named[0][1].videos), pred, own_split, ("vpq", "stq"), stq_void)
-             for pred in preds]
+            scored[key] = bench.score(pred, videos=videos, stq_void=stq_void, jobs=jobs, progress=progress)
+        head, vpq, stq = scored[key]
+        named.append((name, vpq, stq))
+        heads.append(head | {"evaluation": head["evaluation"] | {
+            "prediction": {"given": os.fspath(pred), "absolute": os.path.abspath(os.fspath(pred))}}})
+    body = compare_accumulators(named, reps=reps, seed=seed,
+                                category_names={int(r["id"]): str(r.get("name", "")) for r in bench.category_records})
     evaluation = {k: v for k, v in heads[0]["evaluation"].items() if k != "prediction"}
     for entry, head in zip(body["predictions"], heads, strict=True):
         entry["prediction"] = head["evaluation"]["prediction"]
@@ -149,7 +152,6 @@ def format_comparison(result: dict, top: int = 5) -> str:
     95 % interval of B - A, ``*`` where it excludes 0), then the ``top`` categories and videos
     whose scores differ most (percent)."""
     info = result["comparison"]
-    labels = dict(METRICS)
     lines: list[str] = []
     for pair in result["pairs"]:
         if lines:
@@ -161,7 +163,7 @@ def format_comparison(result: dict, top: int = 5) -> str:
         for key, row in pair["metrics"].items():
             low, high = row["interval"]
             mark = "  *" if row["excludes_zero"] else ""
-            lines.append(f"{labels[key]:12s} {_pct(row['a']):>7s} {_pct(row['b']):>7s} "
+            lines.append(f"{metric_label(key):12s} {_pct(row['a']):>7s} {_pct(row['b']):>7s} "
                          f"{_pct(row['delta'], True):>7s}   [{_pct(low, True):>6s}, {_pct(high, True):>6s}]{mark}")
         if any(row["excludes_zero"] for row in pair["metrics"].values()):
             lines.append("* the interval excludes 0")
@@ -188,10 +190,12 @@ def _largest_class_deltas(per_class: dict, top: int) -> list[str]:
     what = "PQ averaged over k" if metric == "pq" else "STQ's IoU"
     if not keys:
         return ["", f"No category differs ({what})."]
-    lines = ["", f"Categories that differ most ({what}; %)", f"{'id':>3s}  {'category':14s} {'A':>7s} {'B':>7s} {'B - A':>7s}"]
+    width = max([14, *(len(per_class[cid]["name"]) for cid in keys)])
+    lines = ["", f"Categories that differ most ({what}; %)",
+             f"{'id':>3s}  {'category':{width}s} {'A':>7s} {'B':>7s} {'B - A':>7s}"]
     for cid in keys:
         row = rows[cid][metric]
-        lines.append(f"{int(cid):3d}  {per_class[cid]['name']:14s} {_pct(row['a']):>7s} {_pct(row['b']):>7s} "
+        lines.append(f"{int(cid):3d}  {per_class[cid]['name']:{width}s} {_pct(row['a']):>7s} {_pct(row['b']):>7s} "
                      f"{_pct(row['delta'], True):>7s}")
     return lines
 
@@ -204,9 +208,10 @@ def _largest_video_deltas(per_video: dict, top: int) -> list[str]:
         return ["", f"No video differs ({metric.upper()})."]
     shown = [m for m in ("vpq", "stq") if m in first]
     head = "".join(f" {m.upper() + ' A':>7s} {m.upper() + ' B':>7s} {'B - A':>7s}" for m in shown)
-    lines = ["", f"Videos that differ most ({metric.upper()}; %)", f"{'video':>5s}{head}"]
+    width = max([5, *map(len, keys)])
+    lines = ["", f"Videos that differ most ({metric.upper()}; %)", f"{'video':>{width}s}{head}"]
     for video in keys:
         cells = "".join(f" {_pct(per_video[video][m]['a']):>7s} {_pct(per_video[video][m]['b']):>7s} "
                         f"{_pct(per_video[video][m]['delta'], True):>7s}" for m in shown)
-        lines.append(f"{video:>5s}{cells}")
+        lines.append(f"{video:>{width}s}{cells}")
     return lines

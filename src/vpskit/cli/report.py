@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import argparse
 
-from .options import add_bootstrap, add_jobs_and_progress, add_videos_and_stq_void, name_list
+from .options import (
+    add_benchmark,
+    add_bootstrap,
+    add_jobs_and_progress,
+    add_videos_and_stq_void,
+    name_list,
+)
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -22,12 +28,16 @@ def register(sub: argparse._SubParsersAction) -> None:
         "thumbnails. With two predictions or more, each is compared with the first: deltas per "
         "category and per video, and 95%% paired bootstrap intervals over videos of the "
         "differences of VPQ and STQ, marked where they exclude 0. The same inputs give the same "
-        "bytes. Prints the path it wrote.",
+        "bytes. Prints the path it wrote. KITTI-STEP and VIPSeg (--benchmark, or found from --root) "
+        "are scored as 'vpskit eval' scores them by default, with their own VPQ windows (KITTI-STEP "
+        "k = 0-3, VIPSeg k = 0, 5, 15, 25, 35), category names and colours; their thumbnails show 6 "
+        "frames spread over each worst video, judged in the longest window.",
     )
     p.add_argument("preds", nargs="+", metavar="PRED",
                    help="prediction folder, zip or submission.zip (several: compared with the first)")
-    p.add_argument("--root", help="prepared cityscapes_vps folder, or a zip of it (ground truth of "
-                   "--split; its frames make the thumbnails)")
+    p.add_argument("--root", help="the ground truth of --split: a prepared cityscapes_vps folder or zip, a "
+                   "KITTI-STEP folder (panoptic_maps/, images/) or a prepared VIPSeg_720P folder; its frames "
+                   "make the thumbnails")
     p.add_argument("--split", default="val", help="split to evaluate against (default: val)")
     p.add_argument("--gt-json", help="ground-truth JSON (instead of --root, with --gt-dir; no thumbnails)")
     p.add_argument("--gt-dir", help="folder of the ground-truth panoptic PNGs, with --gt-json")
@@ -36,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated display names, one per PRED (default: their file names)")
     p.add_argument("--worst", type=int, default=5, metavar="N",
                    help="show the N videos with the lowest final VPQ as thumbnails (default 5; 0: none)")
+    add_benchmark(p, "--root", "PRED is a folder or zip of {seq:04d}/{frame:06d}.png (R = category, G*256 + B = "
+                  "instance); vipseg (a folder holding panomasksRGB/): PRED holds pred.json and pan_pred/")
     add_videos_and_stq_void(p)
     add_bootstrap(p)
     add_jobs_and_progress(p, "worker processes (default: all cores; one for a small split)")
@@ -49,6 +61,6 @@ def run(args: argparse.Namespace) -> int:
     path = report(args.preds, root=args.root, split=args.split, out=args.out, names=args.names,
                   gt_json=args.gt_json, gt_dir=args.gt_dir, jobs=args.jobs, progress=args.progress,
                   videos=args.videos, stq_void=args.stq_void, worst=args.worst, reps=args.reps,
-                  seed=args.seed)
+                  seed=args.seed, benchmark=args.benchmark)
     print(path)
     return 0

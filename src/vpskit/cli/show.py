@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..choices import CITYSCAPES_VPS_SPANS as SPANS
+from .options import add_benchmark
 
 DESCRIPTION = """\
 Draw one video of a prepared split on its RGB frames:
@@ -39,7 +39,38 @@ starts at min(i, T - n), or in all the frames when T < n; the caption names the 
 GT crowd pixels are correct where the predicted category is theirs. In a .gif or .mp4 with
 --errors, the frames between annotated ones show the frame twice and an empty map.
 
+KITTI-STEP and VIPSeg (--benchmark, or found from ROOT: a folder holding panoptic_maps/ is
+KITTI-STEP, one holding panomasksRGB/ VIPSeg) annotate every frame:
+
+  vpskit show PRED --root kitti-step --video 2 --errors --out e.png   (PRED/{seq:04d}/{frame:06d}.png)
+  vpskit show PRED --root VIPSeg_720P --video 127 --errors --out e.png (PRED/pred.json + pan_pred/)
+
+--video is the sequence number (KITTI-STEP) or the video's name or the number it starts with
+(VIPSeg); the frames are ROOT/images/{split}/{seq}/ (KITTI-STEP) or ROOT/images/{video}/
+(VIPSeg). A .png shows 6 frames spread over the video, an animation every frame; --frames
+chooses them. Category colours and names are the benchmark's (KITTI-STEP: the 19 Cityscapes
+classes, of which person and car are tracked; VIPSeg: its 124 categories). --errors judges
+a frame in the window of the benchmark's span K (KITTI-STEP 0-3: K + 1 frames; VIPSeg 0, 5,
+15, 25, 35: 1, 2, 4, 6, 8 frames; default the longest) of the whole video that starts at
+it, or the last one; the colours of predicted tracks come from the matching over the whole
+video.
+
 The file is written whole or not at all, and the same command gives the same bytes."""
+
+
+def _frames(text: str) -> list[int]:
+    """Frame positions from ``"0-5,9"`` (0-based)."""
+    out: list[int] = []
+    for part in text.split(","):
+        first, sep, last = part.strip().partition("-")
+        try:
+            lo, hi = int(first), int(last) if sep else int(first)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a frame position or a range like 0-5") from None
+        if lo < 0 or hi < lo:
+            raise argparse.ArgumentTypeError(f"{part!r} is not a frame position or a range like 0-5")
+        out += range(lo, hi + 1)
+    return out
 
 
 def _scale(text: str) -> float:
@@ -57,19 +88,28 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="draw the ground truth or a prediction of a video on its frames",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", metavar="ROOT|PRED",
-                   help="prepared cityscapes_vps folder or zip (ground truth); with --root, a prediction")
-    p.add_argument("--root", help="prepared cityscapes_vps folder or zip: makes the positional a prediction")
+                   help="prepared cityscapes_vps folder or zip, KITTI-STEP folder or VIPSeg_720P folder "
+                   "(ground truth); with --root, a prediction")
+    p.add_argument("--root", help="the ground truth's folder (or Cityscapes-VPS zip): makes the positional a "
+                   "prediction")
     p.add_argument("--split", default="val", help="split of the video (default: val)")
-    p.add_argument("--video", required=True, metavar="N", help="video number, e.g. 3 or 0003")
+    p.add_argument("--video", required=True, metavar="N",
+                   help="video number, e.g. 3 or 0003 (VIPSeg: its name, or the number it starts with)")
     p.add_argument("--out", required=True, metavar="FILE", help="picture to write: .png, .gif or .mp4")
     p.add_argument("--errors", action="store_true",
                    help="ground truth | prediction | error map per annotated frame (needs a prediction)")
     p.add_argument("--labels", action="store_true",
                    help="write 'car 3' (category and track number in the video; a matched prediction "
                    "shows its GT track's number) or the stuff name on each segment large enough")
-    p.add_argument("--span", type=int, choices=SPANS, default=15, metavar="K",
-                   help="window span in frames for --errors: 0, 5, 10 or 15 (default 15: windows of "
-                   "4 annotated frames)")
+    p.add_argument("--span", type=int, default=None, metavar="K",
+                   help="window span for --errors: Cityscapes-VPS 0, 5, 10 or 15 (default 15: windows of "
+                   "4 annotated frames); KITTI-STEP 0-3; VIPSeg 0, 5, 15, 25, 35 (default: the longest)")
+    p.add_argument("--frames", type=_frames, default=None, metavar="LIST",
+                   help="KITTI-STEP and VIPSeg: the frames to draw, 0-based positions in the video and "
+                   "ranges, e.g. 0-5,20 (default: 6 spread over the video for .png, all for .gif/.mp4)")
+    add_benchmark(p, "ROOT", "ROOT holds panoptic_maps/{split}/ and images/{split}/, PRED is a folder of "
+                  "{seq:04d}/{frame:06d}.png; vipseg (a folder holding panomasksRGB/): PRED holds pred.json "
+                  "and pan_pred/")
     p.add_argument("--scale", type=_scale, default=1.0, metavar="S",
                    help="shrink the pictures by S (0 < S <= 1, default 1): ids by nearest neighbour, "
                    "frames by area, before drawing")
@@ -82,6 +122,6 @@ def run(args: argparse.Namespace) -> int:
 
     pred, root = (args.path, args.root) if args.root is not None else (None, args.path)
     out = show(args.out, root=root, split=args.split, video=args.video, pred=pred, errors=args.errors,
-               labels=args.labels, span=args.span, scale=args.scale)
+               labels=args.labels, span=args.span, scale=args.scale, benchmark=args.benchmark, frames=args.frames)
     print(f"wrote {out}")
     return 0

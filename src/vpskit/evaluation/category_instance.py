@@ -211,6 +211,7 @@ class _Context:
     gt: MapsGroundTruth
     pred: Source
     metrics: tuple[str, ...] = ("stq",)
+    tracks: bool = False
 
 
 def _read_map(source: Source, rel: str, categories: CategorySet, void: int, size: tuple[int, int] | None,
@@ -222,6 +223,23 @@ def _read_map(source: Source, rel: str, categories: CategorySet, void: int, size
     values = _distinct_values(rgb)
     _check_values(values, categories, where, void)
     return rgb, values
+
+
+def tracked_mask(profile: Profile) -> np.ndarray:
+    """Per category value 0-255: whether its instances are tracks (the profile's ``stq_things``)."""
+    tracked = np.zeros(256, dtype=bool)
+    tracked[list(profile.stq_things)] = True
+    return tracked
+
+
+def read_segment_map(source: Source, rel: str, gt: MapsGroundTruth, size: tuple[int, int] | None = None, *,
+                     is_gt: bool = True, missing: str = "file not found") -> tuple[np.ndarray, Segments]:
+    """One frame's segment-id map (module docstring) and its segments, read and checked as the
+    metrics read them (``size``: the ground truth's, for a prediction)."""
+    tracked = tracked_mask(gt.profile)
+    rgb, values = _read_map(source, rel, gt.categories, gt.profile.void, size, missing)
+    segs = segments_of(_nonzero(_distinct(segment_ids(values, tracked))), tracked, gt=is_gt)
+    return segment_ids(rgb, tracked), segs
 
 
 def read_sequence_tables(gt: MapsGroundTruth, seq: str, pred: Source) -> list[FrameTable]:
@@ -261,22 +279,23 @@ def _nonzero(ids: np.ndarray) -> np.ndarray:
 def _sequence_state(ctx: _Context, seq: str) -> tuple[str, VPQVideoState | None, STQVideoState | None]:
     tables = read_sequence_tables(ctx.gt, seq, ctx.pred)
     cats, profile = ctx.gt.categories, ctx.gt.profile
-    vpq = (vpq_video_state(tables, cats, window_frames=profile.vpq_window_frames)
+    vpq = (vpq_video_state(tables, cats, tracks=ctx.tracks, window_frames=profile.vpq_window_frames)
            if "vpq" in ctx.metrics else None)
     return seq, vpq, stq_video_state(tables, cats) if "stq" in ctx.metrics else None
 
 
 def sequence_states(gt: MapsGroundTruth, names: list[str], pred: str | os.PathLike, metrics: tuple[str, ...],
-                    stq_void: str, jobs: int | None, progress: bool | None
+                    stq_void: str, jobs: int | None, progress: bool | None, tracks: bool = False
                     ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
     """The accumulators of ``metrics`` (``"vpq"``, ``"stq"``) of a prediction over sequences
     ``names``, one state per sequence, computed per sequence on ``jobs`` processes (None: all
-    cores, one for a small split); VPQ over the windows of the ground truth's profile."""
+    cores, one for a small split); VPQ over the windows of the ground truth's profile.
+    ``tracks``: each sequence's VPQ state also records every GT track's matches per span."""
     source = prediction_source(pred, gt)
     if jobs is None:
         jobs = 1 if sum(len(gt.videos[s]) for s in names) <= _SMALL_SPLIT_FRAMES else default_jobs()
     try:
-        results = map_videos(_sequence_state, names, context=_Context(gt, source, tuple(metrics)), jobs=jobs,
+        results = map_videos(_sequence_state, names, context=_Context(gt, source, tuple(metrics), tracks), jobs=jobs,
                              desc="evaluate", progress=progress)
     finally:
         source.close()

@@ -25,6 +25,7 @@ from ..profiles import Profile
 from ..sources import Source
 from ..text import plural
 from .loading import GroundTruth, GtFrame, PredFrame, PredictionSource
+from .metrics import STQAccumulator, VPQAccumulator
 from .metrics.categories import CategorySet
 from .tables import Segments
 
@@ -182,8 +183,27 @@ def evaluate_video_json(profile: Profile, pred: str | os.PathLike, *, root: str 
     lists first is a crowd region if it is a thing; ``"from-1"``: no crowd region). Returns the
     results as :func:`~vpskit.evaluation.evaluate` does, ``videos`` keyed by name.
     """
-    from . import VideoContext, _check_stq_void, results_head, results_of, video_accumulators
+    from . import results_of
     from .report import check_reports_folder, write_reports
+
+    profile, gt, names, head = video_json_head(profile, pred, root=root, split=split, metrics=metrics,
+                                               videos=videos, stq_void=stq_void, stq_gt_instances=stq_gt_instances)
+    if out is not None:
+        check_reports_folder(Path(out), head, replace)
+    vpq, stq = video_json_accumulators(profile, gt, names, pred, metrics=metrics, stq_void=stq_void, jobs=jobs,
+                                       progress=progress, stq_gt_instances=stq_gt_instances)
+    results = head | results_of(vpq, stq)
+    if out is not None:
+        write_reports(results, Path(out), vpq.categories if vpq is not None else None)
+    return results
+
+
+def video_json_head(profile: Profile, pred: str | os.PathLike, *, root: str | os.PathLike | None, split: str,
+                    metrics: tuple[str, ...], videos: Iterable[str | int | range] | None, stq_void: str,
+                    stq_gt_instances: str | None) -> tuple[Profile, GroundTruth, list[str], dict]:
+    """What :func:`evaluate_video_json` scores: the profile with its STQ numbering stated, the
+    ground truth, the videos and the head of ``results.json``."""
+    from . import _check_stq_void, results_head
 
     _check_stq_void(stq_void)
     if stq_gt_instances is not None:
@@ -195,17 +215,23 @@ def evaluate_video_json(profile: Profile, pred: str | os.PathLike, *, root: str 
                     "png_folder": os.path.abspath(os.path.join(os.fspath(root), profile.gt_png_dir))}
     head = results_head(profile, ground_truth, names, sum(len(gt.videos[v]) for v in names), pred, split,
                         metrics, stq_void)
-    if out is not None:
-        check_reports_folder(Path(out), head, replace)
+    return profile, gt, names, head
+
+
+def video_json_accumulators(profile: Profile, gt: GroundTruth, names: list[str], pred: str | os.PathLike, *,
+                            metrics: tuple[str, ...], stq_void: str, jobs: int | None, progress: bool | None,
+                            stq_gt_instances: str | None, tracks: bool = False
+                            ) -> tuple[VPQAccumulator | None, STQAccumulator | None]:
+    """The accumulators of videos ``names`` of a prediction (see :func:`evaluate_video_json`);
+    ``tracks``: each video's VPQ state also records every GT track's matches per span."""
+    from . import VideoContext, video_accumulators
+
     source = PredictionSource(pred)
     try:
         preds = match_video_predictions(gt, source.read_json(checked=False), source.describe(), names)
-        ctx = VideoContext(gt, source, metrics, spans=profile.vpq_spans, window_frames=profile.vpq_window_frames,
+        ctx = VideoContext(gt, source, metrics, tracks=tracks, spans=profile.vpq_spans,
+                           window_frames=profile.vpq_window_frames,
                            stq_crowd=STQ_CROWD_RULES.get(stq_gt_instances or "", "iscrowd"), rgb_only=True)
-        vpq, stq = video_accumulators(preds, names, ctx, stq_void, jobs, progress)
+        return video_accumulators(preds, names, ctx, stq_void, jobs, progress)
     finally:
         source.close()
-    results = head | results_of(vpq, stq)
-    if out is not None:
-        write_reports(results, Path(out), vpq.categories if vpq is not None else None)
-    return results

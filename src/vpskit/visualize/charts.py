@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from ..evaluation.metrics.vpq import SPANS
+from ..evaluation.report import result_spans
 from ..pngio import encode_png
 
 GROUP_STYLES = (("all", "All", "#1f4e79"), ("things", "Things", "#c0392b"), ("stuff", "Stuff", "#2e8b57"))
@@ -42,13 +42,14 @@ def vpq_by_span_svg(series: Sequence[tuple[str, dict]]) -> bytes:
     with matplotlib.rc_context(_SVG_RC):
         fig = Figure(figsize=(6.4, 3.2))
         ax = fig.add_subplot()
+        spans = [int(k) for k in result_spans(series[0][1])] if series else []
         for i, (name, vpq) in enumerate(series):
             style = LINE_STYLES[i % len(LINE_STYLES)]
             for key, title, colour in GROUP_STYLES:
-                values = [100 * vpq[str(k)][key]["pq"] for k in SPANS]
+                values = [100 * vpq[str(k)][key]["pq"] for k in spans]
                 label = title if len(series) == 1 else f"{title}: {name}"
-                ax.plot(SPANS, values, style, marker="o", markersize=4, color=colour, label=label, clip_on=False)
-        ax.set_xticks(SPANS, [f"k = {k}" for k in SPANS])
+                ax.plot(spans, values, style, marker="o", markersize=4, color=colour, label=label, clip_on=False)
+        ax.set_xticks(spans, [f"k = {k}" for k in spans])
         ax.set_xlabel("window span k (frames)")
         ax.set_ylabel("VPQ$^k$ (%)")
         ax.set_ylim(0, 100)

@@ -4,7 +4,8 @@ bootstrap intervals of :func:`vpskit.visualize.stats.compare_accumulators`."""
 from __future__ import annotations
 
 from .html import delta, esc, pct, row, table, text
-from .stats import METRICS
+from .sections import video_sort
+from .stats import metric_label
 
 FEW_VIDEOS = 10
 """Below this many videos the page warns that the bootstrap intervals are rough."""
@@ -27,11 +28,8 @@ def interval_table(pair: dict, j: int) -> str:
     a, b = pair["a"], pair["b"]
     headers = ["metric", a, b, f"Δ {b} − {a}", "95 % interval of Δ", "interval excludes 0"]
     rows = []
-    for key, title in METRICS:
-        item = pair["metrics"].get(key)
-        if item is None:
-            continue
-        cells = [f"<th>{esc(title)}</th>", pct(item["a"]), pct(item["b"]), delta(item["delta"]),
+    for key, item in pair["metrics"].items():
+        cells = [f"<th>{esc(metric_label(key))}</th>", pct(item["a"]), pct(item["b"]), delta(item["delta"]),
                  _interval(*item["interval"]), _verdict(item, a, b)]
         rows.append(row(cells, metric=key, excludes_zero=int(item["excludes_zero"])))
     return table(headers, rows, ident=f"intervals-{j}", cls="intervals",
@@ -59,7 +57,7 @@ def video_delta_table(pair: dict, j: int) -> str:
     headers = ["video", f"VPQ {a}", f"VPQ {b}", "Δ VPQ", f"STQ {a}", f"STQ {b}", "Δ STQ"]
     rows = []
     for video, item in pair["per_video"].items():
-        cells = [text(video, sort=int(video))]
+        cells = [text(video, sort=video_sort(video))]
         for metric in ("vpq", "stq"):
             cells += [pct(item[metric]["a"]), pct(item[metric]["b"]), delta(item[metric]["delta"])]
         rows.append(row(cells, video=video))

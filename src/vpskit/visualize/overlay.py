@@ -173,11 +173,11 @@ def draw_labels(image: np.ndarray, pos: np.ndarray, labels: Sequence[str]) -> np
 # --------------------------------------------------------------------------- errors
 
 
-def window_of(index: int, count: int, span: int) -> range:
-    """The annotated frames of the VPQ window of span ``span`` (n = span/5 + 1 frames) shown
-    for frame ``index`` of ``count``: the window starting at ``min(index, count - n)``, or all
-    the frames when there are fewer than n."""
-    n = span // 5 + 1
+def window_of(index: int, count: int, span: int, frames: int | None = None) -> range:
+    """The annotated frames of the VPQ window of span ``span`` (n = ``frames``, default
+    Cityscapes-VPS's span/5 + 1) shown for frame ``index`` of ``count``: the window starting at
+    ``min(index, count - n)``, or all the frames when there are fewer than n."""
+    n = span // 5 + 1 if frames is None else frames
     if count < n:
         return range(count)
     start = min(index, count - n)

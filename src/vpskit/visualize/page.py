@@ -17,17 +17,18 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import VpsError
-from ..evaluation import describe_evaluation, evaluate_videos, results_of
-from ..evaluation.loading import GroundTruth, open_ground_truth
+from ..evaluation import results_of
 from ..evaluation.metrics import STQAccumulator, VPQAccumulator
 from ..evaluation.metrics.stq import DEFAULT_VOID_RULE
 from ..parallel import default_jobs, map_videos
-from ..pngio import atomic_write_bytes, png_header
+from ..pngio import atomic_write_bytes
+from .scoring import Benchmark, open_benchmark
 
 THUMB_WIDTH = 320
 """Width (pixels) of one panel of a worst-video thumbnail, at most the frame's own width."""
 ERROR_SPAN = 15
-"""Window span (frames) whose matching colours the error maps: the longest, where tracks count."""
+"""Window span (frames) whose matching colours Cityscapes-VPS's error maps: the longest, where
+tracks count (any benchmark: its longest, :attr:`Benchmark.longest_span`)."""
 
 
 @dataclass
@@ -45,7 +46,8 @@ class Scored:
 
 
 def tracks_lost(vpq: VPQAccumulator) -> tuple[dict[int, list[tuple[str, int, int | None]]], dict[int, int]]:
-    """Per category id: the GT tracks matched in every k = 0 window but lost in a k = 15 window,
+    """Per category id: the GT tracks matched in every window of the shortest span but lost in a
+    window of the longest (Cityscapes-VPS: k = 0 and k = 15),
     as sorted ``(video, track id, number)`` — ``number`` is the track's number in the video as
     ``vpskit show --labels`` writes it ("car 3"), None for a stuff segment — and the number of GT
     tracks (non-crowd) of the category.
@@ -98,25 +100,28 @@ def _names(preds: list[str], names: Sequence[str] | None) -> list[str]:
     return out
 
 
-def _thumb_scale(gt: GroundTruth) -> float:
+def _thumb_scale(bench: Benchmark) -> float:
     """Scale of the thumbnails: panels :data:`THUMB_WIDTH` wide, never enlarged."""
-    frames = gt.frames
-    if not frames:
+    width = bench.frame_width()
+    if width is None:
         return 1.0
-    width = png_header(gt.read_png(frames[0]), gt.describe(frames[0])).width
     return min(1.0, THUMB_WIDTH / max(1, width))
 
 
 @dataclass(frozen=True)
 class _Pictures:
     """What the page's pictures are drawn from (sent once to each worker): the predictions by
-    name, the prepared root, the split, the thumbnails' scale, and each prediction's VPQ results."""
+    name, the prepared root, the split, the thumbnails' scale, each prediction's VPQ results, the
+    benchmark and its longest window span."""
 
     preds: dict[str, str]
     root: str | None
     split: str
     scale: float
     series: tuple[tuple[str, dict], ...]
+    benchmark: str = "cityscapes-vps"
+    span: int | None = ERROR_SPAN
+    """The window span of the error maps (None: the longest each video holds)."""
 
 
 CHART = ("chart",)
@@ -134,22 +139,24 @@ def _picture(ctx: _Pictures, item: tuple[str, ...]) -> tuple[tuple[str, ...], st
 
     video, name = item
     assert ctx.root is not None
-    panels = error_panels(ctx.preds[name], root=ctx.root, split=ctx.split, video=video, span=ERROR_SPAN,
-                          scale=ctx.scale)
+    panels = error_panels(ctx.preds[name], root=ctx.root, split=ctx.split, video=video, span=ctx.span,
+                          scale=ctx.scale, benchmark=ctx.benchmark)
     return item, [png_uri(p) for p in panels]
 
 
-def _draw(scored: list[Scored], preds: list[str], gt: GroundTruth, root: str | os.PathLike | None, split: str,
-          worst: int, jobs: int | None, progress: bool | None) -> str:
+def _draw(scored: list[Scored], preds: list[str], bench: Benchmark, worst: int, jobs: int | None,
+          progress: bool | None) -> str:
     """Draw the chart and the worst videos' thumbnails (into ``scored``), all in one pool, so
     that the chart's drawing overlaps the thumbnails'; returns the chart's data URI."""
+    root = bench.root
     thumbs = root is not None and worst > 0
     items: list[tuple[str, ...]] = [CHART]
     if thumbs:
         items += [(video, one.name) for one in scored for video in worst_videos(one.results, worst)]
     ctx = _Pictures({one.name: pred for one, pred in zip(scored, preds, strict=True)},
-                    None if root is None else os.fspath(root), split, _thumb_scale(gt) if thumbs else 1.0,
-                    tuple((one.name, one.results["vpq"]) for one in scored))
+                    root, bench.split, _thumb_scale(bench) if thumbs else 1.0,
+                    tuple((one.name, one.results["vpq"]) for one in scored), bench.profile.name,
+                    ERROR_SPAN if bench.profile.layout == "panoptic-json" else None)
     try:
         drawn = dict(map_videos(_picture, items, context=ctx, jobs=_pool_jobs(jobs, len(items)),
                                 desc="pictures", progress=progress))
@@ -179,6 +186,7 @@ def report(
     worst: int = 5,
     reps: int = 1000,
     seed: int = 0,
+    benchmark: str | None = None,
 ) -> Path:
     """Write one self-contained HTML page on the predictions ``preds`` of a split to ``out``.
 
@@ -193,7 +201,9 @@ def report(
     differences of VPQ and STQ. ``names``: one display name per prediction (default: their
     file names). ``jobs``, ``progress``, ``videos``, ``stq_void``: as :func:`vpskit.evaluate`.
     The page needs no network; the same inputs give the same bytes. Returns ``out``'s path.
-    Bad input raises ``VpsError``.
+    ``benchmark``: as for :func:`vpskit.evaluate` (None: found from ``root``); a KITTI-STEP or
+    VIPSeg page takes its windows, categories and colours from the benchmark, its error maps from
+    the longest window. Bad input raises ``VpsError``.
     """
     from .sections import render_page
 
@@ -205,24 +215,23 @@ def report(
         raise VpsError("--worst", f"must be 0 or more, got {worst}")
     if len(pred_list) > 1 and reps < 1:
         raise VpsError("--reps", f"must be 1 or more, got {reps}")
-    gt = open_ground_truth(root, split, gt_json, gt_dir)
-    named_split = split if gt_json is None and gt_dir is None else None
+    bench = open_benchmark(root, split, gt_json, gt_dir, benchmark, "report")
     scored: list[Scored] = []
     for name, pred in zip(labels, pred_list, strict=True):
-        vpq, stq = evaluate_videos(pred, root=root, split=split, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs,
-                                   progress=progress, videos=videos, stq_void=stq_void, tracks=True)
-        assert vpq is not None and stq is not None
-        head = describe_evaluation(gt, sorted(vpq.videos), pred, named_split, ("vpq", "stq"), stq_void)
+        head, vpq, stq = bench.score(pred, videos=videos, stq_void=stq_void, jobs=jobs, progress=progress,
+                                     tracks=True)
         one = Scored(name, head | results_of(vpq, stq), vpq, stq)
         one.lost, one.tracks = tracks_lost(vpq)
         scored.append(one)
-    chart = _draw(scored, pred_list, gt, root, split, worst, jobs, progress)
+    chart = _draw(scored, pred_list, bench, worst, jobs, progress)
     comparison = None
     if len(scored) > 1:
         from .stats import compare_accumulators
 
-        comparison = compare_accumulators([(s.name, s.vpq, s.stq) for s in scored], reps=reps, seed=seed)
-    page = render_page(scored, gt, chart=chart, comparison=comparison, thumbnails=root is not None, worst=worst)
+        names_of = {int(r["id"]): str(r.get("name", "")) for r in bench.category_records}
+        comparison = compare_accumulators([(s.name, s.vpq, s.stq) for s in scored], reps=reps, seed=seed,
+                                          category_names=names_of)
+    page = render_page(scored, bench, chart=chart, comparison=comparison, thumbnails=root is not None, worst=worst)
     path = Path(out)
     atomic_write_bytes(path, page.encode("utf-8"))
     return path

@@ -7,26 +7,40 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from ..evaluation import video_ranges
-from ..evaluation.metrics.vpq import SPANS
-from ..evaluation.report import class_means, class_spans
+from ..evaluation.report import class_means, class_spans, result_spans
 from ..text import plural
 from .charts import GROUP_STYLES, data_uri
 from .html import count, delta, esc, pct, row, table, text
 
 if TYPE_CHECKING:
-    from ..evaluation.loading import GroundTruth
     from .page import Scored
+    from .scoring import Benchmark
 
-HEADLINE: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    ("vpq.final.all.pq", "VPQ (final, All)", ("vpq", "final", "all", "pq")),
-    ("vpq.final.things.pq", "VPQ Things", ("vpq", "final", "things", "pq")),
-    ("vpq.final.stuff.pq", "VPQ Stuff", ("vpq", "final", "stuff", "pq")),
-    *((f"vpq.{k}.all.pq", f"VPQ at k = {k} (All)", ("vpq", str(k), "all", "pq")) for k in SPANS),
-    ("stq.stq", "STQ", ("stq", "stq")),
-    ("stq.aq", "AQ (STQ's association term)", ("stq", "aq")),
-    ("stq.iou", "IoU (STQ's segmentation term)", ("stq", "iou")),
-)
-"""Headline rows: key (``data-key`` of the row), title, path into the results."""
+
+def headline_rows(spans: list[str]) -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """Headline rows of VPQ windows named ``spans``: key (``data-key`` of the row), title, path
+    into the results."""
+    return (
+        ("vpq.final.all.pq", "VPQ (final, All)", ("vpq", "final", "all", "pq")),
+        ("vpq.final.things.pq", "VPQ Things", ("vpq", "final", "things", "pq")),
+        ("vpq.final.stuff.pq", "VPQ Stuff", ("vpq", "final", "stuff", "pq")),
+        *((f"vpq.{k}.all.pq", f"VPQ at k = {k} (All)", ("vpq", k, "all", "pq")) for k in spans),
+        ("stq.stq", "STQ", ("stq", "stq")),
+        ("stq.aq", "AQ (STQ's association term)", ("stq", "aq")),
+        ("stq.iou", "IoU (STQ's segmentation term)", ("stq", "iou")),
+    )
+
+
+def video_sort(video: str) -> int | str:
+    """The value a video's row sorts by: its number (Cityscapes-VPS, KITTI-STEP), else its name."""
+    return int(video) if video.isdigit() else video
+
+
+def windows_text(results: dict) -> str:
+    """What the window spans k of the results stand for, in words."""
+    conv = results["conventions"]["vpq"]
+    pairs = ", ".join(f"k = {k}: {n}" for k, n in zip(conv["window_spans_k"], conv["window_frames"], strict=True))
+    return f"a window k holds consecutive annotated frames ({pairs})"
 
 
 def at(results: dict, path: tuple[str, ...]) -> float:
@@ -41,9 +55,21 @@ def _asset(name: str) -> str:
     return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
-def _categories(gt: GroundTruth) -> dict[str, tuple[str, bool]]:
+def _categories(bench: Benchmark) -> dict[str, tuple[str, bool]]:
     return {str(int(r["id"])): (str(r.get("name", r["id"])), bool(int(r.get("isthing", 0))))
-            for r in gt.category_records}
+            for r in bench.category_records}
+
+
+def _ground_truth(ev: dict) -> str:
+    """Where the ground truth of the results is: its JSON, folder or zip."""
+    gt = ev["ground_truth"]
+    found = gt.get("json") or gt.get("zip") or gt.get("folder") or ""
+    return f"{found} ({gt['folder']})" if "zip" in gt and "folder" in gt else found
+
+
+def _videos_text(videos: list[str]) -> str:
+    """Numbered videos as ranges (``2, 8-10``), named ones (VIPSeg) by name."""
+    return video_ranges(videos) if all(v.isdigit() for v in videos) else ", ".join(videos)
 
 
 def run_section(scored: list[Scored]) -> str:
@@ -53,9 +79,10 @@ def run_section(scored: list[Scored]) -> str:
     vpq_ref, stq_conv = conv["vpq"]["agrees_with"], conv["stq"]
     rows = [
         ("vpskit", first["vpskit"]["version"]),
+        ("benchmark", ev.get("benchmark", "cityscapes-vps")),
         ("split", ev["split"] if ev["split"] is not None else "(ground truth given by file)"),
-        ("ground truth", ev["ground_truth"]["json"]),
-        ("videos", f"{len(ev['videos'])}: {video_ranges(ev['videos'])}"),
+        ("ground truth", _ground_truth(ev)),
+        ("videos", f"{len(ev['videos'])}: {_videos_text(ev['videos'])}"),
         ("frames", ev["frames"]),
         ("VPQ", f"windows of k = {', '.join(map(str, conv['vpq']['window_spans_k']))} frames "
                 f"({', '.join(map(str, conv['vpq']['window_frames']))} annotated frames); final: "
@@ -80,15 +107,15 @@ def headline_section(scored: list[Scored], chart: str) -> str:
     base = scored[0].results
     headers = ["", *(s.name for s in scored), *(f"Δ {s.name} − {scored[0].name}" for s in scored[1:])]
     rows = []
-    for key, title, path in HEADLINE:
+    for key, title, path in headline_rows(result_spans(base["vpq"])):
         cells = [f"<th>{esc(title)}</th>", *(pct(at(s.results, path)) for s in scored)]
         cells += [delta(at(s.results, path) - at(base, path)) for s in scored[1:]]
         rows.append(row(cells, key=key))
     return (f'<section id="headline"><h2>Headline (%)</h2><div class="side">'
             f'{table(headers, rows, ident="headline-table")}<figure><img class="chart" id="vpq-k-chart" src="{chart}" width="640" height="320" '
             f'alt="VPQ against the window span k, All, Things and Stuff">'
-            "<figcaption>VPQ<sup>k</sup> against the window span k: a window of k frames holds "
-            "k/5 + 1 annotated frames, and a track must keep its identity through all of them. "
+            f"<figcaption>VPQ<sup>k</sup> against the window span k: {esc(windows_text(base))}, and a "
+            "track must keep its identity through all of them. "
             "k = 0 is image-level PQ.</figcaption></figure></div></section>")
 
 
@@ -98,7 +125,7 @@ def vpq_table(one: Scored, i: int) -> str:
     top = "<tr><th></th>" + "".join(f'<th colspan="4">{esc(t)}</th>' for _, t, _ in GROUP_STYLES) + "</tr>"
     headers = ["k", *(m for _ in GROUP_STYLES for m in ("PQ", "SQ", "RQ", "N"))]
     rows = []
-    for k in (*map(str, SPANS), "final"):
+    for k in (*result_spans(vpq), "final"):
         cells = [f"<th>{esc(k)}</th>"]
         for g, _, _ in GROUP_STYLES:
             r = vpq[k][g]
@@ -110,9 +137,10 @@ def vpq_table(one: Scored, i: int) -> str:
 def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
     """Per category: VPQ, SQ, RQ (means over the spans) with bars, PQ at each k, STQ's IoU."""
     vpq, ious = one.results["vpq"], one.results["stq"]["per_class_iou"]
-    headers = ["id", "category", "kind", "VPQ", "SQ", "RQ", *(f"PQ k={k}" for k in SPANS), "IoU (STQ)"]
+    spans = result_spans(vpq)
+    headers = ["id", "category", "kind", "VPQ", "SQ", "RQ", *(f"PQ k={k}" for k in spans), "IoU (STQ)"]
     rows = []
-    for cid in vpq[str(SPANS[0])]["per_class"]:
+    for cid in vpq[spans[0]]["per_class"]:
         name, thing = cats.get(cid, (cid, False))
         means = class_means(vpq, cid) or {}
         cells = [count(int(cid)), text(name), text("thing" if thing else "stuff")]
@@ -126,17 +154,18 @@ def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
 
 
 def video_table(one: Scored, i: int) -> str:
-    """Per video: final VPQ (All, Things, Stuff), STQ, AQ, IoU, TP/FP/FN at k = 0 and k = 15."""
+    """Per video: final VPQ (All, Things, Stuff), STQ, AQ, IoU, TP/FP/FN at the shortest and the
+    longest window span."""
     per_video, per_seq = one.results["vpq"]["per_video"], one.results["stq"]["per_sequence"]
-    last = str(SPANS[-1])
-    headers = ["video", "VPQ", "Things", "Stuff", "STQ", "AQ", "IoU", "TP k=0", "FP k=0", "FN k=0",
-               f"TP k={last}", f"FP k={last}", f"FN k={last}"]
+    first, last = result_spans(one.results["vpq"])[0], result_spans(one.results["vpq"])[-1]
+    headers = ["video", "VPQ", "Things", "Stuff", "STQ", "AQ", "IoU", f"TP k={first}", f"FP k={first}",
+               f"FN k={first}", f"TP k={last}", f"FP k={last}", f"FN k={last}"]
     rows = []
     for video in sorted(per_video):
         v, s = per_video[video], per_seq[video]
-        cells = [text(video, sort=int(video)), *(pct(v["final"][g], bar=g == "all") for g, _, _ in GROUP_STYLES),
+        cells = [text(video, sort=video_sort(video)), *(pct(v["final"][g], bar=g == "all") for g, _, _ in GROUP_STYLES),
                  pct(s["stq"], bar=True), pct(s["aq"]), pct(s["iou"])]
-        for k in ("0", last):
+        for k in (first, last):
             cells += [count(v["spans"][k][m]) for m in ("tp", "fp", "fn")]
         rows.append(row(cells, video=video))
     return table(headers, rows, ident=f"videos-{i}", sortable=True, cls="videos",
@@ -144,15 +173,16 @@ def video_table(one: Scored, i: int) -> str:
 
 
 def tracking_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
-    """Per category: tube TP / FP / FN at each k, GT tracks, and the tracks matched at k = 0
-    but lost at k = 15 (video and track id)."""
+    """Per category: tube TP / FP / FN at each k, GT tracks, and the tracks matched at the
+    shortest span but lost at the longest (video and track id)."""
     vpq = one.results["vpq"]
-    last = SPANS[-1]
-    headers = ["category", *(f"k={k} TP / FP / FN" for k in SPANS), "GT tracks", f"lost by k={last}",
+    spans = result_spans(vpq)
+    last = spans[-1]
+    headers = ["category", *(f"k={k} TP / FP / FN" for k in spans), "GT tracks", f"lost by k={last}",
                "where (video: track, as show --labels names it)"]
     rows = []
-    for cid in vpq[str(SPANS[0])]["per_class"]:
-        per_k = [vpq[str(k)]["per_class"][cid] for k in SPANS]
+    for cid in vpq[spans[0]]["per_class"]:
+        per_k = [vpq[k]["per_class"][cid] for k in spans]
         tracks = one.tracks.get(int(cid), 0)
         if not tracks and not any(c["tp"] + c["fp"] + c["fn"] for c in per_k):
             continue
@@ -168,7 +198,7 @@ def tracking_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> st
         rows.append(row(cells, category=cid))
     return table(headers, rows, ident=f"tracking-{i}", cls="tracking",
                  caption=f"Where tracking breaks: tubes per window span, and the GT tracks matched in "
-                 f"every k=0 window (well segmented) but unmatched in a k={last} window (identity lost)")
+                 f"every k={spans[0]} window (well segmented) but unmatched in a k={last} window (identity lost)")
 
 
 def worst_section(one: Scored, i: int, worst: int, thumbnails: bool, legend: str) -> str:
@@ -193,17 +223,21 @@ def worst_section(one: Scored, i: int, worst: int, thumbnails: bool, legend: str
     return "".join(parts)
 
 
-def error_legend() -> str:
-    """The colours of the error maps and what each means (as the overlay draws them)."""
+def error_legend(span: int, every_frame: bool = False) -> str:
+    """The colours of the error maps and what each means (as the overlay draws them); ``span``:
+    the window span whose matching judges them; ``every_frame``: a benchmark whose every frame is
+    annotated (its thumbnails: 6 frames spread over the video)."""
     from .overlay import ERROR_KINDS
-    from .page import ERROR_SPAN
+
+    short = "; in a video shorter than that window, the longest window it holds" if every_frame else ""
 
     items = "".join(f'<span><span class="sw" style="background:rgb{colour}"></span>{esc(name)}</span>'
                     for name, colour in ERROR_KINDS)
     return (f'<div class="legend" id="error-legend"><strong>Error map:</strong>{items}</div>'
-            '<p class="note">Each picture: ground truth | prediction | errors, one per annotated frame. '
-            f"The errors of a frame are judged by VPQ's matching in the k = {ERROR_SPAN} window starting at it (or the last such "
-            "window); a predicted track matched to a ground-truth track takes its colour.</p>")
+            '<p class="note">Each picture: ground truth | prediction | errors, one per annotated frame'
+            f'{" (6 spread over the video)" if every_frame else ""}. '
+            f"The errors of a frame are judged by VPQ's matching in the k = {span} window starting at it (or the last such "
+            f"window{short}); a predicted track matched to a ground-truth track takes its colour.</p>")
 
 
 def prediction_section(one: Scored, i: int, cats: dict[str, tuple[str, bool]], worst: int,
@@ -214,13 +248,14 @@ def prediction_section(one: Scored, i: int, cats: dict[str, tuple[str, bool]], w
             f"{tracking_table(one, i, cats)}{worst_section(one, i, worst, thumbnails, legend)}</section>")
 
 
-def render_page(scored: list[Scored], gt: GroundTruth, *, chart: str, comparison: dict | None,
+def render_page(scored: list[Scored], bench: Benchmark, *, chart: str, comparison: dict | None,
                 thumbnails: bool, worst: int) -> str:
     """The whole HTML page; ``chart``: the VPQ-against-k chart's data URI."""
-    cats = _categories(gt)
+    cats = _categories(bench)
     split = scored[0].results["evaluation"]["split"] or "ground truth"
     title = f"vpskit report: {split}, {' vs '.join(s.name for s in scored)}"
-    legend = error_legend() if thumbnails and worst else ""
+    every_frame = bench.profile.layout != "panoptic-json"
+    legend = error_legend(bench.longest_span, every_frame) if thumbnails and worst else ""
     nav = ['<a href="#run">Run</a>', '<a href="#headline">Headline</a>']
     if comparison is not None:
         nav.append('<a href="#compare">Comparison</a>')

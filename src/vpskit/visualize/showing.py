@@ -16,7 +16,8 @@ from .. import naming
 from ..errors import VpsError
 from ..evaluation.metrics.vpq import SPANS
 from ..pngio import atomic_write_bytes, encode_png, writing
-from .overlay import ERROR_KINDS, NEUTRAL, draw_labels, error_image, paint, window_of
+from ..profiles import Profile, detect_benchmark
+from .overlay import ERROR_KINDS, NEUTRAL, draw_labels, error_image, paint
 from .sheets import BACKGROUND, captioned, grid, legend
 from .videos import VideoPictures, animation_frames, frame_rgbs, load_video
 
@@ -29,11 +30,52 @@ MP4_HINT = ("writing .mp4 needs the ffmpeg that the package imageio-ffmpeg ships
             "pip install 'vpskit[video]' (or write a .gif)")
 
 
-def _check_options(pred: object, errors: bool, span: int) -> None:
+def _check_options(pred: object, errors: bool, span: int | None, profile: Profile | None = None) -> int | None:
+    """``span``, checked to be one of the benchmark's window spans (None stays None)."""
     if errors and pred is None:
         raise VpsError("--errors", "needs a prediction: vpskit show PRED --root ROOT … --errors")
-    if span not in SPANS:
-        raise VpsError("--span", f"expected one of {', '.join(map(str, SPANS))} (VPQ's window spans), got {span}")
+    spans = profile.vpq_spans if profile is not None else SPANS
+    if span is None:
+        return None
+    if span not in spans:
+        title = f"{profile.title}'s " if profile is not None else ""
+        raise VpsError("--span", f"expected one of {', '.join(map(str, spans))} ({title}VPQ window spans), got {span}")
+    return span
+
+
+def video_span(pictures: VideoPictures, span: int | None, profile: Profile) -> int:
+    """The span whose windows judge the errors of ``pictures``: ``span``, or (None) the longest
+    whose window the video holds. A benchmark whose every frame is annotated has no window
+    longer than its video (VPQ scores none there): such a ``span`` is refused."""
+    frames = dict(zip(profile.vpq_spans, profile.vpq_window_frames, strict=True))
+    if pictures.names is None:
+        return profile.vpq_spans[-1] if span is None else span
+    count = len(pictures.names)
+    if span is None:
+        fits = [k for k in profile.vpq_spans if frames[k] <= count]
+        return fits[-1] if fits else profile.vpq_spans[0]
+    if frames[span] > count:
+        raise VpsError("--span", f"video {pictures.video} has {count} frames, fewer than the {frames[span]} of a "
+                       f"k = {span} window: VPQ scores no such window there (give a shorter --span)")
+    return span
+
+
+def open_pictures(root: str | os.PathLike, split: str, video: str | int, pred: str | os.PathLike | None,
+                  scale: float, benchmark: str | None, frames: list[int] | None, default: str) -> VideoPictures:
+    """One video for pictures, of the benchmark ``benchmark`` (None: found from ``root``);
+    ``frames``/``default``: which frames of a benchmark whose every frame is annotated (see
+    :func:`vpskit.visualize.bench_videos.load_bench_video`)."""
+    profile = detect_benchmark(root, benchmark)
+    if profile.layout == "panoptic-json":
+        if frames is not None:
+            raise VpsError("--frames", f"{profile.title} shows its annotated frames; --frames is for the benchmarks "
+                           "whose every frame is annotated (kitti-step, vipseg)")
+        return load_video(root, split, video, pred, scale)
+    from .bench_videos import load_bench_video
+    from .scoring import open_benchmark
+
+    bench = open_benchmark(root, split, benchmark=profile.name, command="show")
+    return load_bench_video(bench, video, pred, scale, frames, default)
 
 
 def _check_output(out: Path) -> str:
@@ -51,8 +93,9 @@ def _check_output(out: Path) -> str:
 
 
 def show(out: str | os.PathLike, *, root: str | os.PathLike, split: str = "val", video: str | int,
-         pred: str | os.PathLike | None = None, errors: bool = False, labels: bool = False, span: int = 15,
-         scale: float = 1.0) -> Path:
+         pred: str | os.PathLike | None = None, errors: bool = False, labels: bool = False,
+         span: int | None = None, scale: float = 1.0, benchmark: str | None = None,
+         frames: list[int] | None = None) -> Path:
     """Draw the ground truth of ``video`` (or, with ``pred``, its prediction) on its frames into ``out``.
 
     ``root``: a prepared Cityscapes-VPS folder or a zip of it; ``pred``: a prediction folder,
@@ -66,12 +109,23 @@ def show(out: str | os.PathLike, *, root: str | os.PathLike, split: str = "val",
     ``scale`` (0 < scale <= 1) shrinks the pictures (ids by nearest neighbour, frames by area)
     before they are drawn. Colours follow :mod:`vpskit.visualize.colours`. The file is written
     atomically; the same call gives the same bytes. Returns ``out``.
+
+    ``benchmark`` (None: found from ``root``): for KITTI-STEP (``root`` the folder holding
+    ``panoptic_maps/`` and ``images/``) and VIPSeg (a prepared VIPSeg_720P folder) every frame is
+    annotated: ``video`` is a sequence number (KITTI-STEP) or a video name or the number it starts
+    with (VIPSeg); ``frames`` are the 0-based positions of the frames to draw (default: 6 spread
+    over the video for a .png, every frame for an animation); ``span`` is one of the benchmark's
+    window spans (default: its longest), the errors of a frame judged in that window of the whole
+    video that starts at it (or the last one).
     """
     out = Path(out)
-    _check_options(pred, errors, span)
+    profile = detect_benchmark(root, benchmark)
+    span = _check_options(pred, errors, span, profile)
     ext = _check_output(out)
-    pictures = load_video(root, split, video, pred, scale)
+    pictures = open_pictures(root, split, video, pred, scale, benchmark, frames,
+                             "spread" if ext == ".png" else "all")
     try:
+        span = video_span(pictures, span, profile)
         if ext == ".png":
             atomic_write_bytes(out, encode_png(contact_sheet(pictures, pred is not None, errors, labels, span)))
             return out
@@ -89,12 +143,16 @@ def show(out: str | os.PathLike, *, root: str | os.PathLike, split: str = "val",
 
 
 def error_panels(pred: str | os.PathLike, *, root: str | os.PathLike, split: str, video: str | int,
-                 span: int = 15, scale: float = 0.25) -> list[np.ndarray]:
-    """Per annotated frame of ``video``, the (h, 3w, 3) uint8 picture GT | prediction | error map
-    (as :func:`show` draws them with ``errors``, without captions), at ``scale``."""
-    _check_options(pred, True, span)
-    pictures = load_video(root, split, video, pred, scale)
+                 span: int | None = None, scale: float = 0.25, benchmark: str | None = None) -> list[np.ndarray]:
+    """Per annotated frame of ``video`` (a benchmark whose every frame is annotated: 6 frames
+    spread over it), the (h, 3w, 3) uint8 picture GT | prediction | error map (as :func:`show`
+    draws them with ``errors``, without captions), at ``scale``; ``span`` None: the longest the
+    video holds (:func:`video_span`)."""
+    profile = detect_benchmark(root, benchmark)
+    span = _check_options(pred, True, span, profile)
+    pictures = open_pictures(root, split, video, pred, scale, benchmark, None, "spread")
     try:
+        span = video_span(pictures, span, profile)
         return [_triptych(pictures, i, span, False) for i in range(len(pictures.frames))]
     finally:
         pictures.images.close()
@@ -118,15 +176,10 @@ def _triptych(pictures: VideoPictures, index: int, span: int, labels: bool) -> n
                            error_image(kinds)], axis=1)
 
 
-def _frame_number(image_id: str) -> int:
-    """1-based number of an annotated frame in its 30-frame snippet."""
-    return naming.ANNOTATED_OFFSETS[naming.parse_image_id(image_id).position] + 1
-
-
 def _errors_caption(pictures: VideoPictures, index: int, span: int) -> str:
-    window = window_of(index, len(pictures.frames), span)
-    first, last = (_frame_number(pictures.frames[i].image_id) for i in (window.start, window.stop - 1))
-    return (f"frame {_frame_number(pictures.frames[index].image_id)}: ground truth | prediction | "
+    window = pictures.window(index, span)
+    first, last = (pictures.label(i) for i in (window.start, window.stop - 1))
+    return (f"frame {pictures.label(pictures.position(index))}: ground truth | prediction | "
             f"errors in the window of frames {first}-{last} (k = {span})")
 
 
@@ -139,7 +192,9 @@ def contact_sheet(pictures: VideoPictures, predicted: bool, errors: bool, labels
         if errors:
             cells.append(captioned(_triptych(pictures, i, span, labels), _errors_caption(pictures, i, span)))
         else:
-            text = f"{side}, frame {_frame_number(frame.image_id)}: {frame.image_id}"
+            text = f"{side}, frame {pictures.label(pictures.position(i))}: {frame.image_id}"
+            if pictures.names is not None:
+                text = f"{side}, {pictures.video} frame {frame.image_id}"
             cells.append(captioned(_overlay(pictures, i, predicted, labels), text))
     if not errors:
         return grid(cells, SHEET_COLUMNS)
@@ -149,10 +204,12 @@ def contact_sheet(pictures: VideoPictures, predicted: bool, errors: bool, labels
 def _animation(pictures: VideoPictures, shown: list[tuple[str, int | None]], whole: bool, predicted: bool,
                errors: bool, labels: bool, span: int) -> Iterator[np.ndarray]:
     """Each frame of the animation, captioned; computed one at a time."""
-    total = naming.FRAMES_PER_SNIPPET
+    total = naming.FRAMES_PER_SNIPPET if pictures.names is None else len(pictures.names)
     for (name, index), rgb in zip(shown, frame_rgbs(pictures, shown), strict=True):
-        number = _frame_number(pictures.frames[index].image_id) if index is not None else _raw_number(name, pictures)
+        number = (pictures.label(pictures.position(index)) if index is not None else _raw_number(name, pictures))
         text = f"frame {number}/{total}" + (": annotated" if index is not None and whole else "")
+        if pictures.names is not None:
+            text = f"frame {name} ({pictures.position(index or 0) + 1}/{total})"
         if errors:
             if index is not None:
                 picture = _triptych(pictures, index, span, labels)

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import CATEGORY_BY_ID
 from ..errors import VpsError
 from ..evaluation.metrics import SPANS, CategorySet, STQAccumulator, VPQAccumulator
 from ..evaluation.metrics.stq import stq_scores
 from ..evaluation.metrics.sums import weighted_sum
 from ..evaluation.metrics.vpq import vpq_scores
-from ..evaluation.report import class_means, class_spans
+from ..evaluation.report import class_means, class_spans, result_spans
 
 DEFAULT_REPS = 1000
 DEFAULT_SEED = 0
@@ -46,16 +45,30 @@ VPQ_METRICS: tuple[tuple[str, str], ...] = (
 STQ_METRICS: tuple[tuple[str, str], ...] = (("stq", "STQ"), ("aq", "AQ"), ("iou", "IoU"))
 METRICS = VPQ_METRICS + STQ_METRICS
 """Key and label of each metric a comparison reports: final VPQ (All, Things, Stuff), VPQ (All)
-at each span k, and STQ with its two terms (AQ, and IoU: STQ's segmentation term)."""
+at each span k, and STQ with its two terms (AQ, and IoU: STQ's segmentation term); the spans
+here are Cityscapes-VPS's, another benchmark's come from its VPQ windows (:func:`vpq_metrics`)."""
+
+
+def vpq_metrics(spans: Sequence[int]) -> tuple[tuple[str, str], ...]:
+    """Key and label of the VPQ metrics of windows named ``spans`` (as :data:`VPQ_METRICS`)."""
+    return (*VPQ_METRICS[:3], *((f"vpq_k{k}", f"VPQ k={k}") for k in spans))
+
+
+def metric_label(key: str) -> str:
+    """The label of a metric key (of :data:`METRICS`, or ``vpq_k{k}`` of any span)."""
+    known = dict(METRICS)
+    if key in known:
+        return known[key]
+    return f"VPQ k={key[len('vpq_k'):]}" if key.startswith("vpq_k") else key
 
 
 @dataclass(frozen=True)
 class VideoStates:
     """The per-video metric states of one prediction, stacked in sorted video order.
 
-    ``vpq``: (IoU sum, TP, FP, FN), arrays (V, 4, C); ``stq``: (AQ numerator, GT tracks,
-    confusion matrix), arrays (V,), (V,) and (V, C+1, C+1). Either is None when that metric was
-    not computed.
+    ``vpq``: (IoU sum, TP, FP, FN), arrays (V, S, C) for the S window spans ``spans``; ``stq``:
+    (AQ numerator, GT tracks, confusion matrix), arrays (V,), (V,) and (V, C+1, C+1). Either is
+    None when that metric was not computed.
     """
 
     videos: tuple[str, ...]
@@ -63,6 +76,7 @@ class VideoStates:
     vpq: tuple[np.ndarray, ...] | None
     stq: tuple[np.ndarray, ...] | None
     void_rule: str | None
+    spans: tuple[int, ...] = SPANS
 
     @classmethod
     def of(cls, vpq: VPQAccumulator | None, stq: STQAccumulator | None) -> VideoStates:
@@ -82,12 +96,13 @@ class VideoStates:
             st = [stq.videos[v] for v in videos]
             sstack = (np.array([s.aq_sum for s in st], dtype=np.float64),
                       np.array([s.tracks for s in st], dtype=np.int64), np.stack([s.confusion for s in st]))
-        return cls(videos, acc.categories, vstack, sstack, stq.void_rule if stq is not None else None)
+        return cls(videos, acc.categories, vstack, sstack, stq.void_rule if stq is not None else None,
+                   vpq.spans if vpq is not None else SPANS)
 
     @property
     def metrics(self) -> tuple[tuple[str, str], ...]:
         """Key and label of the metrics these states give (of :data:`METRICS`)."""
-        return (VPQ_METRICS if self.vpq is not None else ()) + (STQ_METRICS if self.stq is not None else ())
+        return (vpq_metrics(self.spans) if self.vpq is not None else ()) + (STQ_METRICS if self.stq is not None else ())
 
     def scores(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Each metric of :attr:`metrics` over the videos weighted by ``weights`` (R, V):
@@ -96,7 +111,7 @@ class VideoStates:
         if self.vpq is not None:
             sc = vpq_scores(*(weighted_sum(a, weights) for a in self.vpq), self.categories.isthing)
             out["vpq"], out["vpq_things"], out["vpq_stuff"] = (sc.final[g][0] for g in ("all", "things", "stuff"))
-            for s, k in enumerate(SPANS):
+            for s, k in enumerate(self.spans):
                 out[f"vpq_k{k}"] = sc.groups["all"][0][:, s]
         if self.stq is not None:
             out["stq"], out["aq"], out["iou"] = stq_scores(*(weighted_sum(a, weights) for a in self.stq),
@@ -139,7 +154,8 @@ def bootstrap_deltas(states: Sequence[VideoStates], reps: int = DEFAULT_REPS, se
 
 
 def compare_accumulators(named: Sequence[tuple[str, VPQAccumulator | None, STQAccumulator | None]], *,
-                         reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED) -> dict:
+                         reps: int = DEFAULT_REPS, seed: int = DEFAULT_SEED,
+                         category_names: dict[int, str] | None = None) -> dict:
     """Compare predictions scored on the same videos: each of ``named[1:]`` against ``named[0]``
     (the baseline). ``named`` holds (name, VPQ accumulator, STQ accumulator) per prediction, as
     :func:`vpskit.evaluation.evaluate_videos` returns them (either may be None, the same for all).
@@ -148,7 +164,9 @@ def compare_accumulators(named: Sequence[tuple[str, VPQAccumulator | None, STQAc
     "predictions": [{"name", "scores": {metric: value}}], "pairs": [{"a", "b", "metrics":
     {metric: {"a", "b", "delta", "interval": [low, high], "excludes_zero"}}, "per_class":
     {category id: {"name", "pq": {"0"|"5"|"10"|"15"|"final": {"a", "b", "delta"}}, "iou": {…}}},
-    "per_video": {video: {"vpq": {…}, "stq": {…}}}}]}`` (metric keys: :data:`METRICS`).
+    "per_video": {video: {"vpq": {…}, "stq": {…}}}}]}`` (metric keys: :data:`METRICS`, with the
+    spans of the accumulators' windows). ``category_names``: by category id (default: the
+    Cityscapes names).
     Values are fractions; a class PQ is None at a span where the class has no TP, FP or FN, its
     ``final`` the mean over the spans where it has; its IoU None where its union is empty; a
     delta None where a side is. Bad input raises ``VpsError``.
@@ -168,7 +186,7 @@ def compare_accumulators(named: Sequence[tuple[str, VPQAccumulator | None, STQAc
             rows[key] = {"a": a, "b": b, "delta": b - a, "interval": [low, high],
                          "excludes_zero": bool(low > 0 or high < 0)}
         pairs.append({"a": names[0], "b": names[i], "metrics": rows,
-                      "per_class": _per_class(results[0], results[i], states[0].categories),
+                      "per_class": _per_class(results[0], results[i], states[0].categories, category_names),
                       "per_video": _per_video(results[0], results[i], states[0].videos)})
     return {"comparison": {"method": METHOD, "unit": "video", "videos": len(states[0].videos), "reps": reps,
                            "seed": seed, "level": LEVEL, "baseline": names[0]},
@@ -219,7 +237,7 @@ def _checked_states(named: Sequence[tuple[str, VPQAccumulator | None, STQAccumul
                            "the same ground-truth videos)")
         if st.categories != first.categories:
             raise VpsError(name, f"was scored over other categories than {names[0]}")
-        if st.metrics != first.metrics:
+        if st.metrics != first.metrics or st.spans != first.spans:
             raise VpsError(name, f"was scored with other metrics than {names[0]}")
         if st.void_rule != first.void_rule:
             raise VpsError(name, f"STQ's void rule {st.void_rule!r} is not {names[0]}'s {first.void_rule!r}")
@@ -237,19 +255,22 @@ def _side_by_side(a: float | None, b: float | None) -> dict:
 def class_pq(vpq: dict, category: str) -> dict[str, float | None]:
     """A category's PQ at each span (None where it has no TP, FP or FN) and ``final``: their
     mean over the spans where it has (None if none), from VPQ results (``results["vpq"]``)."""
-    out: dict[str, float | None] = {str(k): c["pq"] if c else None
-                                    for k, c in zip(SPANS, class_spans(vpq, category), strict=True)}
+    out: dict[str, float | None] = {k: c["pq"] if c else None
+                                    for k, c in zip(result_spans(vpq), class_spans(vpq, category), strict=True)}
     means = class_means(vpq, category)
     out["final"] = means["pq"] if means else None
     return out
 
 
-def _per_class(a: dict, b: dict, categories: CategorySet) -> dict:
+def _per_class(a: dict, b: dict, categories: CategorySet, names: dict[int, str] | None) -> dict:
+    if names is None:
+        from ..categories import CATEGORY_BY_ID
+
+        names = {cid: c.name for cid, c in CATEGORY_BY_ID.items()}
     out = {}
     for cid in categories.ids:
         key = str(cid)
-        category = CATEGORY_BY_ID.get(cid)
-        row: dict = {"name": category.name if category is not None else ""}
+        row: dict = {"name": names.get(cid, "")}
         if a["vpq"] is not None:
             pa, pb = class_pq(a["vpq"], key), class_pq(b["vpq"], key)
             row["pq"] = {span: _side_by_side(pa[span], pb[span]) for span in pa}

@@ -50,10 +50,12 @@ class Picture:
     pixel's GT and predicted segment in the video's palettes (int32 maps, 0 = void)."""
 
     image_id: str
-    key: naming.FrameKey
+    key: naming.FrameKey | None
     rgb: np.ndarray
     gt: np.ndarray
     pred: np.ndarray | None
+    position: int = -1
+    """Position of the frame among all the frames of the video (-1: its index in the pictures)."""
 
 
 @dataclass
@@ -74,13 +76,38 @@ class VideoPictures:
     """Full-resolution tables of the frames (with a prediction)."""
     match: WindowMatch | None
     """The tube matching over all the annotated frames (with a prediction)."""
-    images: FrameImages
+    images: FrameImages | Closing
+    names: list[str] | None = None
+    """The names of all the frames of the video (a benchmark whose every frame is annotated, of
+    which the pictures may show some); None for Cityscapes-VPS (its annotated frames)."""
+    window_frames: dict[int, int] | None = None
+    """Frames of the VPQ window of each span k (None: Cityscapes-VPS's k/5 + 1)."""
+
+    def window(self, index: int, span: int) -> range:
+        """The frames (positions among all the video's, see :meth:`position`) of the VPQ window
+        of span ``span`` shown for picture ``index``."""
+        n = self.window_frames.get(span) if self.window_frames is not None else None
+        count = len(self.tables) if self.tables is not None else len(self.names or self.frames)
+        return window_of(self.position(index), count, span, frames=n)
+
+    def label(self, position: int) -> str:
+        """How captions name the frame at ``position``: its number in the 30-frame snippet
+        (Cityscapes-VPS), else its file name without extension."""
+        if self.names is not None:
+            return self.names[position]
+        iid = naming.parse_image_id(self.frames[position].image_id)
+        return str(naming.ANNOTATED_OFFSETS[iid.position] + 1)
+
+    def position(self, index: int) -> int:
+        """Position of picture ``index`` among the frames of :attr:`tables`."""
+        at = self.frames[index].position
+        return index if at < 0 else at
 
     def window_match(self, index: int, span: int) -> tuple[range, WindowMatch]:
         """The frames and the tube matching of the window shown for frame ``index`` (see
         :func:`vpskit.visualize.overlay.window_of`)."""
         assert self.tables is not None
-        window = window_of(index, len(self.frames), span)
+        window = self.window(index, span)
         return window, match_window(self.tables[window.start:window.stop], self.categories)
 
     def errors(self, index: int, span: int) -> tuple[range, np.ndarray]:
@@ -89,6 +116,13 @@ class VideoPictures:
         frame = self.frames[index]
         assert frame.pred is not None and self.pred_palette is not None
         return window, error_kinds_at(frame.gt, self.gt_palette.ids, frame.pred, self.pred_palette.ids, match)
+
+
+class Closing:
+    """Nothing to close (the frames of a benchmark read without open handles)."""
+
+    def close(self) -> None:
+        """Nothing."""
 
 
 class FrameImages:
@@ -220,24 +254,37 @@ def _read(gt: GroundTruth, frames: list[GtFrame], images: FrameImages, source: P
         rgb = images.read(images.annotated, naming.image_file(iid), full)
         pictures.append(Picture(frame.image_id, iid.key, shrink_rgb(rgb, size), gt_small, pred_small))
         del rgb
-    styles = category_styles(gt.category_records, gt.categories)
-    video = frames[0].video
-    gt_pal = gt_palette(video, [f.segments for f in frames], styles)
+    return assemble(frames[0].video, pictures, (size, full), gt.categories,
+                    category_styles(gt.category_records, gt.categories), [f.segments for f in frames],
+                    (pred_segments, tables) if source is not None else None, images)
+
+
+def assemble(video: str, pictures: list[Picture], sizes: tuple[tuple[int, int], tuple[int, int]],
+             categories: CategorySet, styles: dict[int, CategoryStyle], gt_segments: list,
+             predicted: tuple[list, list[FrameTable]] | None, images: FrameImages | Closing,
+             names: list[str] | None = None, window_frames: dict[int, int] | None = None) -> VideoPictures:
+    """The pictures of a video with its palettes: ``gt_segments`` of every frame of the video,
+    ``predicted`` = (predicted segments, frame tables) of every frame (None: no prediction);
+    the pictures' id maps become palette positions. ``sizes``: (picture size, frame size)."""
+    gt_pal = gt_palette(video, gt_segments, styles)
     match = pred_pal = None
-    if source is not None:
-        match = match_window(tables, gt.categories)
-        pred_pal = prediction_palette(video, pred_segments, styles, gt_pal, match.matched_gt_of())
+    if predicted is not None:
+        match = match_window(predicted[1], categories)
+        pred_pal = prediction_palette(video, predicted[0], styles, gt_pal, match.matched_gt_of())
     for picture in pictures:  # ids -> palette positions
         picture.gt = gt_pal.positions(picture.gt)
         if pred_pal is not None and picture.pred is not None:
             picture.pred = pred_pal.positions(picture.pred)
-    return VideoPictures(video, pictures, size, full, gt.categories, styles, gt_pal, pred_pal,
-                         tables if source is not None else None, match, images)
+    return VideoPictures(video, pictures, sizes[0], sizes[1], categories, styles, gt_pal, pred_pal,
+                         predicted[1] if predicted is not None else None, match, images, names, window_frames)
 
 
 def animation_frames(pictures: VideoPictures) -> tuple[list[tuple[str, int | None]], bool]:
     """What an animation of the video shows: ``(name, annotated index or None)`` per frame in
-    order, and whether that is every frame of the snippet (``img_all``) or only the annotated ones."""
+    order, and whether that is every frame of the snippet (``img_all``) or only the annotated ones
+    (a benchmark whose every frame is annotated: the frames of the pictures, all annotated)."""
+    if pictures.names is not None:
+        return [(pictures.names[pictures.position(i)], i) for i in range(len(pictures.frames))], True
     keys: dict[naming.FrameKey, int | None] = {}
     for p in pictures.frames:
         iid = naming.parse_image_id(p.image_id)
