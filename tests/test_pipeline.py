@@ -7,9 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from test_dask import scheduler  # noqa: F401 - the fixture: a Dask cluster of two worker processes
 from test_prepare_fused import snapshot
 from test_prepare_tree import build_download
 from vpskit.errors import VpsError
+from vpskit.parallel import use_scheduler
 from vpskit.pipeline import map_pipeline
 from vpskit.preparation import stage_fetch, stage_merge, stage_panoptic, stage_video, unpack_release
 from vpskit.preparation.runner import stage_panoptic_video
@@ -59,6 +61,29 @@ def test_results_in_order_and_between_sees_the_items_in_order(tmp_path, jobs):
         lines = Path(log).read_text().split()
         steps = [lines[i] for i in range(0, len(lines), 2)]
         assert steps.index("T") < len(steps) - 1 - steps[::-1].index("F")
+
+
+def test_on_a_dask_cluster_as_on_local_processes(scheduler, tmp_path):  # noqa: F811
+    log = str(tmp_path / "log")
+    seen: list[list[int]] = []
+
+    def between(item, r):
+        if item == 0:
+            seen.append([])
+        seen[-1].append(item)
+        return None if item == 3 else (item, r + len(seen[-1]))  # depends on the order
+
+    local = map_pipeline(square, between, plus_pid, range(12), context=log, jobs=2, progress=False)
+    use_scheduler(scheduler)
+    try:
+        remote = map_pipeline(square, between, plus_pid, range(12), context=log, jobs=1, progress=False)
+        with pytest.raises(ValueError, match="seven"):
+            map_pipeline(boom_at_7, lambda i, r: (i, r), plus_pid, range(12), context=log, progress=False)
+    finally:
+        use_scheduler(None)
+    assert seen == [list(range(12)), list(range(12))]
+    assert [(r, u and u[0]) for r, u in remote] == [(r, u and u[0]) for r, u in local]
+    assert len({u[1] for _, u in remote if u} - {os.getpid()}) == 2  # both Dask workers did second steps
 
 
 def test_an_error_in_a_step_or_in_between_stops_the_run(tmp_path):
