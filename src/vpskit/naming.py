@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from functools import lru_cache
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import NamedTuple
 
@@ -229,17 +230,27 @@ def safe_relpath(name: object, where: object = "JSON") -> str:
     """
     if not isinstance(name, str) or not name:
         raise VpsError(where, f"file name {name!r} is not a non-empty string")
+    clean, problem = _clean_relpath(name)
+    if problem:
+        raise VpsError(where, f"file name {name!r} {problem}")
+    return clean
+
+
+@lru_cache(maxsize=1 << 12)
+def _clean_relpath(name: str) -> tuple[str, str]:
+    """:func:`safe_relpath` of a non-empty string: ``(clean name, "")`` or ``("", what is wrong)``
+    (kept for the names met again, as an evaluation meets each PNG's name several times)."""
     if "\x00" in name or "\\" in name:
-        raise VpsError(where, f"file name {name!r} contains a forbidden character")
+        return "", "contains a forbidden character"
     if PurePosixPath(name).is_absolute() or PureWindowsPath(name).is_absolute() or PureWindowsPath(name).drive:
-        raise VpsError(where, f"file name {name!r} is an absolute path")
+        return "", "is an absolute path"
     parts = PurePosixPath(name).parts
     if any(p == ".." for p in parts):
-        raise VpsError(where, f"file name {name!r} would leave its folder ('..')")
+        return "", "would leave its folder ('..')"
     clean = "/".join(p for p in parts if p != ".")
     if not clean:
-        raise VpsError(where, f"file name {name!r} names no file")
-    return clean
+        return "", "names no file"
+    return clean, ""
 
 
 def check_split(split: str, labelled: bool = False) -> str:

@@ -146,7 +146,7 @@ def parse_ground_truth(doc: object, json_where: str, pngs: Source) -> GroundTrut
         except VpsError as exc:
             raise VpsError(json_where, f"image_id {exc}") from None
         file_name = naming.safe_relpath(ann["file_name"], where)
-        segs = Segments.from_records(ann["segments_info"], where, with_crowd=True)
+        segs = Segments.from_checked(ann["segments_info"])  # check_gt_json checked them
         unknown = categories.positions(segs.category) < 0
         if unknown.any():
             i = int(np.flatnonzero(unknown)[0])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -42,15 +43,27 @@ class CategorySet:
     def __len__(self) -> int:
         return len(self.ids)
 
-    @property
+    @cached_property
     def _sorted(self) -> tuple[np.ndarray, np.ndarray]:
         ids = np.asarray(self.ids, dtype=np.int64)
         order = np.argsort(ids, kind="stable")
         return ids[order], order
 
+    @cached_property
+    def _table(self) -> np.ndarray | None:
+        """Position by category id (-1: none) for ids 0 … the largest, when that is small."""
+        if not self.ids or min(self.ids) < 0 or max(self.ids) >= 1 << 16:
+            return None
+        table = np.full(max(self.ids) + 2, -1, dtype=np.int64)  # the last entry stands for every larger id
+        table[list(self.ids)] = np.arange(len(self.ids))
+        return table
+
     def positions(self, category_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         """Position of each category id in :attr:`ids`, -1 for ids not in the set."""
         cats = np.asarray(category_ids, dtype=np.int64)
+        table = self._table
+        if table is not None:
+            return table[np.clip(cats, -1, table.size - 1)]  # -1 takes the last entry, -1 too
         sorted_ids, order = self._sorted
         if sorted_ids.size == 0:
             return np.full(cats.shape, -1, dtype=np.int64)
