@@ -3,6 +3,7 @@ bootstrap intervals of :func:`vpskit.visualize.stats.compare_accumulators`."""
 
 from __future__ import annotations
 
+from ..text import plural
 from .html import delta, esc, pct, row, table, text
 from .sections import video_sort
 from .stats import metric_label
@@ -75,7 +76,7 @@ def comparison_section(comparison: dict, cats: dict[str, tuple[str, bool]]) -> s
              "a difference depends on which videos the split holds, not how the models would compare "
              "on other data.</p>"]
     if c["videos"] < FEW_VIDEOS:
-        parts.append(f'<p class="note warn">Only {c["videos"]} videos: a resample can hold few distinct '
+        parts.append(f'<p class="note warn">Only {plural(c["videos"], "video")}: a resample can hold few distinct '
                      "videos, and the intervals are rough.</p>")
     for j, pair in enumerate(comparison["pairs"], start=1):
         parts.append(f"<h3>{esc(pair['b'])} against {esc(pair['a'])}</h3>")

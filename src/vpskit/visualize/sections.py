@@ -84,8 +84,8 @@ def run_section(scored: list[Scored]) -> str:
         ("ground truth", _ground_truth(ev)),
         ("videos", f"{len(ev['videos'])}: {_videos_text(ev['videos'])}"),
         ("frames", ev["frames"]),
-        ("VPQ", f"windows of k = {', '.join(map(str, conv['vpq']['window_spans_k']))} frames "
-                f"({', '.join(map(str, conv['vpq']['window_frames']))} annotated frames); final: "
+        ("VPQ", f"windows k = {', '.join(map(str, conv['vpq']['window_spans_k']))} "
+                f"(of {', '.join(map(str, conv['vpq']['window_frames']))} consecutive annotated frames); final: "
                 f"{conv['vpq']['final']}; agrees with {vpq_ref['repository']} {vpq_ref['file']} "
                 f"@ {vpq_ref['commit'][:12]}"),
         ("STQ", f"void rule '{stq_conv['void_rule']}': {stq_conv['void_rule_meaning']}; agrees with "
