@@ -34,6 +34,25 @@ def test_first_error_is_raised_with_its_message(jobs):
         map_videos(_fail_on_three, [1, 2, 3, 4, 5], jobs=jobs)
 
 
+def _log_start(log, x):
+    with open(log, "a") as f:
+        f.write(f"{x}\n")
+    time.sleep(0.05)
+    return 10 * x
+
+
+@pytest.mark.parametrize(("cost", "first_two"), [(None, {1, 5}), (lambda x: x, {6, 5})])
+def test_the_costliest_items_start_first_and_the_results_keep_the_order(tmp_path, cost, first_two):
+    log = tmp_path / "log"
+    items = [1, 5, 2, 6, 3, 4]
+    assert map_videos(_log_start, items, context=str(log), jobs=2, cost=cost) == [10 * x for x in items]
+    started = [int(x) for x in log.read_text().split()]
+    assert sorted(started) == sorted(items)
+    assert set(started[:2]) == first_two
+    if cost is not None:
+        assert set(started[2:4]) == {4, 3}
+
+
 def test_empty_and_defaults():
     assert map_videos(_square_plus, [], context=0) == []
     assert default_jobs() >= 1

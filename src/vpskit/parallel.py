@@ -191,10 +191,14 @@ def map_videos(
     desc: str = "",
     progress: bool | None = None,
     scheduler: str | None = None,
+    cost: Callable[[T], float] | None = None,
 ) -> list[R]:
     """Return ``[fn(context, item) for item in items]``, computed on ``jobs`` processes.
 
     ``fn`` must be a module-level function. ``context`` is sent once to each worker.
+    ``cost``: an estimate of each item's work (e.g. its frames); the workers then take the
+    items costliest first, so that a long video does not come last (the results keep the
+    items' order).
     ``scheduler`` is the address of a Dask distributed scheduler (the ``dask`` extra;
     default: the one set with :func:`use_scheduler`); when given, the work runs there instead of
     on local processes, and ``jobs`` is ignored.
@@ -208,27 +212,29 @@ def map_videos(
     jobs = default_jobs() if jobs is None or jobs <= 0 else jobs
     jobs = min(jobs, len(items))
     bar = progress_bar(len(items), desc, progress)
+    order = list(range(len(items))) if cost is None else sorted(range(len(items)), key=lambda i: -cost(items[i]))
     try:
         if scheduler:
-            return _map_dask(fn, items, context, scheduler, bar)
+            return _map_dask(fn, items, context, scheduler, bar, order)
         if jobs == 1:
             out = []
             for item in items:
                 out.append(fn(context, item))
                 bar.update(1)
             return out
-        return _map_pool(fn, items, context, jobs, bar)
+        return _map_pool(fn, items, context, jobs, bar, order)
     finally:
         bar.close()
 
 
-def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int, bar: ProgressBar) -> list[R]:
+def _map_pool(fn: Callable[[Any, T], R], items: list[T], context: Any, jobs: int, bar: ProgressBar,
+              order: list[int]) -> list[R]:
     results: list[Any] = [None] * len(items)
     collected = [False] * len(items)
     futures: dict[Future, int] = {}
 
     def start(pool: ProcessPoolExecutor) -> None:
-        futures.update({pool.submit(_call, fn, i, item): i for i, item in enumerate(items)})
+        futures.update({pool.submit(_call, fn, i, items[i]): i for i in order})
 
     with _local_pool(items, context, jobs, collected, start):
         pending = set(futures)
@@ -293,13 +299,14 @@ def _lost(items: list[Any], started: Any, collected: list[bool]) -> VpsError:
 
 
 def _map_dask(fn: Callable[[Any, T], R], items: list[T], context: Any, scheduler: str,
-              bar: ProgressBar) -> list[R]:
+              bar: ProgressBar, order: list[int]) -> list[R]:
     from dask.distributed import as_completed
 
     with _dask_client(scheduler) as client:
         ctx = client.scatter(context, broadcast=True) if context is not None else None
-        futures = [client.submit(fn, ctx, item, pure=False) for item in items]
-        index = {f.key: i for i, f in enumerate(futures)}
+        futures = [client.submit(fn, ctx, items[i], pure=False, priority=len(order) - rank)
+                   for rank, i in enumerate(order)]
+        index = {f.key: i for f, i in zip(futures, order, strict=True)}
         results: list[Any] = [None] * len(items)
         try:
             for fut in as_completed(futures, loop=client.loop):

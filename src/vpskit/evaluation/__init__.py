@@ -158,7 +158,8 @@ def video_accumulators(preds: dict[str, PredFrame], names: list[str], ctx: Video
         jobs = default_jobs()
         if _estimated_pixels(gt, names) < _SMALL_SPLIT_PIXELS:
             jobs = 1
-    results = map_videos(_video_states, items, context=ctx, jobs=jobs, desc="evaluate", progress=progress)
+    results = map_videos(_video_states, items, context=ctx, jobs=jobs, desc="evaluate", progress=progress,
+                         cost=lambda item: len(item[1]))
     return accumulators(results, gt.categories, ctx.metrics, stq_void, ctx.spans, ctx.window_frames)
 
 

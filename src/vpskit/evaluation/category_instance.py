@@ -296,7 +296,7 @@ def sequence_states(gt: MapsGroundTruth, names: list[str], pred: str | os.PathLi
         jobs = 1 if sum(len(gt.videos[s]) for s in names) <= _SMALL_SPLIT_FRAMES else default_jobs()
     try:
         results = map_videos(_sequence_state, names, context=_Context(gt, source, tuple(metrics), tracks), jobs=jobs,
-                             desc="evaluate", progress=progress)
+                             desc="evaluate", progress=progress, cost=lambda s: len(gt.videos[s]))
     finally:
         source.close()
         gt.source.close()
