@@ -20,8 +20,9 @@ on the machine hits all alike (the best of each kept):
   - zlib: inflating every input's pixel data once and deflating (and writing) every output's
     (as vpskit writes it) once, with zlib-ng at vpskit's level: no filtering, no conversion.
 
-Prints, per N: seconds, the ratio to the codec floor, the peak RSS of the largest process, and
-for ``prepare`` its stages' seconds.
+Prints, per N: seconds, the ratio to the codec floor, the CPU seconds (of every process:
+``--jobs 2`` adds its workers') and their ratio to the floor's (steadier than the clock on a
+busy machine), the peak RSS of the largest process, and for ``prepare`` its stages' seconds.
 
 Usage: ``uv run python benchmarks/prepare.py [--videos 6,50] [--jobs 1,2] [--work DIR]
 [--repeat 3] [--before DIR]`` (``--work`` keeps the downloads for the next run.)
@@ -43,15 +44,18 @@ SPLIT = "train"
 _PEAK = PEAK
 
 _PREPARE = _PEAK + r"""
-import shutil
+import os, shutil
 from vpskit.preparation import prepare
 down, root, jobs = Path(sys.argv[1]), Path(sys.argv[2]), int(sys.argv[3])
 shutil.rmtree(root, ignore_errors=True)
-t0 = time.perf_counter()
+def cpu():  # this process's and its finished workers'
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+t0, c0 = time.perf_counter(), cpu()
 summary = prepare(root, down / "leftImg8bit_sequence", down / "gtFine", release=down / "cityscapes_vps",
                   splits="train", jobs=jobs, progress=False)
 seconds = time.perf_counter() - t0
-done(seconds, stages={r.stage: r.seconds for r in summary.reports})
+done(seconds, cpu=cpu() - c0, stages={r.stage: r.seconds for r in summary.reports})
 """
 
 _FLOOR = _PEAK + r"""
@@ -88,13 +92,13 @@ def pillow_decode(data):
         img.load()
 
 scratch.mkdir(parents=True, exist_ok=True)
-seconds = 0.0
+seconds = cpu = 0.0
 for i, path in enumerate(copies):
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     pngio.atomic_write_bytes(scratch / f"{i % 64}", pngio.read_file(path))
-    seconds += time.perf_counter() - t
+    seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
 for path in inputs:
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     data = pngio.read_file(path)
     if kind == "codec":
         pngio.decode_png(data, path)
@@ -102,11 +106,11 @@ for path in inputs:
         pillow_decode(data)
     else:
         zlib_ng.decompress(idat(data))
-    seconds += time.perf_counter() - t
+    seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
 for i, path in enumerate(outputs):
     data = path.read_bytes()
     arr = pngio.decode_png(data, path) if kind != "zlib" else zlib_ng.decompress(idat(data))
-    t = time.perf_counter()
+    t, c = time.perf_counter(), time.process_time()
     if kind == "codec":
         data = pngio.encode_png(arr)
     elif kind == "Pillow":
@@ -114,9 +118,9 @@ for i, path in enumerate(outputs):
     else:
         data = zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
     pngio.atomic_write_bytes(scratch / f"out{i % 64}", data)
-    seconds += time.perf_counter() - t
+    seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
 shutil.rmtree(scratch)
-done(seconds)
+done(seconds, cpu=cpu)
 """
 
 FLOORS = ("codec", "Pillow", "zlib")
@@ -167,12 +171,14 @@ def main() -> None:
                         run_fresh(sys.executable, _FLOOR, downs[n], root, work / "scratch", kind))
         print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        head = f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x codec floor':>14} {'peak RSS MB':>12}  note"
+        head = (f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x codec floor':>14} {'CPU s':>6} "
+                f"{'CPU x floor':>11} {'peak RSS MB':>12}  note")
         print(head)
         print("-" * len(head))
         for n in counts:
             best = {k: min(v, key=lambda r: r["seconds"]) for (m, k), v in runs.items() if m == n}
             floor = best["codec floor"]["seconds"]
+            cpu_floor = min(r["cpu"] for r in runs[n, "codec floor"])
             for name, r in best.items():
                 notes = []
                 if name.startswith("prepare --jobs") and name != f"prepare --jobs {jobs[0]}":
@@ -183,8 +189,9 @@ def main() -> None:
                     notes.append(f"{old['seconds'] / r['seconds']:.2f}x faster than before")
                 if "stages" in r:
                     notes.append(" ".join(f"{s} {sec:.2f}" for s, sec in r["stages"].items()))
-                print(f"{n:>6}  {name:<17} {r['seconds']:>8.2f} {r['seconds'] / floor:>14.2f} "
-                      f"{r['rss_kb'] / 1024:>12.0f}  {'; '.join(notes)}")
+                cpu = min(x["cpu"] for x in runs[n, name])  # the least CPU of any round
+                print(f"{n:>6}  {name:<17} {r['seconds']:>8.2f} {r['seconds'] / floor:>14.2f} {cpu:>6.2f} "
+                      f"{cpu / cpu_floor:>11.2f} {r['rss_kb'] / 1024:>12.0f}  {'; '.join(notes)}")
 
 
 if __name__ == "__main__":
