@@ -168,7 +168,7 @@ def prepare_vipseg(download: str | os.PathLike, out: str | os.PathLike, *, jobs:
         raise VpsError(dl.images.label, "no video folder in imgs/")
     lists = {split: dl.split(split) for split in SPLITS}
     records = map_videos(_prepare_video, videos, context=_Context(dl, out), jobs=jobs, desc="vipseg",
-                         progress=progress)
+                         progress=progress, cost=lambda video: len(dl.frames(video)))
     summary = VipsegSummary(videos_per_split={k: len(v) for k, v in lists.items()})
     entries = []
     for record in records:
