@@ -92,24 +92,34 @@ class IdIndex:
         known = known[known != VOID_ID]
         self.ids = np.concatenate((np.zeros(1, dtype=np.uint32), known))
         """Sorted known ids, void first."""
-        self.lut: np.ndarray | None = None
-        """Position by the low 16 bits of an id, or None when two known ids share them."""
-        low = self.ids & np.uint32((1 << self._LUT_BITS) - 1)
-        if _distinct(low).size == low.size:
-            # The low 16 bits tell the ids apart: a table of 2**16 positions finds them. Entries
-            # left over from earlier frames are harmless, every lookup is checked against ``ids``.
-            if lut is None or lut.size != 1 << self._LUT_BITS:
-                lut = np.zeros(1 << self._LUT_BITS, dtype=np.intp)
-            lut[low] = np.arange(self.ids.size)
-            self.lut = lut
+        self._buffer = lut
+        self._lut: np.ndarray | None | bool = False  # False: not made yet
+
+    @property
+    def lut(self) -> np.ndarray | None:
+        """Position by the low 16 bits of an id, or None when two known ids share them (made on
+        first use, in the table given to the constructor when there is one)."""
+        if self._lut is False:
+            self._lut = None
+            low = self.ids & np.uint32((1 << self._LUT_BITS) - 1)
+            if _distinct(low).size == low.size:
+                # The low 16 bits tell the ids apart: a table of 2**16 positions finds them. Entries
+                # left over from earlier frames are harmless, every lookup is checked against ``ids``.
+                lut = self._buffer
+                if lut is None or lut.size != 1 << self._LUT_BITS:
+                    lut = np.zeros(1 << self._LUT_BITS, dtype=np.intp)
+                lut[low] = np.arange(self.ids.size)
+                self._lut = lut
+        return self._lut
 
     def __len__(self) -> int:
         return int(self.ids.size)
 
     def positions(self, values: np.ndarray) -> tuple[np.ndarray, int | None]:
         """Positions of ``values`` (uint32 ids) in :attr:`ids`, and the first value not there (or None)."""
-        if self.lut is not None:
-            pos = self.lut[values & np.uint32((1 << self._LUT_BITS) - 1)]
+        lut = self.lut
+        if lut is not None:
+            pos = lut[values & np.uint32((1 << self._LUT_BITS) - 1)]
         else:
             pos = np.searchsorted(self.ids, values)
         np.minimum(pos, self.ids.size - 1, out=pos)
@@ -143,10 +153,9 @@ class PairCounter:
 
     def index(self, ids: np.ndarray, side: int) -> IdIndex:
         """An :class:`IdIndex` of ``ids`` reusing this counter's lookup table ``side`` (0 GT, 1 prediction)."""
-        idx = IdIndex(ids, self._luts[side])
-        if idx.lut is not None:
-            self._luts[side] = idx.lut
-        return idx
+        if self._luts[side] is None:
+            self._luts[side] = np.zeros(1 << IdIndex._LUT_BITS, dtype=np.intp)
+        return IdIndex(ids, self._luts[side])
 
     def set_gt(self, gt_ids: np.ndarray, index: IdIndex) -> int | None:
         """Take a GT id map; returns the first id of it that ``index`` does not know (or None)."""
