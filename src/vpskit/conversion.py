@@ -23,17 +23,18 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from . import formats, naming
+from .conversion_targets import Target, TargetFrame, open_target
 from .errors import VpsError
 from .evaluation.loading import decode_ids
 from .formats.base import FormatOptions
 from .formats.coco_panoptic import CocoVideo
 from .formats.coco_panoptic import segments as coco_segments
-from .formats.rules import DEFAULT_THING_ZERO, LabelRules
+from .formats.rules import DEFAULT_THING_ZERO, CategoryTable, LabelRules
 from .formats.tracks import VideoTracks
-from .jsonfields import JSON_LIMIT, label, need_list, need_object, parse_json
+from .jsonfields import JSON_LIMIT, need_list, need_object, parse_json
 from .parallel import map_videos
 from .pngio import ANY_FILE, Limit, atomic_write_bytes, decode_png, open_png, png_header, png_limit
-from .preparation.common import AnnotatedFrame, annotated_frames
+from .profiles import detect_benchmark
 from .sources import Source
 
 PRED_JSON = "pred.json"
@@ -60,7 +61,7 @@ class ConvertSummary:
 
 @dataclass(frozen=True)
 class _FramePlan:
-    frame: AnnotatedFrame
+    frame: TargetFrame
     files: tuple[tuple[str, str], ...]
     """(role, path in SRC) of each file of the frame."""
     records: list | None = None
@@ -76,27 +77,10 @@ class _Job:
     rules: LabelRules
     options: FormatOptions
     staging: Path
+    target: Target
 
 
 # --------------------------------------------------------------------------- matching
-
-
-class _Frames:
-    """The annotated frames of a split, found by image id, raw name or (video, snippet offset)."""
-
-    def __init__(self, frames: Iterable[AnnotatedFrame]) -> None:
-        self.frames = list(frames)
-        self._by_id = {f.image_id: f for f in self.frames}
-        self._by_key = {f.iid.key: f for f in self.frames}
-        self._by_offset = {(f.iid.video, naming.ANNOTATED_OFFSETS[f.iid.position]): f for f in self.frames}
-
-    def find(self, ref: naming.OutputName) -> AnnotatedFrame | None:
-        """The frame ``ref`` names, or None when it is not an annotated frame of the split."""
-        if ref.image_id is not None:
-            return self._by_id.get(str(ref.image_id))
-        if ref.key is not None:
-            return self._by_key.get(ref.key)
-        return self._by_offset.get((ref.video, ref.offset))
 
 
 def _visible(rel: str) -> bool:
@@ -113,15 +97,14 @@ def _role_of(rel: str, files: tuple[tuple[str, tuple[str, ...]], ...]) -> tuple[
     return None
 
 
-def _frame_of(source: Source, rel: str, stem: str, frames: _Frames) -> tuple[AnnotatedFrame | None, str]:
+def _frame_of(source: Source, rel: str, stem: str, target: Target) -> tuple[TargetFrame | None, str]:
     try:
-        ref = naming.parse_output_name(stem)
+        return target.find(stem)
     except VpsError as exc:
         raise VpsError(source.describe(rel), f"cannot tell which frame this is: {exc.problem}") from None
-    return frames.find(ref), str(ref)
 
 
-def _match_maps(source: Source, fmt: formats.Format, frames: _Frames) -> tuple[dict[str, dict[str, str]], int]:
+def _match_maps(source: Source, fmt: formats.Format, target: Target) -> tuple[dict[str, dict[str, str]], int]:
     """The files of each frame by role, and the number of other frames met."""
     found: dict[str, dict[str, str]] = {}
     skipped: set[str] = set()
@@ -130,13 +113,13 @@ def _match_maps(source: Source, fmt: formats.Format, frames: _Frames) -> tuple[d
         if role_stem is None:
             continue
         role, stem = role_stem
-        frame, ref = _frame_of(source, rel, stem, frames)
+        frame, ref = _frame_of(source, rel, stem, target)
         if frame is None:
             skipped.add(ref)
             continue
-        roles = found.setdefault(frame.image_id, {})
+        roles = found.setdefault(frame.key, {})
         if role in roles:
-            raise VpsError(source.label, f"two files for frame {frame.image_id}: {roles[role]} and {rel}")
+            raise VpsError(source.label, f"two files for frame {frame.key}: {roles[role]} and {rel}")
         roles[role] = rel
     return found, len(skipped)
 
@@ -151,7 +134,7 @@ def _coco_json(source: Source) -> str:
     return jsons[0]
 
 
-def _match_coco(source: Source, frames: _Frames) -> tuple[dict[str, dict[str, str]], dict[str, tuple[list, str]], int]:
+def _match_coco(source: Source, target: Target) -> tuple[dict[str, dict[str, str]], dict[str, tuple[list, str]], int]:
     """Each frame's PNG, its records and how they are named; the number of other frames met."""
     json_rel = _coco_json(source)
     where = source.describe(json_rel)
@@ -171,66 +154,48 @@ def _match_coco(source: Source, frames: _Frames) -> tuple[dict[str, dict[str, st
         if not isinstance(file_name, str):
             raise VpsError(at, "no 'file_name' string (the frame's PNG)")
         file_name = naming.safe_relpath(file_name, at)
-        ref = _coco_frame(ann, file_name, at)
-        frame = frames.find(ref)
+        frame, ref = target.find_coco(ann, file_name, at)
         if frame is None:
-            skipped.add(str(ref))
+            skipped.add(ref)
             continue
-        if frame.image_id in found:
-            first = records[frame.image_id][1].rpartition(": ")[2]
-            raise VpsError(where, f"two annotations for frame {frame.image_id}: {first} and annotations[{pos}]")
+        if frame.key in found:
+            first = records[frame.key][1].rpartition(": ")[2]
+            raise VpsError(where, f"two annotations for frame {frame.key}: {first} and annotations[{pos}]")
         if not isinstance(ann.get("segments_info"), list):
             raise VpsError(at, "no 'segments_info' list")
         candidates = [(base / file_name).as_posix() for base in bases]
         png = next((c for c in candidates if c in names), None)
         if png is None:
             raise VpsError(source.describe(candidates[0]), f"missing: the PNG of annotations[{pos}] "
-                           f"(frame {frame.image_id}; looked for {' and '.join(candidates)})")
-        found[frame.image_id] = {"": png}
-        records[frame.image_id] = (ann["segments_info"], at)
+                           f"(frame {frame.key}; looked for {' and '.join(candidates)})")
+        found[frame.key] = {"": png}
+        records[frame.key] = (ann["segments_info"], at)
     return found, records, len(skipped)
 
 
-def _coco_frame(ann: dict, file_name: str, at: str) -> naming.OutputName:
-    """The frame an annotation names: by its ``image_id`` when that is a name, else its file name."""
-    image_id = ann.get("image_id")
-    if isinstance(image_id, str):
-        try:
-            return naming.parse_output_name(image_id)
-        except VpsError:
-            pass
-    stem = file_name[: -len(".png")] if file_name.lower().endswith(".png") else file_name
-    try:
-        return naming.parse_output_name(stem)
-    except VpsError as exc:
-        raise VpsError(at, f"cannot tell which frame this is (image_id {label(str(image_id))}, "
-                       f"file_name {file_name}): {exc.problem}") from None
-
-
-def _check_complete(found: Mapping[str, Mapping[str, str]], frames: _Frames, roles: Iterable[tuple[str, tuple[str, ...]]],
+def _check_complete(found: Mapping[str, Mapping[str, str]], target: Target, roles: Iterable[tuple[str, tuple[str, ...]]],
                     source: Source, split: str, skipped: int) -> None:
-    missing = [(f, role, endings) for f in frames.frames for role, endings in roles
-               if role not in found.get(f.image_id, {})]
+    missing = [(f, role, endings) for f in target.frames for role, endings in roles
+               if role not in found.get(f.key, {})]
     if not missing:
         return
     frame, _, endings = missing[0]
-    other = found.get(frame.image_id)
+    other = found.get(frame.key)
     have = f" (found {', '.join(sorted(other.values()))})" if other else ""
-    n_frames = len({f.image_id for f, _, _ in missing})
-    more = f"; {n_frames} of the split's {len(frames.frames)} frames lack files" if n_frames > 1 else ""
+    n_frames = len({f.key for f, _, _ in missing})
+    more = f"; {n_frames} of the split's {len(target.frames)} frames lack files" if n_frames > 1 else ""
     skip = f"; {skipped} frames in it are not annotated frames of {split}" if skipped else ""
-    raise VpsError(source.label, f"missing frame {frame.image_id}: no {' or '.join(endings)} file "
+    raise VpsError(source.label, f"missing frame {frame.key}: no {' or '.join(endings)} file "
                    f"for it{have}{more}{skip}")
 
 
 # --------------------------------------------------------------------------- one video
 
 
-def _read_map(source: Source, rel: str, frame: AnnotatedFrame) -> np.ndarray:
+def _read_map(source: Source, rel: str, size: tuple[int, int] | None) -> np.ndarray:
     """A decoded map file: ``.npy`` or PNG (gray 8/16-bit, palette indices, gray + alpha, RGB(A)
-    8-bit), checked against the frame's size before its pixels are decoded."""
+    8-bit), checked against the frame's ``size`` (width, height) before its pixels are decoded."""
     where = source.describe(rel)
-    size = (frame.width, frame.height) if frame.width is not None and frame.height is not None else None
     if rel.lower().endswith(".npy"):
         limit = Limit(8 * size[0] * size[1] + _NPY_SLACK, f"a {size[0]}x{size[1]} .npy array") if size else ANY_FILE
         try:
@@ -253,7 +218,7 @@ def _read_map(source: Source, rel: str, frame: AnnotatedFrame) -> np.ndarray:
     return decode_png(data, where, size, "the frame's")
 
 
-def _convert_video(job: _Job, item: tuple[int, list[_FramePlan]]) -> tuple[list[dict], int]:
+def _convert_video(job: _Job, item: tuple[str | int, list[_FramePlan]]) -> tuple[list[dict], int]:
     """Convert one video's frames into the staging folder; their annotations and object count."""
     _, plans = item
     tracks = VideoTracks(rules=job.rules)
@@ -261,24 +226,25 @@ def _convert_video(job: _Job, item: tuple[int, list[_FramePlan]]) -> tuple[list[
     fmt = formats.MAPS.get(job.fmt)
     anns = []
     for plan in plans:
-        af = plan.frame
+        tf = plan.frame
         files = dict(plan.files)
+        size = job.target.size(tf)
         if coco is not None:
             rel = files[""]
             json_where = plan.where
-            size = (af.width, af.height) if af.width is not None and af.height is not None else None
             ids = decode_ids(job.source.read(rel, limit=png_limit(*size) if size else ANY_FILE),
                              job.source.describe(rel), size, "the frame's")
             frame = coco.frame(ids, coco_segments(plan.records, json_where), json_where, job.source.describe(rel))
         else:
             assert fmt is not None
-            arrays = {role: _read_map(job.source, rel, af) for role, rel in plan.files}
+            arrays = {role: _read_map(job.source, rel, size) for role, rel in plan.files}
             where = job.source.describe(plan.files[0][1])
             category, instance = fmt.decode(arrays, job.options, where)
             frame = tracks.frame(category, instance, where)
-        atomic_write_bytes(job.staging / naming.pan_pred_file(af.image_id), frame.png())
-        anns.append({"image_id": af.image_id, "file_name": naming.pan_pred_file(af.image_id),
-                     "segments_info": frame.segments_info})
+        staged = job.staging / tf.out
+        staged.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(staged, job.target.encode(frame))
+        anns.append(tf.record | {"segments_info": frame.segments_info})
     return anns, len(tracks.tracks)
 
 
@@ -301,7 +267,8 @@ def convert(
     from_format: str,
     root: str | os.PathLike,
     split: str = "val",
-    categories: str | os.PathLike | Mapping[int, int | None] = "trainid",
+    benchmark: str | None = None,
+    categories: str | os.PathLike | Mapping[int, int | None] | None = None,
     void: int | Iterable[int] = (255,),
     no_instance: int = 0,
     thing_zero: str = DEFAULT_THING_ZERO,
@@ -310,49 +277,55 @@ def convert(
     jobs: int | None = None,
     progress: bool | None = None,
 ) -> ConvertSummary:
-    """Convert a model's output in ``from_format`` (one of :data:`vpskit.formats.NAMES`) into
-    ``out/pred.json`` + ``out/pan_pred/{image_id}.png`` for the annotated frames of ``split``.
+    """Convert a model's output in ``from_format`` (one of :data:`vpskit.formats.NAMES`) into the
+    prediction format of ``benchmark`` for the frames of ``split``.
 
-    ``src`` is a folder or a zip. ``root`` holds ``panoptic_im_{split}_city_vps.json`` (the
-    release's, or a prepared Cityscapes-VPS folder). The value options are those of
-    :class:`vpskit.formats.VideoTracks`; ``instance_channel`` is for ``2ch``, ``divisor`` for
-    ``divisor``. Bad input raises ``VpsError`` (one line naming the file) and leaves ``out`` as it
-    was. The same input gives the same bytes, whatever ``jobs``.
+    ``benchmark`` (None: found from ``root``, else Cityscapes-VPS) decides the frames and what is
+    written (:mod:`vpskit.conversion_targets`): Cityscapes-VPS ``out/pred.json`` +
+    ``out/pan_pred/{image_id}.png`` for the annotated frames listed in
+    ``root/panoptic_im_{split}_city_vps.json``; VIPSeg ``out/pred.json`` +
+    ``out/pan_pred/{video}/{frame}.png`` for the frames of ``root/panoptic_gt_VIPSeg_{split}.json``;
+    KITTI-STEP ``out/{seq}/{frame}.png`` (R = category, G·256 + B = instance) for the frames of
+    ``root/panoptic_maps/{split}``. ``src`` is a folder or a zip. ``categories`` is a numbering of
+    the benchmark's categories (None: its default, ``trainid`` or VIPSeg's ``id``), a mapping
+    file or a mapping; the other value options are those of :class:`vpskit.formats.VideoTracks`;
+    ``instance_channel`` is for ``2ch``, ``divisor`` for ``divisor``. Bad input raises
+    ``VpsError`` (one line naming the file) and leaves ``out`` as it was. The same input gives
+    the same bytes, whatever ``jobs``.
     """
     fmt_name = formats.check_name(from_format, "--from")
-    rules = LabelRules.make(categories, void, no_instance, thing_zero)
+    profile = detect_benchmark(root, benchmark).require("convert")
+    rules = LabelRules.make(categories, void, no_instance, thing_zero, CategoryTable.of_profile(profile))
     options = FormatOptions(instance_channel, divisor)
-    naming.check_split(split)
-    frames = _Frames(annotated_frames(Path(root) / naming.panoptic_im_json(split)))
-    if not frames.frames:
-        raise VpsError(Path(root) / naming.panoptic_im_json(split), "lists no images")
+    target = open_target(root, split, profile)
     out, src_path = Path(out), Path(src)
     source = Source(src_path, "", prefix="")
     _check_out(out, src_path)
     records: dict[str, tuple[list, str]] = {}
     if fmt_name == formats.COCO_PANOPTIC:
-        found, records, skipped = _match_coco(source, frames)
+        found, records, skipped = _match_coco(source, target)
         roles: tuple[tuple[str, tuple[str, ...]], ...] = (("", (".png",)),)
     else:
         fmt = formats.MAPS[fmt_name]
-        found, skipped = _match_maps(source, fmt, frames)
+        found, skipped = _match_maps(source, fmt, target)
         roles = fmt.files
-    _check_complete(found, frames, roles, source, split, skipped)
-    by_video: dict[int, list[_FramePlan]] = {}
-    for f in frames.frames:
-        recs, where = records.get(f.image_id, (None, ""))
-        plan = _FramePlan(f, tuple((role, found[f.image_id][role]) for role, _ in roles), recs, where)
-        by_video.setdefault(f.iid.video, []).append(plan)
+    _check_complete(found, target, roles, source, split, skipped)
+    by_video: dict[str | int, list[_FramePlan]] = {}
+    for f in target.frames:
+        recs, where = records.get(f.key, (None, ""))
+        plan = _FramePlan(f, tuple((role, found[f.key][role]) for role, _ in roles), recs, where)
+        by_video.setdefault(f.video, []).append(plan)
     made = not out.exists()
     staging = out / STAGING_DIR
     try:
         shutil.rmtree(staging, ignore_errors=True)
         staging.mkdir(parents=True)
-        results = map_videos(_convert_video, sorted(by_video.items()),
-                             context=_Job(source, fmt_name, rules, options, staging),
+        results = map_videos(_convert_video, list(by_video.items()),
+                             context=_Job(source, fmt_name, rules, options, staging, target),
                              jobs=jobs, desc="convert", progress=progress)
         anns = [a for video_anns, _ in results for a in video_anns]
-        _publish(out, staging, anns)
+        _publish(out, staging, target, [(p.frame, a) for p, a in
+                                        zip((p for plans in by_video.values() for p in plans), anns, strict=True)])
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         if made:
@@ -364,17 +337,23 @@ def convert(
                           sum(n for _, n in results), skipped)
 
 
-def _publish(out: Path, staging: Path, anns: list[dict]) -> None:
-    """Move the staged PNGs into ``pan_pred`` and write ``pred.json`` last (an earlier one is
-    removed first, so that a run stopped half-way never looks complete)."""
+def _publish(out: Path, staging: Path, target: Target, frames: list[tuple[TargetFrame, dict]]) -> None:
+    """Move the staged PNGs into their folder of ``out`` and write the JSON last (an earlier one
+    is removed first, so that a run stopped half-way never looks complete)."""
     try:
-        (out / PRED_JSON).unlink(missing_ok=True)
-        pan = out / PAN_PRED_DIR
-        pan.mkdir(exist_ok=True)
-        for ann in anns:
-            os.replace(staging / ann["file_name"], pan / ann["file_name"])
+        if target.json_name is not None:
+            (out / target.json_name).unlink(missing_ok=True)
+        dest = out / target.png_dir if target.png_dir else out
+        dest.mkdir(exist_ok=True)
+        for frame, _ in frames:
+            final = dest / frame.out
+            final.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(staging / frame.out, final)
+        for folder in sorted((p for p in staging.rglob("*") if p.is_dir()), reverse=True):
+            folder.rmdir()
         staging.rmdir()
     except OSError as exc:
         raise VpsError(out, f"cannot write ({exc.strerror or exc})") from None
-    data = json.dumps({"annotations": anns}, sort_keys=True, separators=(",", ":")).encode()
-    atomic_write_bytes(out / PRED_JSON, data)
+    doc = target.document(frames)
+    if target.json_name is not None and doc is not None:
+        atomic_write_bytes(out / target.json_name, json.dumps(doc, sort_keys=True, separators=(",", ":")).encode())

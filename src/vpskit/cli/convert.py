@@ -6,6 +6,7 @@ import argparse
 
 from ..choices import EXPORT_FORMATS as EXPORT_NAMES
 from ..choices import FORMATS
+from ..profiles import available_benchmarks
 from .options import add_jobs_and_progress
 
 _FORMATS_HELP = (
@@ -19,6 +20,24 @@ _FORMATS_HELP = (
     "them out; SRC holds exactly one JSON), ids "
     "free to change from frame to frame: a 'track_id' (or 'instance_id') key links segments across "
     "frames, a thing segment without one is an object of its frame only, iscrowd 1 is no object."
+)
+_BENCHMARKS_HELP = (
+    "Other benchmarks (--benchmark): vipseg writes what 'vpskit eval --benchmark vipseg', DVIS and "
+    "the VIPSeg scripts read, OUT/pan_pred/{video}/{frame}.png and OUT/pred.json ({\"annotations\": "
+    "[{\"video_id\", \"annotations\": [{\"image_id\", \"file_name\", \"segments_info\"}, …]}]}, "
+    "frames in the ground truth's order) for every frame of ROOT/panoptic_gt_VIPSeg_SPLIT.json; "
+    "categories are VIPSeg's 0 … 123 (its 58 things carry objects); a source file names its "
+    "frame by its folder (the video, e.g. 1622_4dOzamcDxJO) and its name without the format's "
+    "ending (the frame, e.g. 00000026), as in SRC/1622_4dOzamcDxJO/00000026_cat.png. kitti-step "
+    "writes OUT/{seq:04d}/{frame:06d}.png as deeplab2 does (8-bit RGB, R = category, G*256 + B = "
+    "instance) for every frame of ROOT/panoptic_maps/SPLIT/, read back by 'vpskit eval --benchmark "
+    "kitti-step'; only person and car carry objects (the instance of other categories is "
+    "ignored); an object's instance is its k above (1, 2, … per category in order of appearance), "
+    "crowd regions, stuff and void get instance 0, void R = 255; a source file names its frame "
+    "by its folder (the sequence, 0002 or 2) and its name (the frame number, 000013 or 13), as "
+    "in SRC/0002/000013.png. For both, files of other videos or frames are skipped and counted, "
+    "and coco-panoptic annotations name their frame by a file_name such as {video}/{frame}.png "
+    "(or an image_id of that form, or a video_id key beside a bare file_name)."
 )
 _VALUES_HELP = (
     "Values: --categories gives the numbering of the category values, void values (--void) are "
@@ -40,12 +59,16 @@ def _value_list(text: str) -> tuple[int, ...]:
     return values
 
 
-def _add_value_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--categories", default="trainid", metavar="trainid|labelid|FILE",
+def _add_value_options(p: argparse.ArgumentParser, benchmarks: bool = False) -> None:
+    other = (" With --benchmark vipseg the values are VIPSeg's category ids 0 … 123 ('id', the "
+             "default there; 'trainid' and 'labelid' are for the Cityscapes categories of "
+             "cityscapes-vps and kitti-step), and a mapping file maps to them.") if benchmarks else ""
+    p.add_argument("--categories", default=None if benchmarks else "trainid", metavar="trainid|labelid|id|FILE",
                    help="numbering of the category values: 'trainid' (default: the 19 Cityscapes "
                    "train ids 0 … 18, which are the Cityscapes-VPS ids), 'labelid' (Cityscapes label "
                    "ids 7 … 33; labels that are no Cityscapes-VPS category are void), or a JSON file "
-                   "mapping each value to a category id or null (void), e.g. {\"7\": 0, \"26\": 13, \"0\": null}")
+                   "mapping each value to a category id or null (void), e.g. {\"7\": 0, \"26\": 13, \"0\": null}."
+                   + other)
     p.add_argument("--void", type=_value_list, default=(255,), metavar="V[,V…]",
                    help="category values of void pixels (default: 255; export writes the first)")
     p.add_argument("--no-instance", type=int, default=0, metavar="V",
@@ -90,16 +113,24 @@ def register(sub: argparse._SubParsersAction) -> None:
         "is always the category + 1. The same input gives the same bytes whatever --jobs. "
         "Missing frames, two files for one frame, an unknown category value, more objects than "
         "segment ids can number, a size that is not the frame's: one line naming the file, exit "
-        "2, and OUT left as it was (pred.json is written last).",
+        "2, and OUT left as it was (pred.json is written last). "
+        f"{_BENCHMARKS_HELP}",
     )
     p.add_argument("src", metavar="SRC", help="the model's output: a folder or a zip")
     p.add_argument("out", metavar="OUT", help="prediction folder to write (pred.json, pan_pred/)")
     p.add_argument("--from", dest="from_format", required=True, choices=FORMATS, metavar="FORMAT",
                    help=f"format of SRC: {', '.join(FORMATS)}")
     p.add_argument("--root", required=True,
-                   help="Cityscapes-VPS folder holding panoptic_im_SPLIT_city_vps.json (prepared or the release)")
+                   help="Cityscapes-VPS folder holding panoptic_im_SPLIT_city_vps.json (prepared or the "
+                   "release); with --benchmark vipseg the prepared VIPSeg_720P folder (its "
+                   "panoptic_gt_VIPSeg_SPLIT.json lists the frames); with --benchmark kitti-step the "
+                   "KITTI-STEP folder (or zip) holding panoptic_maps/SPLIT/")
     p.add_argument("--split", default="val", help="split the output is for (default: val)")
-    _add_value_options(p)
+    p.add_argument("--benchmark", choices=available_benchmarks(), default=None,
+                   help="the benchmark whose prediction format to write (default: found from --root: "
+                   "a folder holding panomasksRGB/ is vipseg, one holding panoptic_maps/ kitti-step, "
+                   "else cityscapes-vps); see the end of the description")
+    _add_value_options(p, benchmarks=True)
     add_jobs_and_progress(p)
     p.set_defaults(func=run_convert)
 
@@ -142,7 +173,7 @@ def run_convert(args: argparse.Namespace) -> int:
     from ..text import plural
 
     s = convert(args.src, args.out, from_format=args.from_format, root=args.root, split=args.split,
-                **_value_kwargs(args))
+                benchmark=args.benchmark, **_value_kwargs(args))
     skipped = (f"; skipped {plural(s.skipped, 'frame')} that {'is' if s.skipped == 1 else 'are'} not "
                f"annotated in {args.split}") if s.skipped else ""
     print(f"{s.out}: {plural(s.frames, 'frame')} of {plural(s.videos, 'video')}, "

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import IS_THING_LUT
 from ..errors import VpsError
 from ..jsonfields import segment_records, show
 from ..pngio import id2rgb, rgb2id
@@ -83,7 +82,7 @@ class CocoVideo:
         table = np.array([s.id for s in by_id], dtype=np.int64)
         cats = self.tracks.rules.categories(np.array([s.category_id for s in by_id], dtype=np.int64), where)
         codes = np.array([self._code(s.track) for s in by_id], dtype=np.int64)
-        crowd = np.array([s.iscrowd for s in by_id], dtype=bool) & IS_THING_LUT[cats & 0xFF] & (cats >= 0)
+        crowd = np.array([s.iscrowd for s in by_id], dtype=bool) & self.tracks.rules.table.is_thing[cats & 0xFF] & (cats >= 0)
         runs = Runs(ids)
         run_ids = runs.values(ids).astype(np.int64)
         clipped, found = find_sorted(table, run_ids)

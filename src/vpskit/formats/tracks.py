@@ -21,7 +21,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..categories import CATEGORY_BY_ID, IS_THING_LUT
 from ..errors import VpsError
 from ..pngio import encode_ids_png, id2rgb
 from .rules import DEFAULT_THING_ZERO, VOID, LabelRules
@@ -166,14 +165,15 @@ class VideoTracks:
         """:meth:`frame` on runs: per run, the category id (:data:`~vpskit.formats.rules.VOID`
         for void), the instance value and whether it is a thing's pixels outside any object."""
         seg = np.where(category >= 0, category + 1, 0).astype(np.int64)
-        is_object = (category >= 0) & IS_THING_LUT[category & 0xFF] & ~crowd
+        is_thing = self.rules.table.is_thing
+        is_object = (category >= 0) & is_thing[category & 0xFF] & ~crowd
         if is_object.any():
             inst = instance[is_object]
             if int(inst.min()) < 0 or int(inst.max()) >= _MAX_INSTANCE:
                 bad = int(inst.min()) if int(inst.min()) < 0 else int(inst.max())
                 raise VpsError(where, f"instance id {bad} is outside 0 … 2**53")
-            keys, inverse = np.unique(inst * 32 + category[is_object], return_inverse=True)
-            seg[is_object] = np.array([self._segment_id(int(k) % 32, int(k) // 32, where)
+            keys, inverse = np.unique(inst * 256 + category[is_object], return_inverse=True)
+            seg[is_object] = np.array([self._segment_id(int(k) % 256, int(k) // 256, where)
                                        for k in keys.tolist()], dtype=np.int64)[inverse.reshape(-1)]
         present, inverse = np.unique(seg, return_inverse=True)
         area = np.bincount(inverse.reshape(-1), weights=runs.lengths, minlength=present.size)
@@ -181,7 +181,7 @@ class VideoTracks:
         for sid, pixels in zip(present.tolist(), area.tolist(), strict=True):
             if sid:
                 cat = (sid & 0xFF) - 1
-                crowd_region = bool(IS_THING_LUT[cat]) and sid < 256
+                crowd_region = bool(is_thing[cat]) and sid < 256
                 info.append({"id": sid, "category_id": cat, "iscrowd": int(crowd_region),
                              "area": int(pixels)})
         return PanopticFrame(runs.paint(seg, np.uint32), info)
@@ -192,7 +192,7 @@ class VideoTracks:
             k = self._count[cat] + 1
             if k > MAX_TRACKS:
                 raise VpsError(where, f"instance id {inst}: more than {MAX_TRACKS} objects of "
-                               f"{CATEGORY_BY_ID[cat].name} in one video, past what segment ids "
+                               f"{self.rules.table.names[cat]} in one video, past what segment ids "
                                "(category + 1 + 256·k < 2**24) can hold")
             self._count[cat] = k
             sid = self._ids[(cat, inst)] = cat + 1 + 256 * k
