@@ -118,3 +118,15 @@ def test_cls_alpha_and_rgb_cls_change_nothing(download, tmp_path):
     things = [s for a in json.loads(outputs[0]["panoptic_gt_val_city_vps.json"])["annotations"]
               for s in a["segments_info"] if s["category_id"] >= 11]
     assert len(things) >= 6
+
+
+def test_categories_of_packed_colours():
+    from vpskit.categories import CATEGORIES, pack_color
+    from vpskit.preparation.panoptic import categories_of
+
+    colors = [pack_color(c.color) for c in CATEGORIES]
+    others = [0, 1, (1 << 24) - 1, colors[0] + 1, colors[-1] - 1, min(colors) - 1, max(colors) + 1]
+    got = categories_of(np.array(colors + others, dtype=np.uint32).reshape(-1, 1))
+    assert got.dtype == np.uint8 and got.shape == (len(colors) + len(others), 1)
+    assert got.ravel().tolist() == [c.id for c in CATEGORIES] + [255] * len(others)
+    assert categories_of(np.zeros(0, dtype=np.int64)).shape == (0,)

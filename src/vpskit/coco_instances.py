@@ -29,7 +29,7 @@ from .naming import ImageId
 from .parallel import map_videos
 from .pngio import atomic_write_bytes, png_header, png_limit, rgb2id
 from .preparation.common import AnnotatedFrame, group_by_video
-from .preparation.panoptic import color_category_lut, decode_cls, decode_inst, majority_colors
+from .preparation.panoptic import categories_of, decode_cls, decode_inst, majority_colors
 from .prepared import PreparedRoot
 
 MAX_DIFFERENCES = 20
@@ -48,7 +48,7 @@ def instance_annotations(colors: np.ndarray, inst: np.ndarray) -> list[dict]:
     h, w = inst.shape
     inst = inst.astype(np.int64)
     values, cols = majority_colors(inst, rgb2id(colors))
-    cats = color_category_lut()[cols]
+    cats = categories_of(cols)
     keep = IS_THING_LUT[cats]
     chosen = dict(zip(values[keep].tolist(), cats[keep].tolist(), strict=True))
     if not chosen:

@@ -25,21 +25,8 @@ from ..pngio import (
 )
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
 
-_COLOR_LUT: np.ndarray | None = None
-
 _STUFF_PAN = np.where(IS_STUFF_LUT, np.arange(256), VOID).astype(np.uint16)
 """Category id -> starting ``pan`` value: the category for stuff, 255 otherwise."""
-
-
-def color_category_lut() -> np.ndarray:
-    """Packed RGB colour (0 … 2**24-1) -> category id (255 for any other colour)."""
-    global _COLOR_LUT
-    if _COLOR_LUT is None:
-        lut = np.full(1 << 24, VOID, dtype=np.uint8)
-        for packed, cat in PACKED_COLOR_TO_CATEGORY.items():
-            lut[packed] = cat
-        _COLOR_LUT = lut
-    return _COLOR_LUT
 
 
 _KNOWN_COLORS = np.array(sorted(PACKED_COLOR_TO_CATEGORY), dtype=np.int64)
