@@ -8,6 +8,7 @@ and whole sequences are sums of these tables, so no metric ever goes back to the
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
@@ -250,8 +251,10 @@ class PairCounter:
         """:meth:`count_both` from the ids of each run, for at most 255 known ids a side: each
         side's position + 1 (0: unknown) from a table indexed by the whole 24-bit id, one
         ``gt << 8 | pred`` key per run, one count per key."""
-        if not self._tables:  # zero pages: only those holding a known id are ever written
-            self._tables = [np.zeros(1 << ID_BITS, dtype=np.uint8) for _ in range(2)]
+        if not self._tables:
+            # Anonymous memory: zero pages, of which only those holding a known id are ever
+            # touched (np.zeros would clear 16 MiB a table when the allocator reuses memory).
+            self._tables = [np.frombuffer(mmap.mmap(-1, 1 << ID_BITS), dtype=np.uint8) for _ in range(2)]
         g_table, p_table = self._tables
         g_table[gt_index.ids] = np.arange(1, len(gt_index) + 1)
         p_table[index.ids] = np.arange(1, len(index) + 1)
