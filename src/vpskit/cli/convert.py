@@ -95,7 +95,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         "convert",
         help="turn a model's output in another format into a prediction vpskit eval scores",
         description="Convert a model's output (SRC: a folder or a zip) into the prediction format "
-        "of 'vpskit eval': OUT/pred.json and OUT/pan_pred/{image_id}.png for every annotated frame "
+        "of 'vpskit eval': for Cityscapes-VPS (the default; VIPSeg and KITTI-STEP at the end) "
+        "OUT/pred.json and OUT/pan_pred/{image_id}.png for every annotated frame "
         "of --split (the frames listed in ROOT/panoptic_im_SPLIT_city_vps.json). "
         f"Formats (--from): {_FORMATS_HELP} "
         "Frames: a file names its frame by its name without the format's ending, tried in this "
@@ -117,7 +118,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         f"{_BENCHMARKS_HELP}",
     )
     p.add_argument("src", metavar="SRC", help="the model's output: a folder or a zip")
-    p.add_argument("out", metavar="OUT", help="prediction folder to write (pred.json, pan_pred/)")
+    p.add_argument("out", metavar="OUT", help="prediction folder to write (pred.json, pan_pred/; "
+                   "kitti-step: {seq}/{frame}.png)")
     p.add_argument("--from", dest="from_format", required=True, choices=FORMATS, metavar="FORMAT",
                    help=f"format of SRC: {', '.join(FORMATS)}")
     p.add_argument("--root", required=True,
