@@ -12,7 +12,7 @@ from vpskit import naming
 from vpskit.errors import VpsError
 from vpskit.evaluation.metrics import CategorySet
 from vpskit.evaluation.tables import Segments
-from vpskit.jsonfields import check_gt_json
+from vpskit.jsonfields import check_gt_json, check_pred_json
 
 
 @settings(max_examples=60, deadline=None)
@@ -41,6 +41,13 @@ def test_segments_from_checked_records_equal_from_records():
         a, b = getattr(fast, name), getattr(slow, name)
         assert a.dtype == b.dtype and a.tolist() == b.tolist()
     assert len(Segments.from_checked([])) == 0
+    # a prediction's records: no crowd flags, whatever they hold (check_pred_json does not read them)
+    pred = [{"id": 7, "category_id": 13, "iscrowd": "yes"}, {"id": 9, "category_id": 0, "iscrowd": 1}]
+    check_pred_json({"annotations": [{"segments_info": pred}]}, "pred.json")
+    fast, slow = Segments.from_checked(pred, with_crowd=False), Segments.from_records(pred, "p", with_crowd=False)
+    for name in ("ids", "category", "crowd"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert a.dtype == b.dtype and a.tolist() == b.tolist()
 
 
 @pytest.mark.parametrize(("name", "problem"), [("../x.png", "would leave its folder"), ("/x.png", "absolute path"),

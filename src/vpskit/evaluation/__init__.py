@@ -141,7 +141,7 @@ def _states(gt: GroundTruth, names: list[str], pred: str | os.PathLike, wanted: 
     source = PredictionSource(pred)
     try:
         subset = None if names == sorted(gt.videos) else [f for v in names for f in gt.videos[v]]
-        preds = match_predictions(gt.frames, source.read_json(), source, subset)
+        preds = match_predictions(gt.frames, source.read_json(), source, subset, checked=True)
         return video_accumulators(preds, names, VideoContext(gt, source, wanted, tracks), stq_void, jobs, progress)
     finally:
         source.close()

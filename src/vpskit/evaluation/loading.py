@@ -12,7 +12,7 @@ import os
 import zipfile
 import zlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -269,17 +269,27 @@ class PredFrame:
     png: str
     label: str
     """How the annotation is named in messages."""
+    checked: bool = False
+    """Whether ``records`` have passed :func:`vpskit.jsonfields.segment_records` already."""
 
 
 def match_predictions(frames: Sequence[GtFrame], pred_json: dict, source: PredictionSource,
-                      wanted: Sequence[GtFrame] | None = None) -> dict[str, PredFrame]:
+                      wanted: Sequence[GtFrame] | None = None, *, checked: bool = False) -> dict[str, PredFrame]:
     """The prediction annotation of every frame, by ``image_id``/``file_name`` or by position.
 
     ``frames`` are all the frames of a split, in image-id order. Annotations that name no frame
     at all are matched by position in that order (how existing models write them). Annotations
     naming other frames are ignored. With ``wanted`` (some of ``frames``), only those need a
     prediction; annotations matched by position may then cover either all frames or just those.
+    ``checked``: ``pred_json`` has passed :func:`vpskit.jsonfields.check_pred_json` (as
+    :meth:`PredictionSource.read_json` gives it), so its segment records need no second check.
     """
+    out = _match_predictions(frames, pred_json, source, wanted)
+    return {k: replace(v, checked=True) for k, v in out.items()} if checked else out
+
+
+def _match_predictions(frames: Sequence[GtFrame], pred_json: dict, source: PredictionSource,
+                       wanted: Sequence[GtFrame] | None) -> dict[str, PredFrame]:
     where = source.describe()
     anns = pred_json["annotations"]
     frames = list(frames)
@@ -331,7 +341,10 @@ def match_predictions(frames: Sequence[GtFrame], pred_json: dict, source: Predic
 
 def prediction_segments(pred: PredFrame, where: str, categories: CategorySet) -> Segments:
     """The segments of a predicted frame; ``VpsError`` for a malformed record or an unknown category."""
-    segs = Segments.from_records(pred.records, where, with_crowd=False)
+    if pred.checked:
+        segs = Segments.from_checked(pred.records, with_crowd=False)
+    else:
+        segs = Segments.from_records(pred.records, where, with_crowd=False)
     unknown = categories.positions(segs.category) < 0
     if unknown.any():
         i = int(np.flatnonzero(unknown)[0])

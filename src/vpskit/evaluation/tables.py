@@ -47,13 +47,16 @@ class Segments:
                    np.fromiter((bool(r.iscrowd) for r in recs), dtype=bool, count=len(recs)))
 
     @classmethod
-    def from_checked(cls, records: list[dict]) -> Segments:
+    def from_checked(cls, records: list[dict], *, with_crowd: bool = True) -> Segments:
         """Build from ``segments_info`` records that :func:`vpskit.jsonfields.segment_records` has
-        already passed (as :func:`~vpskit.jsonfields.check_gt_json` does): what
-        :meth:`from_records` gives, without checking them again."""
-        return cls(np.fromiter((r["id"] for r in records), dtype=np.uint32, count=len(records)),
-                   np.fromiter((r["category_id"] for r in records), dtype=np.int64, count=len(records)),
-                   np.fromiter((bool(r.get("iscrowd", 0)) for r in records), dtype=bool, count=len(records)))
+        already passed (as :func:`~vpskit.jsonfields.check_gt_json` and, without ``with_crowd``,
+        :func:`~vpskit.jsonfields.check_pred_json` do): what :meth:`from_records` gives, without
+        checking them again."""
+        n = len(records)
+        crowd = (np.fromiter((bool(r.get("iscrowd", 0)) for r in records), dtype=bool, count=n) if with_crowd
+                 else np.zeros(n, dtype=bool))
+        return cls(np.fromiter((r["id"] for r in records), dtype=np.uint32, count=n),
+                   np.fromiter((r["category_id"] for r in records), dtype=np.int64, count=n), crowd)
 
     def __len__(self) -> int:
         return int(self.ids.size)
