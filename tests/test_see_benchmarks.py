@@ -6,6 +6,7 @@ for a perfect prediction and not for a noisy one."""
 from __future__ import annotations
 
 import base64
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,8 @@ from vpskit.cli import main
 from vpskit.preparation.vipseg_run import prepare_vipseg
 from vpskit.synth_vipseg import synthesize_vipseg, write_predictions
 from vpskit.visualize import overlay as ov
+from vpskit.visualize.page import THUMB_WIDTH
+from vpskit.visualize.scoring import open_benchmark
 from vpskit.visualize.sheets import caption_height, cell_origins
 from vpskit.visualize.showing import error_panels
 
@@ -56,7 +59,7 @@ def vipseg(tmp_path_factory) -> Data:
     root = base / "VIPSeg_720P"
     prepare_vipseg(base / "VIPSeg", root, jobs=1, progress=False)
     preds = {}
-    for kind in ("perfect", "noisy"):
+    for kind in ("perfect", "noisy", "switched"):
         preds[kind] = base / kind
         write_predictions(root, "val", preds[kind], kind)
     video = json.loads((root / "panoptic_gt_VIPSeg_val.json").read_text())["videos"][0]["video_id"]
@@ -195,3 +198,41 @@ def test_bad_show_options_are_one_line(data, tmp_path, capsys, args, message):
     err = capsys.readouterr().err.strip()
     assert err.startswith("vpskit: error:") and message in err and "\n" not in err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_vipseg_conventions_reach_report_and_compare(vipseg, tmp_path):
+    opts = ["--vpq-windows", "paper", "--stq-gt-instances", "from-1"]
+    evals = {}
+    for kind in ("perfect", "switched"):
+        assert main(["eval", str(vipseg.preds[kind]), "--root", str(vipseg.root), "--out", str(tmp_path / kind),
+                     "--jobs", "1", *opts]) == 0
+        evals[kind] = json.loads((tmp_path / kind / "results.json").read_text())
+    assert set(evals["switched"]["vpq"]) - {"final", "per_video"} == {"0", "5", "15", "25"}
+    out = tmp_path / "page.html"
+    assert main(["report", str(vipseg.preds["switched"]), "--root", str(vipseg.root), "--out", str(out), "--worst", "1",
+                 "--jobs", "1", *opts]) == 0
+    page = read_page(out)
+    link = next(a for t, a in page.tags if t == "a" and a.get("id") == "results-0")
+    assert json.loads(base64.b64decode(link["href"].split(",", 1)[1])) == evals["switched"]
+    assert "vpq.35.all.pq" not in page.tables["headline-table"].by("key")
+    assert "k = 25 window" in out.read_text()
+    # the thumbnails are judged in the paper set's longest window, k = 25 (not the official set's
+    # k = 35, which judges the switched tracks of this prediction otherwise)
+    worst = min(evals["switched"]["vpq"]["per_video"], key=lambda v: evals["switched"]["vpq"]["per_video"][v]["final"]["all"])
+    scale = min(1.0, THUMB_WIDTH / open_benchmark(vipseg.root, "val").frame_width())
+    want = error_panels(vipseg.preds["switched"], root=vipseg.root, split="val", video=worst, span=25, scale=scale)
+    other = error_panels(vipseg.preds["switched"], root=vipseg.root, split="val", video=worst, span=35, scale=scale)
+    thumbs = [np.asarray(Image.open(io.BytesIO(base64.b64decode(a["src"].split(",", 1)[1]))).convert("RGB"))
+              for t, a in page.tags if t == "img" and "thumb" in a.get("class", "")]
+    assert len(thumbs) == len(want) == 6
+    assert all(np.array_equal(t, w) for t, w in zip(thumbs, want, strict=True))
+    assert not all(np.array_equal(t, w) for t, w in zip(thumbs, other, strict=True))
+    comp = tmp_path / "compare.json"
+    assert main(["compare", str(vipseg.preds["perfect"]), str(vipseg.preds["switched"]), "--root", str(vipseg.root),
+                 "--out", str(comp), "--reps", "20", "--jobs", "1", *opts]) == 0
+    result = json.loads(comp.read_text())
+    assert result["conventions"]["stq"]["gt_instances"] == "from-1"
+    for entry, kind in zip(result["predictions"], ("perfect", "switched"), strict=True):
+        assert entry["scores"]["aq"] == pytest.approx(evals[kind]["stq"]["aq"], abs=1e-12)
+        assert entry["scores"]["vpq"] == pytest.approx(evals[kind]["vpq"]["final"]["all"]["pq"], abs=1e-12)
+        assert "vpq_k35" not in entry["scores"]

@@ -87,6 +87,8 @@ def compare(
     out: str | os.PathLike | None = None,
     replace: bool = False,
     benchmark: str | None = None,
+    vpq_windows: str | None = None,
+    stq_gt_instances: str | None = None,
 ) -> dict:
     """Score two or more predictions on the same ground truth and compare each with the first
     (the baseline) by a paired bootstrap over videos.
@@ -105,8 +107,9 @@ def compare(
     is not a comparison vpskit wrote is refused unless ``replace``. The same inputs give the same
     bytes, whatever ``jobs``. ``benchmark``: as for :func:`vpskit.evaluate` (None: found from
     ``root``); KITTI-STEP and VIPSeg are scored with their VPQ windows, their per-category
-    names are theirs, and their videos are keyed by sequence number or name. Bad input raises
-    ``VpsError``.
+    names are theirs, and their videos are keyed by sequence number or name; ``vpq_windows``
+    and ``stq_gt_instances`` choose VIPSeg's conventions as for :func:`vpskit.evaluate`. Bad
+    input raises ``VpsError``.
     """
     preds = list(preds)
     if len(preds) < 2:
@@ -114,7 +117,7 @@ def compare(
     names = list(names) if names is not None else default_names(preds)
     if len(names) != len(preds):
         raise VpsError("--names", f"{len(names)} names for {len(preds)} predictions")
-    bench = open_benchmark(root, split, gt_json, gt_dir, benchmark, "compare")
+    bench = open_benchmark(root, split, gt_json, gt_dir, benchmark, "compare", vpq_windows, stq_gt_instances)
     path = compare_path(out) if out is not None else None
     if path is not None:
         check_compare_file(path, replace)

@@ -9,6 +9,7 @@ from .options import (
     add_bootstrap,
     add_jobs_and_progress,
     add_videos_and_stq_void,
+    add_vipseg_conventions,
     name_list,
 )
 
@@ -51,6 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    "or A, B, ... where these repeat)")
     add_benchmark(p, "--root", "PRED is a folder or zip of {seq:04d}/{frame:06d}.png (R = category, G*256 + B = "
                   "instance); vipseg (a folder holding panomasksRGB/): PRED holds pred.json and pan_pred/")
+    add_vipseg_conventions(p)
     add_bootstrap(p)
     p.add_argument("--out", default="compare.json", metavar="FILE",
                    help="where to write the comparison as JSON (default: compare.json in the current "
@@ -71,7 +73,8 @@ def run(args: argparse.Namespace) -> int:
     result = compare(args.preds, root=args.root, split=args.split, gt_json=args.gt_json, gt_dir=args.gt_dir,
                      names=args.names, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=args.progress,
                      videos=args.videos, stq_void=args.stq_void, out=args.out, replace=args.replace,
-                     benchmark=args.benchmark)
+                     benchmark=args.benchmark, vpq_windows=args.vpq_windows,
+                     stq_gt_instances=args.stq_gt_instances)
     print(format_comparison(result, top=max(args.top, 0)))
     print(f"\ncomparison written to {compare_path(args.out)}")
     return 0

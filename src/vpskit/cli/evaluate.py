@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..choices import DEFAULT_VOID_RULE, VOID_RULES
-from .options import add_benchmark, add_jobs_and_progress
+from .options import add_benchmark, add_jobs_and_progress, add_vipseg_conventions
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,15 +52,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="how STQ counts a labelled pixel predicted void: 'class' (default, as "
                    "deeplab2 and every published STQ: void becomes one more class of the IoU mean, "
                    "with IoU 0) or 'miss' (only a miss of its ground-truth category)")
-    p.add_argument("--vpq-windows", metavar="SET", default=None,
-                   help="VIPSeg only: the VPQ windows, 'official' (default: runs of 1, 2, 4, 6 and 8 "
-                   "consecutive frames, named k = 0, 5, 15, 25, 35, as eval_vpq_vspw.py) or 'paper' (1, 2, 4 "
-                   "and 6 frames: the windows of the VIPSeg paper's numbers, as its authors state in "
-                   "VIPSeg-Dataset issue #7); the final VPQ is the mean over the windows")
-    p.add_argument("--stq-gt-instances", metavar="RULE", default=None,
-                   help="VIPSeg only: how STQ numbers a video's ground-truth segments, 'from-0' (default, as "
-                   "eval_stq_vspw.py and the published numbers: 0, 1, ... in JSON order, so a thing listed "
-                   "first is a crowd region left out of AQ) or 'from-1' (every thing is a track)")
+    add_vipseg_conventions(p)
     p.add_argument("--per-class", action="store_true",
                    help="also print per category: VPQ (its mean over k and its PQ at each k) and "
                    "STQ's IoU")

@@ -42,6 +42,19 @@ def add_videos_and_stq_void(parser: argparse.ArgumentParser,
                         "and every published STQ) or 'miss' (see 'vpskit eval --help')")
 
 
+def add_vipseg_conventions(p: argparse.ArgumentParser) -> None:
+    """``--vpq-windows SET`` and ``--stq-gt-instances RULE`` (VIPSeg's choices of conventions)."""
+    p.add_argument("--vpq-windows", metavar="SET", default=None,
+                   help="VIPSeg only: the VPQ windows, 'official' (default: runs of 1, 2, 4, 6 and 8 "
+                   "consecutive frames, named k = 0, 5, 15, 25, 35, as eval_vpq_vspw.py) or 'paper' (1, 2, 4 "
+                   "and 6 frames: the windows of the VIPSeg paper's numbers, as its authors state in "
+                   "VIPSeg-Dataset issue #7); the final VPQ is the mean over the windows")
+    p.add_argument("--stq-gt-instances", metavar="RULE", default=None,
+                   help="VIPSeg only: how STQ numbers a video's ground-truth segments, 'from-0' (default, as "
+                   "eval_stq_vspw.py and the published numbers: 0, 1, ... in JSON order, so a thing listed "
+                   "first is a crowd region left out of AQ) or 'from-1' (every thing is a track)")
+
+
 def add_benchmark(parser: argparse.ArgumentParser, what: str, kitti_step: str) -> None:
     """``--benchmark NAME`` (default: found from ``what``); ``kitti_step`` says what it means there."""
     from ..profiles import available_benchmarks

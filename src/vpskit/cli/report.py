@@ -9,6 +9,7 @@ from .options import (
     add_bootstrap,
     add_jobs_and_progress,
     add_videos_and_stq_void,
+    add_vipseg_conventions,
     name_list,
 )
 
@@ -48,6 +49,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="show the N videos with the lowest final VPQ as thumbnails (default 5; 0: none)")
     add_benchmark(p, "--root", "PRED is a folder or zip of {seq:04d}/{frame:06d}.png (R = category, G*256 + B = "
                   "instance); vipseg (a folder holding panomasksRGB/): PRED holds pred.json and pan_pred/")
+    add_vipseg_conventions(p)
     add_videos_and_stq_void(p)
     add_bootstrap(p)
     add_jobs_and_progress(p, "worker processes (default: all cores; one for a small split)")
@@ -61,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
     path = report(args.preds, root=args.root, split=args.split, out=args.out, names=args.names,
                   gt_json=args.gt_json, gt_dir=args.gt_dir, jobs=args.jobs, progress=args.progress,
                   videos=args.videos, stq_void=args.stq_void, worst=args.worst, reps=args.reps,
-                  seed=args.seed, benchmark=args.benchmark)
+                  seed=args.seed, benchmark=args.benchmark, vpq_windows=args.vpq_windows,
+                  stq_gt_instances=args.stq_gt_instances)
     print(path)
     return 0

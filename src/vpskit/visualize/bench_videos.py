@@ -113,8 +113,11 @@ def _kitti(bench: Benchmark, video: str | int, pred: str | os.PathLike | None, s
         tables = read_sequence_tables(gt, seq, source) if source is not None else None
         show = chosen(len(names), frames, spread(len(names)) if default == "spread" else range(len(names)))
         images = Path(bench.root) / "images" / bench.split / seq
-        if Path(bench.root).is_file() or not images.is_dir():
-            raise VpsError(images, "not a folder: show needs the KITTI-STEP RGB frames (images/{split}/{sequence}/)")
+        if Path(bench.root).is_file():
+            raise VpsError(bench.root, "a zip: the pictures need the RGB frames of a KITTI-STEP folder "
+                           "(images/{split}/{sequence}/)")
+        if not images.is_dir():
+            raise VpsError(images, "not a folder: the pictures need the KITTI-STEP RGB frames (images/{split}/{sequence}/)")
         gt_segments = [t.gt for t in tables] if tables is not None else []
         pictures, size, full = [], (0, 0), (0, 0)
         for pos, name in enumerate(names):

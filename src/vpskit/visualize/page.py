@@ -122,6 +122,8 @@ class _Pictures:
     benchmark: str = "cityscapes-vps"
     span: int | None = ERROR_SPAN
     """The window span of the error maps (None: the longest each video holds)."""
+    windows: str | None = None
+    """The benchmark's VPQ window set (None: its default)."""
 
 
 CHART = ("chart",)
@@ -140,7 +142,7 @@ def _picture(ctx: _Pictures, item: tuple[str, ...]) -> tuple[tuple[str, ...], st
     video, name = item
     assert ctx.root is not None
     panels = error_panels(ctx.preds[name], root=ctx.root, split=ctx.split, video=video, span=ctx.span,
-                          scale=ctx.scale, benchmark=ctx.benchmark)
+                          scale=ctx.scale, benchmark=ctx.benchmark, vpq_windows=ctx.windows)
     return item, [png_uri(p) for p in panels]
 
 
@@ -156,7 +158,8 @@ def _draw(scored: list[Scored], preds: list[str], bench: Benchmark, worst: int, 
     ctx = _Pictures({one.name: pred for one, pred in zip(scored, preds, strict=True)},
                     root, bench.split, _thumb_scale(bench) if thumbs else 1.0,
                     tuple((one.name, one.results["vpq"]) for one in scored), bench.profile.name,
-                    ERROR_SPAN if bench.profile.layout == "panoptic-json" else None)
+                    ERROR_SPAN if bench.profile.layout == "panoptic-json" else None,
+                    ws.name if (ws := bench.profile.window_set()) is not None else None)
     try:
         drawn = dict(map_videos(_picture, items, context=ctx, jobs=_pool_jobs(jobs, len(items)),
                                 desc="pictures", progress=progress))
@@ -187,6 +190,8 @@ def report(
     reps: int = 1000,
     seed: int = 0,
     benchmark: str | None = None,
+    vpq_windows: str | None = None,
+    stq_gt_instances: str | None = None,
 ) -> Path:
     """Write one self-contained HTML page on the predictions ``preds`` of a split to ``out``.
 
@@ -203,7 +208,8 @@ def report(
     The page needs no network; the same inputs give the same bytes. Returns ``out``'s path.
     ``benchmark``: as for :func:`vpskit.evaluate` (None: found from ``root``); a KITTI-STEP or
     VIPSeg page takes its windows, categories and colours from the benchmark, its error maps from
-    the longest window. Bad input raises ``VpsError``.
+    the longest window; ``vpq_windows`` and ``stq_gt_instances`` choose VIPSeg's conventions
+    as for :func:`vpskit.evaluate`. Bad input raises ``VpsError``.
     """
     from .sections import render_page
 
@@ -215,7 +221,7 @@ def report(
         raise VpsError("--worst", f"must be 0 or more, got {worst}")
     if len(pred_list) > 1 and reps < 1:
         raise VpsError("--reps", f"must be 1 or more, got {reps}")
-    bench = open_benchmark(root, split, gt_json, gt_dir, benchmark, "report")
+    bench = open_benchmark(root, split, gt_json, gt_dir, benchmark, "report", vpq_windows, stq_gt_instances)
     scored: list[Scored] = []
     for name, pred in zip(labels, pred_list, strict=True):
         head, vpq, stq = bench.score(pred, videos=videos, stq_void=stq_void, jobs=jobs, progress=progress,

@@ -33,6 +33,8 @@ class Benchmark:
     gt_json: str | None
     gt_dir: str | None
     category_records: list[dict]
+    stq_gt_instances: str | None = None
+    """VIPSeg: STQ's numbering of the ground truth's segments (the profile's default when None)."""
 
     @property
     def named_split(self) -> str | None:
@@ -79,8 +81,8 @@ class Benchmark:
     def score(self, pred: str | os.PathLike, *, videos: object = None, stq_void: str = DEFAULT_VOID_RULE,
               jobs: int | None = None, progress: bool | None = None, tracks: bool = False
               ) -> tuple[dict, VPQAccumulator, STQAccumulator]:
-        """Score ``pred`` with VPQ and STQ as ``vpskit eval`` does on this benchmark (default
-        conventions): the head of ``results.json`` and the two accumulators, one state per
+        """Score ``pred`` with VPQ and STQ as ``vpskit eval`` does on this benchmark (with the
+        profile's windows and :attr:`stq_gt_instances`): the head of ``results.json`` and the two accumulators, one state per
         video; ``tracks``: the VPQ states also record every GT track's matches."""
         metrics = ("vpq", "stq")
         if self.profile.layout == "category-instance":
@@ -100,7 +102,7 @@ class Benchmark:
         elif self.profile.layout == "video-json":
             from ..evaluation.video_json import video_json_accumulators, video_json_head
 
-            numbering = self.profile.gt_instances(None)
+            numbering = self.profile.gt_instances(self.stq_gt_instances)
             profile, gt, names, head = video_json_head(self.profile, pred, root=self._root(), split=self.split,
                                                        metrics=metrics, videos=videos, stq_void=stq_void,
                                                        stq_gt_instances=numbering)
@@ -132,12 +134,16 @@ def _profile_records(profile: Profile) -> list[dict]:
 
 def open_benchmark(root: str | os.PathLike | None, split: str = "val", gt_json: str | os.PathLike | None = None,
                    gt_dir: str | os.PathLike | None = None, benchmark: str | None = None,
-                   command: str = "report") -> Benchmark:
+                   command: str = "report", vpq_windows: str | None = None,
+                   stq_gt_instances: str | None = None) -> Benchmark:
     """The ground truth of ``split``: ``root`` (a prepared folder or zip; its benchmark found from
-    its files unless ``benchmark`` names it) or, for Cityscapes-VPS only, ``gt_json`` + ``gt_dir``.
-    ``VpsError`` (one line) for a benchmark without VPQ or input ``command`` cannot take."""
+    its files unless ``benchmark`` names it) or, for Cityscapes-VPS only, ``gt_json`` + ``gt_dir``;
+    ``vpq_windows`` and ``stq_gt_instances``: conventions of the benchmark as ``vpskit eval``
+    takes them (VIPSeg). ``VpsError`` (one line) for a benchmark without VPQ, a convention it
+    does not have, or input ``command`` cannot take."""
     by_file = gt_json is not None or gt_dir is not None
-    profile = detect_benchmark(None if by_file else root, benchmark)
+    profile = detect_benchmark(None if by_file else root, benchmark).with_windows(vpq_windows)
+    numbering = profile.gt_instances(stq_gt_instances)
     if not profile.has_vpq:
         raise VpsError("--benchmark", f"{command} needs VPQ, which vpskit does not compute for {profile.title}")
     if by_file and profile.layout != "panoptic-json":
@@ -145,7 +151,7 @@ def open_benchmark(root: str | os.PathLike | None, split: str = "val", gt_json: 
                        "are for Cityscapes-VPS)")
     bench = Benchmark(profile, None if root is None else os.fspath(root), split,
                       None if gt_json is None else os.fspath(gt_json), None if gt_dir is None else os.fspath(gt_dir),
-                      [])
+                      [], numbering)
     if profile.layout == "category-instance":
         records = _profile_records(profile)
         if root is None:
@@ -154,4 +160,4 @@ def open_benchmark(root: str | os.PathLike | None, split: str = "val", gt_json: 
             raise VpsError(root, "no such folder or zip")
     else:
         records = list(bench.ground_truth().category_records)
-    return Benchmark(bench.profile, bench.root, split, bench.gt_json, bench.gt_dir, records)
+    return Benchmark(bench.profile, bench.root, split, bench.gt_json, bench.gt_dir, records, numbering)

@@ -61,9 +61,11 @@ def video_span(pictures: VideoPictures, span: int | None, profile: Profile) -> i
 
 
 def open_pictures(root: str | os.PathLike, split: str, video: str | int, pred: str | os.PathLike | None,
-                  scale: float, benchmark: str | None, frames: list[int] | None, default: str) -> VideoPictures:
-    """One video for pictures, of the benchmark ``benchmark`` (None: found from ``root``);
-    ``frames``/``default``: which frames of a benchmark whose every frame is annotated (see
+                  scale: float, benchmark: str | None, frames: list[int] | None, default: str,
+                  vpq_windows: str | None = None) -> VideoPictures:
+    """One video for pictures, of the benchmark ``benchmark`` (None: found from ``root``) with
+    its VPQ window set ``vpq_windows`` (None: the default); ``frames``/``default``: which frames
+    of a benchmark whose every frame is annotated (see
     :func:`vpskit.visualize.bench_videos.load_bench_video`)."""
     profile = detect_benchmark(root, benchmark)
     if profile.layout == "panoptic-json":
@@ -74,7 +76,7 @@ def open_pictures(root: str | os.PathLike, split: str, video: str | int, pred: s
     from .bench_videos import load_bench_video
     from .scoring import open_benchmark
 
-    bench = open_benchmark(root, split, benchmark=profile.name, command="show")
+    bench = open_benchmark(root, split, benchmark=profile.name, command="show", vpq_windows=vpq_windows)
     return load_bench_video(bench, video, pred, scale, frames, default)
 
 
@@ -143,14 +145,15 @@ def show(out: str | os.PathLike, *, root: str | os.PathLike, split: str = "val",
 
 
 def error_panels(pred: str | os.PathLike, *, root: str | os.PathLike, split: str, video: str | int,
-                 span: int | None = None, scale: float = 0.25, benchmark: str | None = None) -> list[np.ndarray]:
+                 span: int | None = None, scale: float = 0.25, benchmark: str | None = None,
+                 vpq_windows: str | None = None) -> list[np.ndarray]:
     """Per annotated frame of ``video`` (a benchmark whose every frame is annotated: 6 frames
     spread over it), the (h, 3w, 3) uint8 picture GT | prediction | error map (as :func:`show`
     draws them with ``errors``, without captions), at ``scale``; ``span`` None: the longest the
-    video holds (:func:`video_span`)."""
-    profile = detect_benchmark(root, benchmark)
+    video holds (:func:`video_span`) among the window set ``vpq_windows`` (None: the default)."""
+    profile = detect_benchmark(root, benchmark).with_windows(vpq_windows)
     span = _check_options(pred, True, span, profile)
-    pictures = open_pictures(root, split, video, pred, scale, benchmark, None, "spread")
+    pictures = open_pictures(root, split, video, pred, scale, benchmark, None, "spread", vpq_windows)
     try:
         span = video_span(pictures, span, profile)
         return [_triptych(pictures, i, span, False) for i in range(len(pictures.frames))]
