@@ -51,9 +51,9 @@ KITTI-STEP, one holding panomasksRGB/ VIPSeg) annotate every frame:
 chooses them. Category colours and names are the benchmark's (KITTI-STEP: the 19 Cityscapes
 classes, of which person and car are tracked; VIPSeg: its 124 categories). --errors judges
 a frame in the window of the benchmark's span K (KITTI-STEP 0-3: K + 1 frames; VIPSeg 0, 5,
-15, 25, 35: 1, 2, 4, 6, 8 frames; default the longest) of the whole video that starts at
-it, or the last one; the colours of predicted tracks come from the matching over the whole
-video.
+15, 25, 35: 1, 2, 4, 6, 8 frames; default the longest the video holds) of the whole video
+that starts at it, or the last one; a window longer than the video is refused (VPQ scores
+none there). The colours of predicted tracks come from the matching over the whole video.
 
 The file is written whole or not at all, and the same command gives the same bytes."""
 
