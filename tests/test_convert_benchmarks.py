@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -91,14 +92,17 @@ def _maps_frames(folder: Path) -> list[Frame]:
     return frames
 
 
-def _write_source(frames: list[Frame], fmt: str, src: Path) -> Path:
+def _write_source(frames: list[Frame], fmt: str, src: Path, video_ids: bool = False) -> Path:
     """The frames in source format ``fmt``: SRC/{video}/{frame}{ending} (coco-panoptic: a JSON
-    and SRC/panoptic/{video}/{frame}.png)."""
+    and SRC/panoptic/{video}/{frame}.png, each annotation's file_name {video}/{frame}.png, or
+    {frame}.png beside a video_id with ``video_ids``)."""
     if fmt == "coco-panoptic":
         anns = []
         for name, _, _, ids, info in frames:
             pngio.write_png(src / "panoptic" / f"{name}.png", pngio.id2rgb(ids.astype(np.uint32)))
-            anns.append({"file_name": f"{name}.png", "segments_info": info})
+            video, frame = name.split("/")
+            anns.append({"file_name": f"{frame}.png", "video_id": video, "segments_info": info} if video_ids
+                        else {"file_name": f"{name}.png", "segments_info": info})
         (src / "panoptic.json").write_text(json.dumps({"annotations": anns}))
         return src
     fmt_ = MAPS[fmt]
@@ -226,6 +230,33 @@ def test_same_bytes_whatever_jobs(vipseg, kitti, tmp_path):
                          "--benchmark", bench, "--jobs", jobs, "--no-progress"]) == 0
             outs.append(tree(tmp_path / bench / name))
         assert outs[0] == outs[1] == outs[2] and len(outs[0]) > 10, bench
+
+
+def _zip(folder: Path, dest: Path, inside: str) -> Path:
+    with zipfile.ZipFile(dest, "w") as zf:
+        for p in sorted(folder.rglob("*")):
+            if p.is_file():
+                zf.write(p, f"{inside}/{p.relative_to(folder).as_posix()}")
+    return dest
+
+
+def test_zips_and_coco_video_ids_give_the_same_bytes(vipseg, kitti, tmp_path):
+    gt = _vipseg_gt(vipseg)
+    runs = {}
+    for name, src, fmt in (
+            ("cat-ins", _write_source(gt, "cat-ins", tmp_path / "ci"), "cat-ins"),
+            ("cat-ins zip", _zip(tmp_path / "ci", tmp_path / "ci.zip", "model/out"), "cat-ins"),
+            ("coco", _write_source(gt, "coco-panoptic", tmp_path / "coco"), "coco-panoptic"),
+            ("coco video_id", _write_source(gt, "coco-panoptic", tmp_path / "cv", video_ids=True), "coco-panoptic")):
+        _convert(src, tmp_path / "out" / name, fmt, vipseg, "vipseg")
+        runs[name] = tree(tmp_path / "out" / name)
+    assert runs["cat-ins"] == runs["cat-ins zip"] and runs["coco"] == runs["coco video_id"]
+    assert len(runs["coco"]) == len(gt) + 1
+    maps = kitti / "panoptic_maps" / "val"
+    kitti_zip = _zip(kitti, tmp_path / "kitti.zip", "KITTI-STEP")
+    _convert(maps, tmp_path / "k1", "kitti-step", kitti, "kitti-step")
+    _convert(_zip(maps, tmp_path / "src.zip", "val"), tmp_path / "k2", "kitti-step", kitti_zip, "kitti-step")
+    assert tree(tmp_path / "k1") == tree(tmp_path / "k2") and len(tree(tmp_path / "k1")) > 10
 
 
 # --------------------------------------------------------------------------- bad input

@@ -163,7 +163,7 @@ def _match_coco(source: Source, target: Target) -> tuple[dict[str, dict[str, str
             raise VpsError(where, f"two annotations for frame {frame.key}: {first} and annotations[{pos}]")
         if not isinstance(ann.get("segments_info"), list):
             raise VpsError(at, "no 'segments_info' list")
-        candidates = [(base / file_name).as_posix() for base in bases]
+        candidates = [(base / name).as_posix() for name in target.coco_png_names(ann, file_name) for base in bases]
         png = next((c for c in candidates if c in names), None)
         if png is None:
             raise VpsError(source.describe(candidates[0]), f"missing: the PNG of annotations[{pos}] "

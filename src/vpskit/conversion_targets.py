@@ -91,14 +91,27 @@ class Target:
             except VpsError:
                 pass
         stem = file_name[: -len(".png")] if file_name.lower().endswith(".png") else file_name
-        video = ann.get(self.coco_folder_key) if self.coco_folder_key else None
-        if "/" not in stem and isinstance(video, (str, int)) and not isinstance(video, bool):
-            stem = f"{video}/{stem}"
+        folder = self._coco_folder(ann, file_name)
+        if folder is not None:
+            stem = f"{folder}/{stem}"
         try:
             return self.find(stem)
         except VpsError as exc:
             raise VpsError(at, f"cannot tell which frame this is (image_id {label(str(image_id))}, "
                            f"file_name {file_name}): {exc.problem}") from None
+
+    def _coco_folder(self, ann: dict, file_name: str) -> str | None:
+        """The folder a bare ``file_name`` is in, from the annotation's :attr:`coco_folder_key`."""
+        video = ann.get(self.coco_folder_key) if self.coco_folder_key else None
+        if "/" in file_name or isinstance(video, bool) or not isinstance(video, (str, int)):
+            return None
+        return naming.safe_relpath(str(video), f"{self.coco_folder_key} {label(str(video))}")
+
+    def coco_png_names(self, ann: dict, file_name: str) -> list[str]:
+        """Where a coco-panoptic annotation's PNG may be, relative to the JSON's folder(s): its
+        ``file_name``, then in the folder its :attr:`coco_folder_key` names."""
+        folder = self._coco_folder(ann, file_name)
+        return [file_name] if folder is None else [file_name, f"{folder}/{file_name}"]
 
     def size(self, frame: TargetFrame) -> tuple[int, int] | None:
         """(width, height) the frame's maps must measure."""
@@ -157,7 +170,8 @@ def _video_and_frame(stem: str, what: str) -> tuple[str, str]:
 
 class VideoJsonTarget(Target):
     """The frames of a VIPSeg split, ``{video}/{frame}`` as its ground-truth JSON lists them; a
-    source file names one by its folder (the video) and its name (the frame's, without ending)."""
+    source file names one by its folder (the video) and its name (the frame's, without ending).
+    A frame's size is the JSON's, else its ground-truth PNG's."""
 
     def __init__(self, root: str | os.PathLike, split: str, profile: Profile) -> None:
         path = Path(root) / profile.gt_json.format(split=split)
@@ -165,6 +179,7 @@ class VideoJsonTarget(Target):
         if not path.is_file():
             raise VpsError(path, f"not found: no {profile.title} ground truth of split {split!r}")
         doc = need_object(read_json(path), where, "the file")
+        self.gt_source = Source(root, "", prefix="")
         frames = []
         for pos, video in enumerate(need_list(doc, "videos", where) or []):
             at = f"{where}: videos[{pos}]"
@@ -180,7 +195,8 @@ class VideoJsonTarget(Target):
                 image_id = image.get("id", PurePosixPath(file_name).stem)
                 frames.append(TargetFrame(f"{name}/{PurePosixPath(file_name).stem}", name,
                                           size if ok else None, f"{name}/{file_name}",  # type: ignore[arg-type]
-                                          {"image_id": image_id, "file_name": file_name}))
+                                          {"image_id": image_id, "file_name": file_name},
+                                          f"{profile.gt_png_dir}/{name}/{file_name}"))
         super().__init__(frames, where)
 
     def name_of(self, stem: str) -> str:  # noqa: D102
