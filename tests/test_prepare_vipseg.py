@@ -192,9 +192,9 @@ def test_prepare_command_builds_vipseg_and_other_commands_say_what_they_handle(t
     assert len(val["annotations"]) == 1 and len(val["annotations"][0]["annotations"]) == 2
     assert main(["prepare", str(out), str(dl), "--benchmark", "vipseg", "--jobs", "1"]) == 0
     assert "0 videos prepared, 3 already done" in capsys.readouterr().out
-    # one line, exit 2: what each command cannot do yet, or a missing input
+    # one line, exit 2: a missing input
     for argv, message in (
-            (["eval", str(tmp_path / "pred"), "--root", str(out)], "eval does not handle VIPSeg yet"),
+            (["eval", str(tmp_path / "pred"), "--root", str(out)], "pred: no such file or folder"),
             (["prepare", str(out), str(dl), "GTFINE", "--benchmark", "vipseg"], "no GTFINE"),
             (["prepare", str(tmp_path / "cs"), str(dl)], "GTFINE: missing")):
         assert main(argv) == 2, argv
