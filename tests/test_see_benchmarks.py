@@ -186,7 +186,7 @@ def test_show_error_map_is_all_correct_only_for_a_perfect_prediction(data, tmp_p
 @pytest.mark.parametrize(("args", "message"), [
     (["--span", "7"], "--span: expected one of"),
     (["--frames", "0,99"], "--frames: frame 99 is not in the video"),
-    (["--video", "77"], "--video"),
+    (["--video", "77"], "--video: "),
 ])
 def test_bad_show_options_are_one_line(data, tmp_path, capsys, args, message):
     base = ["show", str(data.preds["noisy"]), "--root", str(data.root), "--video", data.video, "--errors",

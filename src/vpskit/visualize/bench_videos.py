@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -107,7 +107,7 @@ def _kitti(bench: Benchmark, video: str | int, pred: str | os.PathLike | None, s
     gt = open_maps_ground_truth(bench.root, bench.split, bench.profile)
     source = None
     try:
-        seq = select_sequences(gt, [str(video)])[0]
+        seq = _as_video_option(select_sequences, gt, video)[0]
         names = gt.videos[seq]
         source = prediction_source(pred, gt) if pred is not None else None
         tables = read_sequence_tables(gt, seq, source) if source is not None else None
@@ -152,7 +152,7 @@ def _vipseg(bench: Benchmark, video: str | int, pred: str | os.PathLike | None, 
     from ..evaluation.video_json import match_video_predictions, select_named_videos
 
     gt = bench.ground_truth()
-    name = _one_video(select_named_videos(gt, [video]), video)
+    name = _one_video(_as_video_option(select_named_videos, gt, video), video)
     gt_frames = gt.videos[name]
     source = PredictionSource(pred) if pred is not None else None
     try:
@@ -187,6 +187,16 @@ def _vipseg(bench: Benchmark, video: str | int, pred: str | os.PathLike | None, 
     finally:
         if source is not None:
             source.close()
+
+
+def _as_video_option(select: Callable[..., list[str]], gt: object, video: str | int) -> list[str]:
+    """``select(gt, [video])``, its errors naming ``--video`` (the option of show) instead of ``--videos``."""
+    try:
+        return select(gt, [str(video)])
+    except VpsError as exc:
+        if exc.where != "--videos":
+            raise
+        raise VpsError("--video", exc.problem) from None
 
 
 def _one_video(found: list[str], video: str | int) -> str:
