@@ -50,7 +50,7 @@ def vpq_by_span_svg(series: Sequence[tuple[str, dict]]) -> bytes:
                 label = title if len(series) == 1 else f"{title}: {name}"
                 ax.plot(spans, values, style, marker="o", markersize=4, color=colour, label=label, clip_on=False)
         ax.set_xticks(spans, [f"k = {k}" for k in spans])
-        ax.set_xlabel("window span k (frames)")
+        ax.set_xlabel("window span k")
         ax.set_ylabel("VPQ$^k$ (%)")
         ax.set_ylim(0, 100)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)
