@@ -272,7 +272,14 @@ class VPQAccumulator:
         """:meth:`result_spans` plus ``"per_video"``: each video's own final VPQ (All, Things,
         Stuff) and, per span, its PQ (All) and TP, FP, FN over the categories."""
         out = self.result_spans()
-        out["per_video"] = {video: self._video_summary(video) for video in sorted(self.videos)}
+        out["per_video"] = {}
+        videos = sorted(self.videos)
+        if videos:
+            states = [self.videos[v] for v in videos]
+            # every video's scores at once: vpq_scores gives each member of a batch the bits it has alone
+            sc = vpq_scores(*(np.stack([getattr(st, a) for st in states]) for a in ("iou", "tp", "fp", "fn")),
+                            self.categories.isthing)
+            out["per_video"] = {video: self._video_summary(states[i], sc, i) for i, video in enumerate(videos)}
         return out
 
     def result_spans(self) -> dict:
@@ -299,17 +306,13 @@ class VPQAccumulator:
         out["final"] = {name: _group_entry(sc.final[name]) for name, _ in GROUPS}
         return out
 
-    def _video_summary(self, video: str) -> dict:
-        """One video's VPQ: final PQ per group and, per span, PQ (All) with TP, FP, FN summed
-        over the categories."""
-        one = VPQAccumulator(self.categories, self.spans, self.window_frames)
-        one.add_state(video, self.videos[video])
-        st = one.videos[video]
-        res = one.result_spans()
-        spans = {str(k): {"pq": res[str(k)]["all"]["pq"], "tp": int(st.tp[s].sum()),
+    def _video_summary(self, st: VPQVideoState, sc: VPQScores, i: int) -> dict:
+        """One video's VPQ (its state ``st``, its scores member ``i`` of ``sc``): final PQ per
+        group and, per span, PQ (All) with TP, FP, FN summed over the categories."""
+        spans = {str(k): {"pq": float(sc.groups["all"][0][i, s]), "tp": int(st.tp[s].sum()),
                           "fp": int(st.fp[s].sum()), "fn": int(st.fn[s].sum())}
                  for s, k in enumerate(self.spans)}
-        return {"final": {name: res["final"][name]["pq"] for name, _ in GROUPS}, "spans": spans}
+        return {"final": {name: float(sc.final[name][0][i]) for name, _ in GROUPS}, "spans": spans}
 
 
 
