@@ -6,7 +6,8 @@ decode/encode pair on numpy arrays, with no file-handling policy (that is
   :mod:`~vpskit.formats.divisor` (``divisor``), :mod:`~vpskit.formats.kitti_step`
   (``kitti-step``): per-frame category and instance maps;
 - :mod:`~vpskit.formats.coco_panoptic` (``coco-panoptic``): per-frame segment PNG + records;
-- :mod:`~vpskit.formats.rules`: what the values mean (category numbering, void, no instance);
+- :mod:`~vpskit.formats.rules`: what the values mean (category numbering, void, no instance) and
+  the categories they are read into (:class:`CategoryTable`, from a benchmark's profile);
 - :mod:`~vpskit.formats.tracks`: :class:`VideoTracks`, from those maps to the prediction format
   with one segment id per object across a video, in memory.
 """
@@ -19,7 +20,7 @@ from ..choices import FORMATS as NAMES
 from ..errors import VpsError
 from . import cat_ins, divisor, kitti_step, two_channel
 from .base import Format, FormatOptions
-from .rules import SCHEMES, THING_ZERO, LabelRules
+from .rules import SCHEMES, THING_ZERO, CategoryTable, LabelRules
 from .tracks import MAX_TRACKS, PanopticFrame, VideoTracks
 
 MAPS: dict[str, Format] = {f.name: f for f in (cat_ins.FORMAT, two_channel.FORMAT, divisor.FORMAT,
@@ -35,5 +36,6 @@ def check_name(name: str, option: str = "format") -> str:
     return name
 
 
-__all__ = ["COCO_INSTANCES", "COCO_PANOPTIC", "EXPORT_NAMES", "MAPS", "MAX_TRACKS", "NAMES", "SCHEMES", "THING_ZERO", "Format",
+__all__ = ["COCO_INSTANCES", "COCO_PANOPTIC", "EXPORT_NAMES", "MAPS", "MAX_TRACKS", "NAMES", "SCHEMES", "THING_ZERO",
+           "CategoryTable", "Format",
            "FormatOptions", "LabelRules", "PanopticFrame", "VideoTracks", "check_name"]
