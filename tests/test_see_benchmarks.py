@@ -236,3 +236,15 @@ def test_vipseg_conventions_reach_report_and_compare(vipseg, tmp_path):
         assert entry["scores"]["aq"] == pytest.approx(evals[kind]["stq"]["aq"], abs=1e-12)
         assert entry["scores"]["vpq"] == pytest.approx(evals[kind]["vpq"]["final"]["all"]["pq"], abs=1e-12)
         assert "vpq_k35" not in entry["scores"]
+
+
+def test_the_bootstrap_in_row_blocks_gives_the_same_numbers(vipseg, monkeypatch):
+    from vpskit.comparison import compare
+    from vpskit.visualize import stats
+
+    preds = [vipseg.preds["perfect"], vipseg.preds["noisy"]]
+    whole = compare(preds, root=vipseg.root, reps=60, jobs=1, progress=False)
+    # VIPSeg's 125 x 125 confusion cells per replicate: 2e6 cells are 128 replicates at a time
+    assert stats._CELLS // (125 * 125) < 1000
+    monkeypatch.setattr(stats, "_CELLS", 1)  # one replicate at a time
+    assert compare(preds, root=vipseg.root, reps=60, jobs=1, progress=False) == whole

@@ -37,7 +37,12 @@ LEVEL = 0.95
 """The coverage of the intervals."""
 METHOD = "paired percentile bootstrap over videos"
 _CHUNK = 1000
-"""Replicates computed at once (memory: a few arrays of this many metric states)."""
+"""Replicates drawn at once (memory: a few arrays of this many metric states)."""
+_CELLS = 2_000_000
+"""Metric-state cells (STQ's confusion matrices, VPQ's sums) of the replicates scored at once: a
+drawn block is scored in row blocks of at most this many cells, so that a benchmark with many
+categories (VIPSeg's 124: 125² confusion cells per replicate) stays small; row blocks change
+no number (sums are taken per replicate, video after video)."""
 
 VPQ_METRICS: tuple[tuple[str, str], ...] = (
     ("vpq", "VPQ"), ("vpq_things", "VPQ Things"), ("vpq_stuff", "VPQ Stuff"),
@@ -104,6 +109,12 @@ class VideoStates:
         """Key and label of the metrics these states give (of :data:`METRICS`)."""
         return (vpq_metrics(self.spans) if self.vpq is not None else ()) + (STQ_METRICS if self.stq is not None else ())
 
+    @property
+    def cells(self) -> int:
+        """Cells of one replicate's summed states (what scoring a replicate holds in memory)."""
+        parts = [a[0].size for a in (self.vpq or ())] + [a[0].size for a in (self.stq or ())]
+        return max(1, sum(parts))
+
     def scores(self, weights: np.ndarray) -> dict[str, np.ndarray]:
         """Each metric of :attr:`metrics` over the videos weighted by ``weights`` (R, V):
         arrays (R,)."""
@@ -144,12 +155,15 @@ def bootstrap_deltas(states: Sequence[VideoStates], reps: int = DEFAULT_REPS, se
     ``states[0]``: per B, ``{metric: array (reps,)}``; one set of draws for every pair."""
     base, others = states[0], states[1:]
     deltas: list[dict[str, list[np.ndarray]]] = [{key: [] for key, _ in base.metrics} for _ in others]
-    for weights in replicate_weights(len(base.videos), reps, seed):
-        a = base.scores(weights)
-        for got, other in zip(deltas, others, strict=True):
-            b = other.scores(weights)
-            for key in got:
-                got[key].append(b[key] - a[key])
+    rows = max(1, _CELLS // base.cells)
+    for block in replicate_weights(len(base.videos), reps, seed):
+        for start in range(0, block.shape[0], rows):
+            weights = block[start:start + rows]
+            a = base.scores(weights)
+            for got, other in zip(deltas, others, strict=True):
+                b = other.scores(weights)
+                for key in got:
+                    got[key].append(b[key] - a[key])
     return [{key: np.concatenate(parts) for key, parts in got.items()} for got in deltas]
 
 
