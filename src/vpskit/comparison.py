@@ -12,6 +12,7 @@ from pathlib import Path
 from .errors import VpsError
 from .evaluation.metrics.stq import DEFAULT_VOID_RULE
 from .pngio import atomic_write_bytes
+from .text import plural
 from .visualize.scoring import open_benchmark
 from .visualize.stats import (
     DEFAULT_REPS,
@@ -160,7 +161,7 @@ def format_comparison(result: dict, top: int = 5) -> str:
         if lines:
             lines.append("")
         lines.append(f"A = {pair['a']} (the baseline), B = {pair['b']}: {info['method']}, "
-                     f"{info['videos']} videos, {info['reps']} replicates, seed {info['seed']}")
+                     f"{plural(info['videos'], 'video')}, {info['reps']} replicates, seed {info['seed']}")
         level = f"{100 * info['level']:g} % interval"
         lines.append(f"{'metric (%)':12s} {'A':>7s} {'B':>7s} {'B - A':>7s}   {level} of B - A")
         for key, row in pair["metrics"].items():
