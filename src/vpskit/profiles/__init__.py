@@ -93,7 +93,7 @@ class Profile:
     vpq_conventions: dict = field(default_factory=dict)
     """Further VPQ conventions ``results.json`` states for this benchmark (e.g. how its labels
     become tubes)."""
-    commands: tuple[str, ...] = ("synth", "prepare", "verify", "eval", "convert")
+    commands: tuple[str, ...] = ("synth", "prepare", "verify", "eval", "convert", "show", "report", "compare")
     """The vpskit commands that handle this benchmark so far."""
     gt_json: str = ""
     """``layout="video-json"``: the ground-truth JSON of a split in the root (``{split}`` replaced)."""

@@ -38,7 +38,7 @@ INSTANCE_ZERO = ("ground-truth person/car pixels of instance 0 are a crowd regio
                  "pixels there are left out of AQ); a predicted person/car of instance 0 is one track")
 
 PROFILE = Profile(
-    commands=("synth", "verify", "eval", "convert"),
+    commands=("synth", "verify", "eval", "convert", "show", "report", "compare"),
     name="kitti-step",
     title="KITTI-STEP",
     categories=tuple(ProfileCategory(c.id, c.name, c.id in TRACKED) for c in CATEGORIES),

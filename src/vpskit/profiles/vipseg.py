@@ -227,7 +227,7 @@ def raw_category(value: int) -> tuple[int, int | None] | None:
 
 
 PROFILE = Profile(
-    commands=("synth", "prepare", "verify", "eval", "convert"),
+    commands=("synth", "prepare", "verify", "eval", "convert", "show", "report", "compare"),
     name="vipseg",
     title="VIPSeg",
     categories=tuple(ProfileCategory(i, name, bool(thing)) for i, name, thing, _ in CATEGORY_TABLE),
