@@ -15,8 +15,10 @@ of each kept:
 - with ``--before DIR`` (a checkout with its own ``.venv``, e.g. ``git worktree add DIR 05ea5a9``
   and ``uv sync`` there), the same evaluation by that code.
 
-Prints, per N: seconds, the ratio to the fastest decoder floor, and the peak RSS of the largest
-process (the evaluating process or one of its workers).
+Prints, per N: seconds, the ratio to the fastest decoder floor, the CPU seconds (of every process:
+``--jobs 2`` adds its workers') and their ratio to the fastest decoder's (steadier than the clock
+on a busy machine), and the peak RSS of the largest process (the evaluating process or one of its
+workers).
 
 Usage: ``uv run python benchmarks/eval.py [--videos 6,50] [--jobs 1,2] [--work DIR] [--repeat 3]
 [--before DIR]`` (``--work`` keeps the data for the next run.)
@@ -52,7 +54,7 @@ paths = [p for a in anns if a["image_id"][:4] in keep
 FLOORS = {
     "inflate": _PNGS + r"""
 from zlib_ng import zlib_ng
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for path in paths:
     data = path.read_bytes()
     pos, idat = 8, []
@@ -62,41 +64,45 @@ for path in paths:
             idat.append(data[pos + 8:pos + 8 + n])
         pos += 12 + n
     zlib_ng.decompress(b"".join(idat))
-done(time.perf_counter() - t0)
+done(time.perf_counter() - t0, cpu=time.process_time() - c0)
 """,
     "vpskit decode": _PNGS + r"""
 from vpskit import pngio
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for path in paths:
     pngio.decode_ids(path.read_bytes(), path, reuse=True)
-done(time.perf_counter() - t0)
+done(time.perf_counter() - t0, cpu=time.process_time() - c0)
 """,
     "pyspng decode": _PNGS + r"""
 import pyspng
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for path in paths:
     pyspng.load(path.read_bytes(), format="RGBA").view("<u4")
-done(time.perf_counter() - t0)
+done(time.perf_counter() - t0, cpu=time.process_time() - c0)
 """,
     "Pillow decode": _PNGS + r"""
 import io
 from PIL import Image
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 for path in paths:
     with Image.open(io.BytesIO(path.read_bytes())) as img:
         img.load()
-done(time.perf_counter() - t0)
+done(time.perf_counter() - t0, cpu=time.process_time() - c0)
 """,
 }
 
 _EVAL = _PEAK + r"""
+import os
 from vpskit.evaluation import evaluate
 jobs = int(sys.argv[5])
 anns = json.loads(gt_json.read_text())["annotations"]
 keep = sorted({a["image_id"][:4] for a in anns})[:videos]
-t0 = time.perf_counter()
+def cpu():  # this process's and its finished workers'
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+t0, c0 = time.perf_counter(), cpu()
 res = evaluate(pred, gt_json=gt_json, gt_dir=gt_dir, jobs=jobs, progress=False, videos=keep)
-done(time.perf_counter() - t0, vpq=res["vpq"]["final"]["all"]["pq"], stq=res["stq"]["stq"])
+done(time.perf_counter() - t0, cpu=cpu() - c0, vpq=res["vpq"]["final"]["all"]["pq"], stq=res["stq"]["stq"])
 """
 
 
@@ -147,13 +153,15 @@ def main() -> None:
                             run_fresh(before, _EVAL, *common, j, cwd=args.before))
         print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        head = f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x fastest decoder':>18} {'peak RSS MB':>12}  note"
+        head = (f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x fastest decoder':>18} {'CPU s':>6} "
+                f"{'CPU x decoder':>13} {'peak RSS MB':>12}  note")
         print(head)
         print("-" * len(head))
         for n in counts:
             best = {k: min(v, key=lambda r: r["seconds"]) for (m, k), v in runs.items() if m == n}
             decoders = [k for k in best if k.endswith("decode")]
             fastest = min(decoders, key=lambda k: best[k]["seconds"])
+            cpu_fastest = min(x["cpu"] for x in runs[n, fastest])
             for name, r in best.items():
                 note = ""
                 if name == fastest:
@@ -165,8 +173,9 @@ def main() -> None:
                     old = best.get(name.replace("eval", "before"))
                     if old is not None:
                         note += f"; {old['seconds'] / r['seconds']:.2f}x faster than before"
+                cpu = min(x["cpu"] for x in runs[n, name])  # the least CPU of any round
                 print(f"{n:>6}  {name:<17} {r['seconds']:>8.2f} {r['seconds'] / best[fastest]['seconds']:>18.2f} "
-                      f"{r['rss_kb'] / 1024:>12.0f}  {note}")
+                      f"{cpu:>6.2f} {cpu / cpu_fastest:>13.2f} {r['rss_kb'] / 1024:>12.0f}  {note}")
 
 
 if __name__ == "__main__":
