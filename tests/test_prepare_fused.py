@@ -130,3 +130,11 @@ def test_categories_of_packed_colours():
     assert got.dtype == np.uint8 and got.shape == (len(colors) + len(others), 1)
     assert got.ravel().tolist() == [c.id for c in CATEGORIES] + [255] * len(others)
     assert categories_of(np.zeros(0, dtype=np.int64)).shape == (0,)
+
+
+def test_thing_value_table_is_the_rule():
+    from vpskit.preparation.video import THING_VALUE_LUT, is_thing_value
+
+    assert THING_VALUE_LUT.tolist() == [is_thing_value(v) for v in range(1 << 16)]
+    assert THING_VALUE_LUT[[11, 18, 11000, 18999, 13042]].all()
+    assert not THING_VALUE_LUT[[0, 10, 19, 255, 999, 10999, 19000, 65535]].any()

@@ -213,12 +213,18 @@ def read_pan_runs(root: Path, split: str, name: str) -> PanRuns:
     return PanRuns(*_pan_runs(pan), pan.shape)
 
 
+_VALUES = np.arange(1 << 16)
+THING_VALUE_LUT = IS_THING_LUT[np.minimum(np.where(_VALUES < 1000, _VALUES, _VALUES // 1000), 255)]
+"""Which 16-bit ``pan`` values are thing segments (:func:`is_thing_value` of each)."""
+del _VALUES
+
+
 def _thing_values(frames: Iterable[PanRuns]) -> list[int]:
     """Distinct thing values (objects and crowd regions) of ``frames``, sorted."""
-    seen: set[int] = set()
+    seen = np.zeros(1 << 16, dtype=bool)
     for f in frames:
-        seen.update(np.unique(f.values).tolist())
-    return sorted(v for v in seen if is_thing_value(v))
+        seen[f.values] = True
+    return np.flatnonzero(seen & THING_VALUE_LUT).tolist()
 
 
 def _same_image(path: Path, ids: np.ndarray) -> bool:
