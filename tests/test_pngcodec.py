@@ -262,6 +262,10 @@ def test_id2rgb_of_a_large_image_equals_each_channel():
     for c in range(3):
         np.testing.assert_array_equal(rgb[..., c], (ids >> (8 * c)) & 255)
     assert pngio.id2rgb(ids[:, 5]).tolist() == pngio.id2rgb(ids)[:, 5].tolist()
+    np.testing.assert_array_equal(pngio.id2rgb(ids, checked=True), rgb)
+    assert pngio.encode_ids_png(ids, checked=True) == pngio.encode_ids_png(ids) == pngio.encode_png(rgb)
+    with pytest.raises(ValueError, match="segment ids"):
+        pngio.encode_ids_png(ids + (1 << 24))
     assert pngio.id2rgb(np.zeros((0, 3), dtype=np.uint32)).shape == (0, 3, 3)
 
 

@@ -252,10 +252,11 @@ def rgb2id(rgb: np.ndarray) -> np.ndarray:
     return out.astype(np.uint32, copy=False)
 
 
-def id2rgb(ids: np.ndarray) -> np.ndarray:
-    """(H, W, 3) uint8 image of segment ids (inverse of :func:`rgb2id`, ids < 2**24)."""
+def id2rgb(ids: np.ndarray, checked: bool = False) -> np.ndarray:
+    """(H, W, 3) uint8 image of segment ids (inverse of :func:`rgb2id`, ids < 2**24; ``checked``:
+    the caller knows they are, and no pass over them checks it)."""
     ids = np.asarray(ids)
-    if ids.size and ((ids.dtype.kind != "u" and ids.min() < 0) or ids.max() >= 1 << 24):
+    if not checked and ids.size and ((ids.dtype.kind != "u" and ids.min() < 0) or ids.max() >= 1 << 24):
         raise ValueError("segment ids must lie in 0 … 2**24-1")
     words = np.ascontiguousarray(ids, dtype="<u4").reshape(-1)
     out = np.empty(3 * words.size + 1, dtype=np.uint8)

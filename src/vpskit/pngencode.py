@@ -56,10 +56,10 @@ def encode_png(arr: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> byt
     raise ValueError(f"cannot encode an array of dtype {arr.dtype} and shape {arr.shape} as PNG")
 
 
-def encode_ids_png(ids: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL) -> bytes:
+def encode_ids_png(ids: np.ndarray, compress_level: int = PNG_COMPRESS_LEVEL, checked: bool = False) -> bytes:
     """The 8-bit RGB PNG of (H, W) segment ids (below 2**24): the bytes of
-    ``encode_png(id2rgb(ids))``."""
+    ``encode_png(id2rgb(ids))`` (``checked``: see :func:`vpskit.pngio.id2rgb`)."""
     ids = np.asarray(ids)
     if ids.ndim != 2:
         raise ValueError(f"expected an (H, W) array of segment ids, got shape {ids.shape}")
-    return encode_png(id2rgb(ids), compress_level)
+    return encode_png(id2rgb(ids, checked), compress_level)

@@ -255,7 +255,7 @@ def _write_frame(root: Path, split: str, task: VideoTask, pan: PanRuns, colors: 
     dst = output_dir(root, split, "panoptic_video") / task.pan_name
     ids = _segment_ids(pan.values, pan.lengths, pan.shape, colors)
     if not _same_image(dst, ids):
-        atomic_write_bytes(dst, encode_ids_png(ids))
+        atomic_write_bytes(dst, encode_ids_png(ids, checked=True))  # colours are packed RGB
     h, w = pan.shape
     return {"image": {"id": task.frame.image_id, "file_name": task.frame.file_name,
                       "width": int(w), "height": int(h)},
