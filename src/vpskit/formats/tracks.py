@@ -23,6 +23,7 @@ import numpy as np
 
 from ..errors import VpsError
 from ..pngio import encode_ids_png, id2rgb
+from ..runs import pixel_runs
 from .rules import DEFAULT_THING_ZERO, VOID, LabelRules
 
 MAX_TRACKS = (1 << 16) - 1
@@ -39,20 +40,7 @@ class Runs:
     def __init__(self, *maps: np.ndarray) -> None:
         first = maps[0]
         self.shape: tuple[int, int] = (int(first.shape[0]), int(first.shape[1]))
-        h, w = self.shape
-        n = h * w
-        ends: np.ndarray | None = None  # pixel i ends a run (i + 1 starts one)
-        for m in maps:
-            flat = np.ascontiguousarray(m).reshape(-1)
-            differs = flat[1:] != flat[:-1]
-            ends = differs if ends is None else np.logical_or(ends, differs, out=ends)
-        if n:
-            assert ends is not None
-            ends[w - 1::w] = True  # every row starts a run
-            self.starts = np.concatenate((np.zeros(1, dtype=np.intp), np.flatnonzero(ends) + 1))
-        else:
-            self.starts = np.zeros(0, dtype=np.intp)
-        self.lengths = np.diff(self.starts, append=n)
+        self.starts, self.lengths = pixel_runs(*maps, row_width=self.shape[1])
 
     def values(self, m: np.ndarray) -> np.ndarray:
         """The value of ``m`` on each run."""

@@ -20,9 +20,9 @@ from ..pngio import (
     png_limit,
     read_file,
     rgb2id,
-    work_buffer,
     write_png,
 )
+from ..runs import pixel_runs
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
 
 _STUFF_PAN = np.where(IS_STUFF_LUT, np.arange(256), VOID).astype(np.uint16)
@@ -46,30 +46,6 @@ def semantic_from_colors(cls_rgb: np.ndarray) -> np.ndarray:
     packed = _packed(cls_rgb)
     starts, lengths = pixel_runs(packed)
     return np.repeat(categories_of(packed.reshape(-1)[starts]), lengths).reshape(packed.shape)
-
-
-def pixel_runs(*maps: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Start (in raster order) and length of each run of pixels along which every one of the
-    equally shaped ``maps`` keeps its value; the rules of stages 3 and 4 then work on runs, a
-    few per row of a label image, rather than on pixels."""
-    # equality does not depend on byte order: big-endian maps are compared as stored
-    flat = [_native_view(np.asarray(m)).reshape(-1) for m in maps]
-    n = flat[0].size
-    change = work_buffer(n, "runs").view(bool)
-    if n:
-        change[0] = True
-        np.not_equal(flat[0][1:], flat[0][:-1], out=change[1:])
-        for other in flat[1:]:
-            step = work_buffer(n - 1, "runs-other").view(bool)
-            np.not_equal(other[1:], other[:-1], out=step)
-            np.logical_or(change[1:], step, out=change[1:])
-    starts = np.flatnonzero(change)
-    return starts, np.diff(starts, append=n)
-
-
-def _native_view(arr: np.ndarray) -> np.ndarray:
-    """``arr``'s bytes in native byte order (other values if it was not: for equality tests)."""
-    return arr if arr.dtype.isnative else arr.view(arr.dtype.newbyteorder("="))
 
 
 def _packed(cls_rgb: np.ndarray) -> np.ndarray:

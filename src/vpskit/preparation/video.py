@@ -37,8 +37,9 @@ from ..pngio import (
     png_header,
     read_file,
 )
+from ..runs import pixel_runs
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
-from .panoptic import PanRuns, pixel_runs
+from .panoptic import PanRuns
 
 COLOR_SPREAD = 30
 """Each channel of a thing colour lies within ± this of its category colour."""
