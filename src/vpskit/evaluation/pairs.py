@@ -10,6 +10,8 @@ import mmap
 
 import numpy as np
 
+from ..runs import pixel_runs
+
 ID_BITS = 24
 """Segment ids are 24-bit (R + 256 G + 256² B); a pair key is ``gt_id << 24 | pred_id``."""
 ID_MASK = (1 << ID_BITS) - 1
@@ -140,7 +142,8 @@ class PairCounter:
         if missing is not None:
             empty = np.zeros(0, dtype=np.uint32)
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), missing
-        return (*self._tally(gt_index, self._gt_run_pos[gt_run], index, pred_pos, starts, b.size), None)
+        lengths = np.diff(starts, append=b.size)
+        return (*self._tally(gt_index, self._gt_run_pos[gt_run], index, pred_pos, lengths), None)
 
     def count_both(self, gt_ids: np.ndarray, gt_index: IdIndex, pred_ids: np.ndarray, index: IdIndex
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
@@ -159,34 +162,25 @@ class PairCounter:
         b = np.ascontiguousarray(pred_ids, dtype=np.uint32).reshape(-1)
         self.shape = tuple(gt_ids.shape)
         self._gt_index = None
-        if self._change.size != a.size:
-            self._gt_change = np.empty(a.size, dtype=bool)
-            self._change = np.empty(a.size, dtype=bool)
         empty = np.zeros(0, dtype=np.uint32)
         if a.size == 0:
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), None, None
-        change, other = self._change, self._gt_change
-        change[0] = True
-        np.not_equal(a[1:], a[:-1], out=change[1:])
-        np.not_equal(b[1:], b[:-1], out=other[1:])
-        np.logical_or(change[1:], other[1:], out=change[1:])
-        starts = np.flatnonzero(change)
+        starts, lengths = pixel_runs(a, b)
         mask = np.uint32(ID_MASK)
         gt_values = a.take(starts)
         gt_values &= mask
         values = b.take(starts)
         values &= mask
         if self.dense_limit is None and max(len(gt_index), len(index)) < 1 << _SMALL_BITS:
-            return self._tally_small(gt_index, gt_values, index, values, starts, a.size)
+            return self._tally_small(gt_index, gt_values, index, values, lengths)
         gt_pos, gt_missing = gt_index.positions(gt_values)
         pred_pos, pred_missing = (None, None) if gt_missing is not None else index.positions(values)
         if gt_missing is not None or pred_missing is not None:
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), gt_missing, pred_missing
-        return (*self._tally(gt_index, gt_pos, index, pred_pos, starts, a.size), None, None)
+        return (*self._tally(gt_index, gt_pos, index, pred_pos, lengths), None, None)
 
     def _tally_small(self, gt_index: IdIndex, gt_values: np.ndarray, index: IdIndex, values: np.ndarray,
-                     starts: np.ndarray, size: int
-                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
+                     lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
         """:meth:`count_both` from the ids of each run, for at most 255 known ids a side: each
         side's position + 1 (0: unknown) from a table indexed by the whole 24-bit id, one
         ``gt << 8 | pred`` key per run, one count per key."""
@@ -205,7 +199,7 @@ class PairCounter:
             g_table[gt_index.ids] = 0
             p_table[index.ids] = 0
         side = 1 << _SMALL_BITS
-        counts = np.bincount(keys, weights=np.diff(starts, append=size), minlength=(len(gt_index) + 1) * side)
+        counts = np.bincount(keys, weights=lengths, minlength=(len(gt_index) + 1) * side)
         empty = np.zeros(0, dtype=np.uint32)
         if counts[:side].any():
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), int(gt_values[np.argmax(keys < side)]), None
@@ -217,13 +211,12 @@ class PairCounter:
                 counts[keys].astype(np.int64), None, None)
 
     def _tally(self, gt_index: IdIndex, gt_pos: np.ndarray, index: IdIndex, pred_pos: np.ndarray,
-               starts: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """``(gt, pred, count)`` of runs starting at ``starts`` (of ``size`` pixels in all) whose
-        ids sit at ``gt_pos`` in ``gt_index`` and ``pred_pos`` in ``index``."""
+               lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``(gt, pred, count)`` of runs of ``lengths`` pixels whose ids sit at ``gt_pos`` in
+        ``gt_index`` and ``pred_pos`` in ``index``."""
         n_pred = len(index)
         keys = gt_pos * n_pred + pred_pos
-        lengths = np.diff(starts, append=size)
-        limit = (1 << 16) + 4 * starts.size if self.dense_limit is None else self.dense_limit
+        limit = (1 << 16) + 4 * lengths.size if self.dense_limit is None else self.dense_limit
         if len(gt_index) * n_pred <= limit:
             counts = np.bincount(keys, weights=lengths, minlength=len(gt_index) * n_pred)
             keys = np.flatnonzero(counts)
