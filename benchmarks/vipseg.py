@@ -16,7 +16,8 @@ interleaved so that a change of load on the machine hits both alike, the best of
   folder holding the three scripts, ``segmentation_and_tracking_quality.py`` included) and
   ``--reference-python PATH`` (a Python with their dependencies: numpy < 2, Pillow, tqdm), the
   official scripts, unchanged, imported and run one after the other in a fresh interpreter of that
-  Python: ``eval_vpq_vspw.py --num_processes 2`` (a pool of 2 processes), then
+  Python: ``eval_vpq_vspw.py --num_processes 2`` (a pool of 2 processes, which it hands videos 5 at a
+  time: below 6 videos only one works), then
   ``eval_stq_vspw.py`` (it has no process count: one process).
 
 Prints, per N: seconds of each tool (the official ones split into VPQ and STQ), the ratio, the
