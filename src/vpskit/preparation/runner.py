@@ -294,7 +294,10 @@ def stage_panoptic_video(root: str | os.PathLike, split: str | Sequence[str], *,
         split, video, _, tasks4 = unit
         if tasks4 is None:
             return None
-        return split, tasks4, made[2], colors[split].add(video, made[3])
+        frames = list(made[2] or ())
+        if made[2] is not None:
+            made[2].clear()  # the frames go on to stage 4: the results kept till the end hold none
+        return split, tasks4, frames, colors[split].add(video, made[3])
 
     results = map_pipeline(_fused_stage3, give_colours, _fused_stage4, units, context=root, jobs=jobs,
                            desc=f"panoptic+video {report3.split}", progress=progress)
