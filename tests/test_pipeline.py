@@ -83,7 +83,10 @@ def test_on_a_dask_cluster_as_on_local_processes(scheduler, tmp_path):  # noqa: 
         use_scheduler(None)
     assert seen == [list(range(12)), list(range(12))]
     assert [(r, u and u[0]) for r, u in remote] == [(r, u and u[0]) for r, u in local]
-    assert len({u[1] for _, u in remote if u} - {os.getpid()}) == 2  # both Dask workers did second steps
+    # the second steps ran on the cluster's workers (which of its two workers Dask picks for such
+    # short tasks is its choice: it may give them all to one)
+    pids = {u[1] for _, u in remote if u}
+    assert pids and os.getpid() not in pids
 
 
 def test_an_error_in_a_step_or_in_between_stops_the_run(tmp_path):
