@@ -48,9 +48,9 @@ def test_the_costliest_items_start_first_and_the_results_keep_the_order(tmp_path
     assert map_videos(_log_start, items, context=str(log), jobs=2, cost=cost) == [10 * x for x in items]
     started = [int(x) for x in log.read_text().split()]
     assert sorted(started) == sorted(items)
-    assert first_two <= set(started[:3])
-    # Items are handed out in this order, one at a time per worker; a worker slow to start (a
-    # busy machine) may log its first item after the other's second, never later.
+    assert started[0] in first_two
+    # Items are handed out in this order, one at a time per worker: all but the one a stalled
+    # worker holds (a busy machine) start before any later item.
     order = items if cost is None else sorted(items, key=cost, reverse=True)
     for i, x in enumerate(started):
         assert x in order[:i + 2], (started, order)
