@@ -45,10 +45,11 @@ def add_videos_and_stq_void(parser: argparse.ArgumentParser,
 def add_vipseg_conventions(p: argparse.ArgumentParser) -> None:
     """``--vpq-windows SET`` and ``--stq-gt-instances RULE`` (VIPSeg's choices of conventions)."""
     p.add_argument("--vpq-windows", metavar="SET", default=None,
-                   help="VIPSeg only: the VPQ windows, 'official' (default: runs of 1, 2, 4, 6 and 8 "
+                   help="VIPSeg: the VPQ windows, 'official' (default: runs of 1, 2, 4, 6 and 8 "
                    "consecutive frames, named k = 0, 5, 15, 25, 35, as eval_vpq_vspw.py) or 'paper' (1, 2, 4 "
                    "and 6 frames: the windows of the VIPSeg paper's numbers, as its authors state in "
-                   "VIPSeg-Dataset issue #7); the final VPQ is the mean over the windows")
+                   "VIPSeg-Dataset issue #7); the final VPQ is the mean over the windows. KITTI-STEP has one set, "
+                   "'paper' (1-4 frames)")
     p.add_argument("--stq-gt-instances", metavar="RULE", default=None,
                    help="VIPSeg only: how STQ numbers a video's ground-truth segments, 'from-0' (default, as "
                    "eval_stq_vspw.py and the published numbers: 0, 1, ... in JSON order, so a thing listed "
