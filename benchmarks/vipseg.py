@@ -104,7 +104,7 @@ def build(work: Path, videos: int, frames: int) -> tuple[Path, Path, dict]:
     """(prepared folder, prediction folder, its val GT JSON) of ``videos`` videos of ``frames``
     frames, made once per ``work`` (remade when the counts differ)."""
     from vpskit.preparation.vipseg_run import prepare_vipseg
-    from vpskit.synth_vipseg import synthesize_vipseg, write_predictions
+    from vpskit.synth.vipseg import synthesize_vipseg, write_predictions
 
     root, pred, marker = work / "VIPSeg_720P", work / "pred", work / "vipseg-bench.json"
     want = {"videos": videos, "frames": frames}

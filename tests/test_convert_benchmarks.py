@@ -22,7 +22,7 @@ from vpskit.formats import MAPS, NAMES, FormatOptions
 from vpskit.formats import kitti_step as kitti_format
 from vpskit.preparation.vipseg_run import prepare_vipseg
 from vpskit.profiles.vipseg import CATEGORY_TABLE
-from vpskit.synth_vipseg import synthesize_vipseg, write_predictions
+from vpskit.synth.vipseg import synthesize_vipseg, write_predictions
 
 VIPSEG_THINGS = np.zeros(256, dtype=bool)
 VIPSEG_THINGS[[i for i, _, thing, _ in CATEGORY_TABLE if thing]] = True

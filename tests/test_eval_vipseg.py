@@ -16,7 +16,7 @@ from vpskit.errors import VpsError
 from vpskit.evaluation import evaluate
 from vpskit.pngio import read_png, write_png
 from vpskit.preparation.vipseg_run import prepare_vipseg
-from vpskit.synth_vipseg import synthesize_vipseg, write_predictions
+from vpskit.synth.vipseg import synthesize_vipseg, write_predictions
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "vipseg_reference.json").read_text())
 KINDS = list(FIXTURE["evaluation"]["predictions"])

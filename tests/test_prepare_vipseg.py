@@ -19,7 +19,7 @@ from vpskit.pngio import read_png
 from vpskit.preparation.vipseg import VideoSegments, check_raw_values, convert_frame, target_size
 from vpskit.preparation.vipseg_run import prepare_vipseg
 from vpskit.profiles.vipseg import categories_json
-from vpskit.synth_vipseg import PREDICTION_KINDS, synthesize_vipseg, write_predictions
+from vpskit.synth.vipseg import PREDICTION_KINDS, synthesize_vipseg, write_predictions
 
 FIXTURE = json.loads((Path(__file__).parent / "fixtures" / "vipseg_reference.json").read_text())
 

@@ -19,7 +19,7 @@ from kitti_step_cases import SYNTH_ARGS, write_prediction
 from reportpage import read_page
 from vpskit.cli import main
 from vpskit.preparation.vipseg_run import prepare_vipseg
-from vpskit.synth_vipseg import synthesize_vipseg, write_predictions
+from vpskit.synth.vipseg import synthesize_vipseg, write_predictions
 from vpskit.visualize import overlay as ov
 from vpskit.visualize.page import THUMB_WIDTH
 from vpskit.visualize.scoring import open_benchmark

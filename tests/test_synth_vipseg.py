@@ -8,7 +8,7 @@ import numpy as np
 from PIL import Image
 
 from vpskit.profiles.vipseg import raw_category
-from vpskit.synth_vipseg import INVALID_VALUES, synthesize_vipseg
+from vpskit.synth.vipseg import INVALID_VALUES, synthesize_vipseg
 
 
 def _tree_digest(root):

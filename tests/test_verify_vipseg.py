@@ -16,7 +16,7 @@ from PIL import Image
 from vpskit.cli import main
 from vpskit.pngio import id2rgb, read_png, rgb2id, write_png
 from vpskit.preparation.vipseg_run import prepare_vipseg
-from vpskit.synth_vipseg import THINGS, synthesize_vipseg
+from vpskit.synth.vipseg import THINGS, synthesize_vipseg
 from vpskit.verification import verify
 
 SPLIT_JSON = ("panoptic_gt_VIPSeg.json", "panoptic_gt_VIPSeg_train.json")

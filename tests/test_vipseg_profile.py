@@ -9,7 +9,7 @@ import pytest
 
 from vpskit.profiles import detect_benchmark, get_profile
 from vpskit.profiles.vipseg import CATEGORY_TABLE, label_numbers, raw_category
-from vpskit.synth_vipseg import categories_json_bytes
+from vpskit.synth.vipseg import categories_json_bytes
 
 
 def test_categories_are_the_124_of_the_release():

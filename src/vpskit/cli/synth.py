@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
 
 def _run_kitti_step(args: argparse.Namespace) -> int:
     from ..errors import VpsError
-    from ..synth_kitti import DEFAULT_SIZE, synthesize_kitti_step
+    from ..synth.kitti import DEFAULT_SIZE, synthesize_kitti_step
 
     if args.videos is not None:
         raise VpsError("--videos", "KITTI-STEP sequences are counted per split: give --splits TRAIN,VAL,TEST")
@@ -92,7 +92,7 @@ def _run_kitti_step(args: argparse.Namespace) -> int:
 
 def _run_vipseg(args: argparse.Namespace) -> int:
     from ..errors import VpsError
-    from ..synth_vipseg import SIZES, synthesize_vipseg
+    from ..synth.vipseg import SIZES, synthesize_vipseg
 
     if args.zip:
         raise VpsError("--zip", "VIPSeg is written as a folder (imgs/, panomasks/, split lists)")

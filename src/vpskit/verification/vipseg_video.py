@@ -1,5 +1,5 @@
 """The per-video checks of ``vpskit verify`` on a prepared VIPSeg folder (``VIPSeg_720P/``), run
-on the pool by :mod:`vpskit.verification_vipseg`.
+on the pool by :mod:`vpskit.verification.vipseg`.
 
 For one video: the frames of ``images/``, ``panomasks/`` and ``panomasksRGB/`` are the same and are
 the frames its JSON entry lists, in name order; each JPEG is whole and 720 high (and, given the
@@ -20,12 +20,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from .errors import VpsError
-from .jsonfields import segment_records
-from .pngio import decode_ids, decode_png, png_header, read_file
-from .preparation.vipseg import COLOUR_JITTER, check_raw_values, target_size
-from .preparation.vipseg_run import VipsegDownload
-from .profiles.vipseg import CATEGORY_TABLE, RAW_STUFF_MAX, RAW_THING_DIVISOR, TARGET_HEIGHT
+from ..errors import VpsError
+from ..jsonfields import segment_records
+from ..pngio import decode_ids, decode_png, png_header, read_file
+from ..preparation.vipseg import COLOUR_JITTER, check_raw_values, target_size
+from ..preparation.vipseg_run import VipsegDownload
+from ..profiles.vipseg import CATEGORY_TABLE, RAW_STUFF_MAX, RAW_THING_DIVISOR, TARGET_HEIGHT
 
 __all__ = ["VideoResult", "VideoUnit", "check_video"]
 

@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from . import pngio
-from .categories import LABELS, VOID
-from .errors import VpsError
-from .formats.kitti_step import encode
-from .parallel import map_videos
-from .profiles.kitti_step import IMAGES_DIR, LABELLED_SPLITS, MAPS_DIR, SPLITS, TRACKED
-from .synth import (
+from .. import pngio
+from ..categories import LABELS, VOID
+from ..errors import VpsError
+from ..formats.kitti_step import encode
+from ..parallel import map_videos
+from ..profiles.kitti_step import IMAGES_DIR, LABELLED_SPLITS, MAPS_DIR, SPLITS, TRACKED
+from . import (
     FRAME_COMPRESS_LEVEL,
     _build_scene,
     _clear_previous,

@@ -22,12 +22,12 @@ from typing import TypeVar
 
 import numpy as np
 
-from .categories import CATEGORY_BY_ID, categories_json, pack_color
-from .coco_instances import check_shipped, instance_annotations
-from .errors import VpsError
-from .jsonfields import check_gt_json, read_json, segment_records
-from .locking import holding_lock
-from .naming import (
+from ..categories import CATEGORY_BY_ID, categories_json, pack_color
+from ..coco_instances import check_shipped, instance_annotations
+from ..errors import VpsError
+from ..jsonfields import check_gt_json, read_json, segment_records
+from ..locking import holding_lock
+from ..naming import (
     ANNOTATED_PER_VIDEO,
     FRAMES_PER_SNIPPET,
     LABELLED_SPLITS,
@@ -39,9 +39,9 @@ from .naming import (
     parse_splits,
     safe_relpath,
 )
-from .parallel import map_videos
-from .pngio import check_png_pixels, decode_png, png_header, png_limit, read_file, rgb2id
-from .preparation.common import (
+from ..parallel import map_videos
+from ..pngio import check_png_pixels, decode_png, png_header, png_limit, read_file, rgb2id
+from ..preparation.common import (
     AnnotatedFrame,
     RawFrame,
     annotated_frames,
@@ -49,9 +49,9 @@ from .preparation.common import (
     group_by_video,
     raw_frames,
 )
-from .preparation.panoptic import decode_cls, decode_inst, panoptic_from_labels
-from .preparation.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
-from .profiles import detect_benchmark
+from ..preparation.panoptic import decode_cls, decode_inst, panoptic_from_labels
+from ..preparation.video import COLOR_SPREAD, FORBIDDEN_IDS, category_of_value
+from ..profiles import detect_benchmark
 
 T = TypeVar("T")
 
@@ -448,23 +448,23 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
 
     Holds ROOT's lock shared: it refuses (``VpsError``) to check a folder a run is preparing,
     and a run started meanwhile refuses to change it. ``benchmark`` (None: found from ``root``,
-    see :func:`vpskit.profiles.detect_benchmark`): a KITTI-STEP folder is checked by
+    see :func:`vpskit.profiles.detect_benchmark`): a KITTI-STEP folder or zip is checked by
     :func:`vpskit.verification_kitti.verify_category_instance`, a VIPSeg folder by
-    :func:`vpskit.verification_vipseg.verify_vipseg` (``download``: the VIPSeg download to
+    :func:`vpskit.verification.vipseg.verify_vipseg` (``download``: the VIPSeg download to
     compare with; only for VIPSeg).
     """
     root = Path(root)
-    if not root.is_dir():
-        raise VpsError(root, "no such folder")
     profile = detect_benchmark(root, benchmark).require("verify")
+    if not root.is_dir() and not (root.is_file() and profile.layout == "category-instance"):  # a KITTI-STEP zip
+        raise VpsError(root, "no such folder")
     if profile.name == "vipseg":
-        from .verification_vipseg import verify_vipseg
+        from .vipseg import verify_vipseg
 
         return verify_vipseg(root, splits, download=download, jobs=jobs, progress=progress)
     if download is not None:
         raise VpsError("--download", f"only for VIPSeg (this is {profile.title})")
     if profile.layout == "category-instance":
-        from .verification_kitti import verify_category_instance
+        from ..verification_kitti import verify_category_instance
 
         return verify_category_instance(root, profile, splits, jobs=jobs, progress=progress)
     order = parse_splits(splits)

@@ -11,7 +11,7 @@ the whole file; the split lists agree with the folders: every video of a split h
 VIPSeg README puts them there), else those of the download (``--download``), else the videos of
 ``panoptic_gt_VIPSeg_{split}.json`` (and, for test, the ``images/`` folders no JSON lists).
 
-Per video, on the pool: see :mod:`vpskit.verification_vipseg_video`. One line per problem, naming
+Per video, on the pool: see :mod:`vpskit.verification.vipseg_video`. One line per problem, naming
 the file.
 """
 
@@ -21,15 +21,15 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import VpsError
-from .jsonfields import read_json
-from .naming import parse_splits
-from .parallel import map_videos
-from .preparation.vipseg_run import VipsegDownload
-from .profiles.vipseg import SPLITS, categories_json
-from .text import plural
-from .verification import VerifyReport
-from .verification_vipseg_video import VideoUnit, check_video
+from ..errors import VpsError
+from ..jsonfields import read_json
+from ..naming import parse_splits
+from ..parallel import map_videos
+from ..preparation.vipseg_run import VipsegDownload
+from ..profiles.vipseg import SPLITS, categories_json
+from ..text import plural
+from . import VerifyReport
+from .vipseg_video import VideoUnit, check_video
 
 __all__ = ["verify_vipseg"]
 

@@ -26,10 +26,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import pngio
-from .errors import VpsError
-from .profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json, label_numbers
-from .synth import _clear_previous
+from .. import pngio
+from ..errors import VpsError
+from ..profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json, label_numbers
+from . import _clear_previous
 
 __all__ = ["INVALID_VALUES", "PREDICTION_KINDS", "VipsegVideo", "categories_json_bytes", "plan_videos",
            "synthesize_vipseg", "write_predictions"]

@@ -32,16 +32,16 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw
 
-from . import naming, pngio
-from .categories import (
+from .. import naming, pngio
+from ..categories import (
     LABEL_BY_ID,
     LABELS,
     categories_json,
 )
-from .coco_instances import image_record, instance_annotations, instances_document, json_bytes
-from .errors import VpsError
-from .naming import ANNOTATED_OFFSETS, FRAMES_PER_SNIPPET, GTFINE_OFFSET, FrameKey, ImageId
-from .parallel import map_videos
+from ..coco_instances import image_record, instance_annotations, instances_document, json_bytes
+from ..errors import VpsError
+from ..naming import ANNOTATED_OFFSETS, FRAMES_PER_SNIPPET, GTFINE_OFFSET, FrameKey, ImageId
+from ..parallel import map_videos
 
 CITIES = ("frankfurt", "lindau", "munster")
 """Cities of the Cityscapes validation set, the source of every Cityscapes-VPS video."""
