@@ -4,6 +4,7 @@ deterministically from (case, sequence, frame)."""
 
 from __future__ import annotations
 
+import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -102,3 +103,14 @@ def write_prediction(gt_folder: Path, out: Path, case: str) -> None:
             cat, inst = decode(read_png(png))
             pc, pi = fn(cat, inst.astype(np.uint16), _rng(case, seq_dir.name, t), t)
             write_png(out / seq_dir.name / png.name, encode(pc.astype(np.uint8), pi.astype(np.uint16)))
+
+
+def zip_folder(folder: Path, out: Path, arc: str, extra: dict[str, bytes] | None = None,
+               method: int = zipfile.ZIP_DEFLATED) -> Path:
+    """Zip every file of ``folder`` under the member folder ``arc`` (plus ``extra`` members)."""
+    with zipfile.ZipFile(out, "w", method) as zf:
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            zf.write(path, f"{arc}{path.relative_to(folder).as_posix()}")
+        for name, data in (extra or {}).items():
+            zf.writestr(name, data)
+    return out

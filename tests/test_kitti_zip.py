@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from kitti_step_cases import SYNTH_ARGS, write_prediction
+from kitti_step_cases import zip_folder as _zip
 from vpskit.cli import main
 from vpskit.errors import VpsError
 from vpskit.evaluation import evaluate
@@ -24,16 +25,6 @@ def kitti(tmp_path_factory) -> tuple[Path, Path]:
     pred = base / "noisy"
     write_prediction(root / "panoptic_maps" / "val", pred, "noisy")
     return root, pred
-
-
-def _zip(folder: Path, out: Path, arc: str, extra: dict[str, bytes] | None = None) -> Path:
-    """Zip every file of ``folder`` under the member folder ``arc`` (plus ``extra`` members)."""
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            zf.write(path, f"{arc}{path.relative_to(folder).as_posix()}")
-        for name, data in (extra or {}).items():
-            zf.writestr(name, data)
-    return out
 
 
 def _scores(res: dict) -> tuple[dict, dict]:

@@ -6,6 +6,9 @@ Per sequence (in parallel): frames numbered 000000, 000001, … without gaps; a 
 every image and an image for every map, of the same size, one size per sequence; maps that are
 8-bit RGB PNGs whose categories are 0-18 or void (255) and whose instance ids are only on the
 tracked categories (person, car). One line per problem, naming the file.
+
+ROOT may also be a zip of such a folder (as packed for download: ``images/`` and
+``panoptic_maps/`` at any depth inside it): the same checks, each problem naming ``zip:member``.
 """
 
 from __future__ import annotations
@@ -23,8 +26,10 @@ from .parallel import map_videos
 from .pngio import decode_png, png_header, read_file
 from .profiles import Profile
 from .profiles.kitti_step import IMAGES_DIR, LABELLED_SPLITS, MAPS_DIR, SPLITS
+from .sources import Source
 from .text import plural
 from .verification import VerifyReport
+from .zips import one_place, open_zip
 
 COLUMNS = ("sequences", "images", "maps", "tracks", "problems")
 _SEQUENCE = re.compile(r"\d{4}")
@@ -45,24 +50,71 @@ class _Result:
     problems: list[str] = field(default_factory=list)
 
 
-def _listing(folder: Path, res: _Result) -> dict[int, str]:
+class _Tree:
+    """The KITTI-STEP root being checked, a folder or the folder of a zip holding ``images/`` and
+    ``panoptic_maps/``: listings, reads and names for messages by path relative to it."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.source: Source | None = None
+        self._folders: dict[str, dict[str, str]] = {}
+        if root.is_file():
+            self.source = Source(root, "", prefix=_zip_root(root))
+            for name in self.source.names():
+                parts = name.split("/")
+                for i in range(len(parts)):
+                    self._folders.setdefault("/".join(parts[:i]), {})[parts[i]] = "folder" if i < len(parts) - 1 else "file"
+
+    def where(self, rel: str) -> str:
+        """How messages name ``rel`` (a path, or ``zip:member``)."""
+        return self.source.describe(rel) if self.source is not None else str(self.root / rel)
+
+    def entries(self, rel: str) -> dict[str, str]:
+        """Name → ``"folder"``, ``"file"`` (a regular one) or ``"other"``, of what folder ``rel``
+        holds (empty when there is no such folder)."""
+        if self.source is not None:
+            return self._folders.get(rel, {})
+        folder = self.root / rel
+        if not folder.is_dir():
+            return {}
+        return {p.name: "folder" if p.is_dir() else "file" if p.is_file() else "other" for p in folder.iterdir()}
+
+    def read(self, rel: str) -> bytes:
+        """The bytes of file ``rel``; ``VpsError`` naming it when missing or unreadable."""
+        return self.source.read(rel) if self.source is not None else read_file(self.root / rel)
+
+
+def _zip_root(path: Path) -> str:
+    """The member prefix of the folder of zip ``path`` holding ``images/`` or ``panoptic_maps/``."""
+    found = set()
+    with open_zip(path) as zf:
+        for name in zf.namelist():
+            parts = name.split("/")
+            for i in range(len(parts) - 2):
+                if parts[i] in (IMAGES_DIR, MAPS_DIR) and parts[i + 1] in SPLITS:
+                    found.add("".join(f"{p}/" for p in parts[:i]))
+                    break
+    return one_place(path, found, f"no {MAPS_DIR}/{{split}}/ or {IMAGES_DIR}/{{split}}/ folder inside the zip (a "
+                     "KITTI-STEP zip holds the folder that holds them)",
+                     "KITTI-STEP folders in several places inside the zip", "zip one dataset")
+
+
+def _listing(tree: _Tree, folder: str, res: _Result) -> dict[int, str]:
     """Frame number → file name of the frames in ``folder``; other entries are problems."""
     frames: dict[int, str] = {}
-    if not folder.is_dir():
-        return frames
-    for entry in sorted(folder.iterdir()):
-        m = _FRAME.fullmatch(entry.name)
-        if m is None or not entry.is_file():
-            res.problems.append(f"{entry}: unexpected {'folder' if entry.is_dir() else 'file'} "
+    for name, kind in sorted(tree.entries(folder).items()):
+        m = _FRAME.fullmatch(name)
+        if m is None or kind != "file":
+            res.problems.append(f"{tree.where(f'{folder}/{name}')}: unexpected {'folder' if kind == 'folder' else 'file'} "
                                 "(expected frames named 000000.png, 000001.png, …)")
             continue
-        frames[int(m.group(1))] = entry.name
+        frames[int(m.group(1))] = name
     return frames
 
 
-def _image_size(path: Path, res: _Result) -> tuple[int, int] | None:
+def _image_size(tree: _Tree, rel: str, res: _Result) -> tuple[int, int] | None:
     try:
-        header = png_header(read_file(path), path)
+        header = png_header(tree.read(rel), tree.where(rel))
     except VpsError as exc:
         res.problems.append(str(exc))
         return None
@@ -90,37 +142,37 @@ def check_map(rgb: np.ndarray, tracked: Sequence[int], categories: int, void: in
     return problems, set(ids.tolist())
 
 
-def _check_sequence(ctx: tuple[Path, Profile], unit: _Unit) -> _Result:
-    root, profile = ctx
+def _check_sequence(ctx: tuple[_Tree, Profile], unit: _Unit) -> _Result:
+    tree, profile = ctx
     res = _Result()
-    img_dir = root / IMAGES_DIR / unit.split / unit.sequence
-    map_dir = root / MAPS_DIR / unit.split / unit.sequence
-    images = _listing(img_dir, res)
+    img_dir = f"{IMAGES_DIR}/{unit.split}/{unit.sequence}"
+    map_dir = f"{MAPS_DIR}/{unit.split}/{unit.sequence}"
+    images = _listing(tree, img_dir, res)
     labelled = unit.split in LABELLED_SPLITS
-    maps = _listing(map_dir, res) if labelled else {}
+    maps = _listing(tree, map_dir, res) if labelled else {}
     res.images, res.maps = len(images), len(maps)
     numbers = sorted(set(images) | set(maps))
     if numbers and numbers != list(range(numbers[-1] + 1)):
         gaps = sorted(set(range(numbers[-1] + 1)) - set(numbers))
-        res.problems.append(f"{img_dir}: frames {', '.join(f'{g:06d}' for g in gaps[:5])}"
+        res.problems.append(f"{tree.where(img_dir)}: frames {', '.join(f'{g:06d}' for g in gaps[:5])}"
                             f"{' …' if len(gaps) > 5 else ''} missing (frames are numbered from 000000 without gaps)")
     tracks: set[int] = set()
     sizes: set[tuple[int, int]] = set()
     for n in numbers:
         name = f"{n:06d}.png"
-        img_size = _image_size(img_dir / name, res) if n in images else None
+        img_size = _image_size(tree, f"{img_dir}/{name}", res) if n in images else None
         if n not in images:
-            res.problems.append(f"{img_dir / name}: missing (its panoptic map exists)")
+            res.problems.append(f"{tree.where(f'{img_dir}/{name}')}: missing (its panoptic map exists)")
         if labelled and n not in maps:
-            res.problems.append(f"{map_dir / name}: missing (its image exists)")
+            res.problems.append(f"{tree.where(f'{map_dir}/{name}')}: missing (its image exists)")
             continue
         if not labelled:
             if img_size is not None:
                 sizes.add(img_size)
             continue
-        path = map_dir / name
+        path = tree.where(f"{map_dir}/{name}")
         try:
-            data = read_file(path)
+            data = tree.read(f"{map_dir}/{name}")
             header = png_header(data, path)
             if header.bit_depth != 8 or header.color_type != 2:
                 res.problems.append(f"{path}: expected an 8-bit RGB PNG, found bit depth {header.bit_depth}, "
@@ -139,43 +191,48 @@ def _check_sequence(ctx: tuple[Path, Profile], unit: _Unit) -> _Result:
         tracks |= ids
     if len(sizes) > 1:
         shown = ", ".join(f"{w}x{h}" for w, h in sorted(sizes))
-        res.problems.append(f"{map_dir if labelled else img_dir}: frames of several sizes ({shown})")
+        res.problems.append(f"{tree.where(map_dir if labelled else img_dir)}: frames of several sizes ({shown})")
     res.tracks = len(tracks)
     return res
 
 
-def _sequences(root: Path, split: str) -> list[str]:
+def _sequences(tree: _Tree, split: str) -> list[str]:
     names: set[str] = set()
     for top in (IMAGES_DIR, MAPS_DIR):
-        folder = root / top / split
-        if folder.is_dir():
-            names |= {p.name for p in folder.iterdir() if p.is_dir() and _SEQUENCE.fullmatch(p.name)}
+        names |= {n for n, kind in tree.entries(f"{top}/{split}").items() if kind == "folder" and _SEQUENCE.fullmatch(n)}
     return sorted(names)
 
 
 def verify_category_instance(root: str | os.PathLike, profile: Profile, splits: str | Sequence[str] = SPLITS, *,
                              jobs: int | None = None, progress: bool | None = None) -> VerifyReport:
-    """Check a KITTI-STEP folder (see the module docstring); return a report (``.ok``,
-    ``.problems``, ``.table``). ``VpsError`` when ``root`` is not a folder or a split is unknown."""
+    """Check a KITTI-STEP folder or zip (see the module docstring); return a report (``.ok``,
+    ``.problems``, ``.table``). ``VpsError`` when ``root`` is neither, or a zip holding no such
+    folder (or several), or a split is unknown."""
     root = Path(root)
-    if not root.is_dir():
-        raise VpsError(root, "no such folder")
+    if not (root.is_dir() or root.is_file()):
+        raise VpsError(root, "no such folder or zip")
     order = [s.strip() for s in splits.split(",")] if isinstance(splits, str) else list(splits)
     unknown = [s for s in order if s not in SPLITS]
     if unknown or not order:
         raise VpsError("--splits", f"unknown split {unknown[0] if unknown else ''!r} (known: {', '.join(SPLITS)})")
+    tree = _Tree(root)
     report = VerifyReport(root, columns=COLUMNS)
     units = []
     for split in order:
-        seqs = _sequences(root, split)
+        seqs = _sequences(tree, split)
         report.counts[split] = {"sequences": len(seqs), "images": 0, "tracks": 0, "problems": 0}
         if split in LABELLED_SPLITS:
             report.counts[split]["maps"] = 0
         if not seqs:
-            report.problems.append(f"{root / IMAGES_DIR / split}: no sequence folders (0000, 0001, …)")
+            report.problems.append(f"{tree.where(f'{IMAGES_DIR}/{split}')}: no sequence folders (0000, 0001, …)")
             report.counts[split]["problems"] += 1
         units += [_Unit(split, s) for s in seqs]
-    results = map_videos(_check_sequence, units, context=(root, profile), jobs=jobs, desc="verify", progress=progress)
+    try:
+        results = map_videos(_check_sequence, units, context=(tree, profile), jobs=jobs, desc="verify",
+                             progress=progress)
+    finally:
+        if tree.source is not None:
+            tree.source.close()
     for unit, res in zip(units, results, strict=True):
         counts = report.counts[unit.split]
         counts["images"] += res.images

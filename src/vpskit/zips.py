@@ -133,6 +133,18 @@ class GuardedZip(zipfile.ZipFile):
         self._keep = ()
 
 
+def one_place(path: str | os.PathLike, places: set[str], missing: str, several: str, hint: str) -> str:
+    """The one member prefix (``""`` or ending in ``/``) of ``places`` where zip ``path`` holds
+    what is looked for; ``VpsError`` naming the zip with ``missing`` when there is none, or with
+    ``several``, up to three of them and ``hint`` when there are several."""
+    if not places:
+        raise VpsError(path, missing)
+    if len(places) > 1:
+        shown = ", ".join(p or "the top level" for p in sorted(places)[:3])
+        raise VpsError(path, f"{several} ({shown}): {hint}")
+    return next(iter(places))
+
+
 def open_zip(path: str | os.PathLike, label: str | None = None) -> GuardedZip:
     """Zip ``path`` for reading (``label``: how messages name it; default the path)."""
     return GuardedZip(path, str(path) if label is None else label)

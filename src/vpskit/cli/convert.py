@@ -130,8 +130,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--split", default="val", help="split the output is for (default: val)")
     p.add_argument("--benchmark", choices=available_benchmarks(), default=None,
                    help="the benchmark whose prediction format to write (default: found from --root: "
-                   "a folder holding panomasksRGB/ is vipseg, one holding panoptic_maps/ kitti-step, "
-                   "else cityscapes-vps); see the end of the description")
+                   "a folder holding panomasksRGB/ is vipseg, one holding panoptic_maps/ (or a zip holding "
+                   "it at any depth) kitti-step, else cityscapes-vps); see the end of the description")
     _add_value_options(p, benchmarks=True)
     add_jobs_and_progress(p)
     p.set_defaults(func=run_convert)

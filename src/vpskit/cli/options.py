@@ -62,4 +62,5 @@ def add_benchmark(parser: argparse.ArgumentParser, what: str, kitti_step: str) -
 
     parser.add_argument("--benchmark", choices=available_benchmarks(), default=None,
                         help=f"the benchmark of {what} (default: found from {what}: a folder holding "
-                        f"panoptic_maps/ is kitti-step, else cityscapes-vps). kitti-step: {kitti_step}")
+                        f"panoptic_maps/, or a zip holding it at any depth, is kitti-step; one holding "
+                        f"panomasksRGB/ is vipseg; else cityscapes-vps). kitti-step: {kitti_step}")

@@ -86,7 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     _jobs(p)
     p.set_defaults(func=_cmd_video)
 
-    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder (or a KITTI-STEP or VIPSeg folder)",
+    p = sub.add_parser("verify", help="check a prepared Cityscapes-VPS folder (or a KITTI-STEP folder or zip, or a "
+                       "VIPSeg folder)",
                        description="Check file counts, JSON file names, image sizes, panoptic_video "
                        "against its JSON, and unique thing colours, and the release's "
                        "instances_SPLIT_city_vps_rle.json (when present) against the objects of the "
@@ -98,7 +99,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="comma-separated splits (default: train,val,test)")
     add_benchmark(p, "ROOT", "checks images/{split}/{seq:04d}/{frame:06d}.png and panoptic_maps/{train,val}/…: "
                   "frames numbered without gaps, a map for every image and the same size, 8-bit RGB maps "
-                  "with categories 0-18 or 255 and instance ids only on person (11) and car (13). "
+                  "with categories 0-18 or 255 and instance ids only on person (11) and car (13); ROOT may be a zip "
+                  "of the KITTI-STEP folder (images/ and panoptic_maps/ at any depth in it), each problem then "
+                  "naming zip:member. "
                   "vipseg (a VIPSeg_720P folder, found from its panomasksRGB/): split lists against the "
                   "folders, images/, panomasks/ and panomasksRGB/ frame by frame (720 high, same sizes), the "
                   "GT JSON files (well-formed, VIPSeg's 124 categories) against the segment maps (ids, areas, "

@@ -88,10 +88,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("show", help="draw the ground truth or a prediction of a video on its frames",
                        description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("path", metavar="ROOT|PRED",
-                   help="prepared cityscapes_vps folder or zip, KITTI-STEP folder or VIPSeg_720P folder "
+                   help="prepared cityscapes_vps folder or zip, KITTI-STEP folder or zip, or VIPSeg_720P folder "
                    "(ground truth); with --root, a prediction")
-    p.add_argument("--root", help="the ground truth's folder (or Cityscapes-VPS zip): makes the positional a "
-                   "prediction")
+    p.add_argument("--root", help="the ground truth's folder (or Cityscapes-VPS or KITTI-STEP zip): makes the "
+                   "positional a prediction")
     p.add_argument("--split", default="val", help="split of the video (default: val)")
     p.add_argument("--video", required=True, metavar="N",
                    help="video number, e.g. 3 or 0003 (VIPSeg: its name, or the number it starts with)")

@@ -256,8 +256,8 @@ def evaluate(
     ``progress``: show a progress bar (None: when stderr is a terminal); ``videos``: score only
     these videos (numbers or 4-digit names; None: all). Bad input raises ``VpsError``.
 
-    ``benchmark``: ``"cityscapes-vps"``, ``"kitti-step"``, … (None: found from ``root``: a
-    ``panoptic_maps/`` folder is KITTI-STEP; see :mod:`vpskit.profiles`). For KITTI-STEP, ``root``
+    ``benchmark``: ``"cityscapes-vps"``, ``"kitti-step"``, … (None: found from ``root``: one holding
+    ``panoptic_maps/``, or a zip holding it, is KITTI-STEP; see :mod:`vpskit.profiles`). For KITTI-STEP, ``root``
     holds ``panoptic_maps/{split}/{sequence}/{frame}.png``, ``pred`` is a folder of the same
     per-frame PNGs (``PRED/{sequence}/{frame}.png``), and the metrics are VPQ over windows of 1, 2,
     3 and 4 consecutive frames (named k = 0, 1, 2, 3) and STQ (per sequence and overall;

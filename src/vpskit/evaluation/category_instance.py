@@ -32,6 +32,7 @@ from ..pngio import ANY_FILE, decode_ids, png_header, png_limit
 from ..profiles import Profile
 from ..sources import Source
 from ..text import plural
+from ..zips import one_place
 from .metrics import CategorySet, STQAccumulator, VPQAccumulator, accumulators
 from .metrics.stq import STQVideoState
 from .metrics.stq import video_state as stq_video_state
@@ -61,6 +62,14 @@ class MapsGroundTruth:
     def categories(self) -> CategorySet:
         """The benchmark's categories, things as STQ tracks them."""
         return CategorySet.of_profile(self.profile)
+
+    def images(self) -> Source:
+        """The split's RGB frames, ``images/{split}/`` beside ``panoptic_maps/`` in the same folder
+        or zip (its sequence folders may be missing: reading a frame then says so)."""
+        if not self.source.is_zip:
+            return Source(self.folder.parent.parent / "images" / self.split, "", prefix="")
+        maps = self.source.describe("")[len(self.source.label) + 1:]
+        return Source(self.folder, "", prefix=f"{maps[:-len(f'panoptic_maps/{self.split}/')]}images/{self.split}/")
 
     def describe(self) -> dict:
         """Where the ground truth is, as ``results.json`` records it."""
@@ -130,13 +139,9 @@ def _zip_prediction(path: Path, gt: MapsGroundTruth, wanted: str) -> Source:
         m = _MEMBER.fullmatch(name)
         if m and m.group(2) in gt.videos and (not m.group(1) or m.group(1).endswith("/")):
             prefixes.add(m.group(1))
-    if not prefixes:
-        raise VpsError(path, f"no sequence folder of the ground truth ({wanted}) with frames "
-                       "({frame:06d}.png) inside the zip")
-    if len(prefixes) > 1:
-        shown = ", ".join(p or "the top level" for p in sorted(prefixes)[:3])
-        raise VpsError(path, f"sequence folders in several places inside the zip ({shown}): zip one prediction")
-    return Source(path, "", prefix=prefixes.pop())
+    return Source(path, "", prefix=one_place(
+        path, prefixes, f"no sequence folder of the ground truth ({wanted}) with frames ({{frame:06d}}.png) inside the zip",
+        "sequence folders in several places inside the zip", "zip one prediction"))
 
 
 def select_sequences(gt: MapsGroundTruth, videos: Iterable[str | int | range] | str | int | None) -> list[str]:

@@ -6,7 +6,8 @@ implementations the metrics agree with. Code that depends on the benchmark asks 
 (:func:`get_profile`) instead of branching on the benchmark's name.
 
 Each benchmark is one module of this package exposing ``PROFILE``; :data:`BENCHMARKS` lists
-them, and :func:`detect_benchmark` recognises a benchmark from the files of a dataset folder.
+them, and :func:`detect_benchmark` recognises a benchmark from the files of a dataset folder
+or zip.
 """
 
 from __future__ import annotations
@@ -178,18 +179,45 @@ def get_profile(name: str | None = None) -> Profile:
     return importlib.import_module(f"{__name__}.{BENCHMARKS[name]}").PROFILE
 
 
+def _zip_paths(path: Path) -> set[tuple[str, ...]]:
+    """Every member of zip ``path`` and every folder above one, as path components (empty when
+    ``path`` is not a readable zip: whoever reads it says what is wrong)."""
+    from ..zips import open_zip
+
+    try:
+        with open_zip(path) as zf:
+            names = zf.namelist()
+    except VpsError:
+        return set()
+    out: set[tuple[str, ...]] = set()
+    for name in names:
+        parts = tuple(p for p in name.split("/") if p)
+        out.update(parts[:i] for i in range(1, len(parts) + 1))
+    return out
+
+
+def _holds(root: Path, marker: str, zip_paths: set[tuple[str, ...]] | None) -> bool:
+    """Whether folder ``root`` holds ``marker``; in a zip (``zip_paths``), at any depth."""
+    if zip_paths is None:
+        return (root / marker).exists()
+    want = tuple(p for p in marker.split("/") if p)
+    return any(path[-len(want):] == want for path in zip_paths)
+
+
 def detect_benchmark(root: str | os.PathLike | None, given: str | None = None) -> Profile:
     """The profile of ``given``, else the benchmark whose markers ``root`` holds.
 
-    A root with the markers of no benchmark is Cityscapes-VPS; one with the markers of several is
-    refused (give ``--benchmark``).
+    ``root`` is a folder (markers directly in it) or a zip (markers at any depth in it, as the
+    readers of a zipped dataset find its folders). A root with the markers of no benchmark is
+    Cityscapes-VPS; one with the markers of several is refused (give ``--benchmark``).
     """
     if given is not None:
         return get_profile(given)
-    if root is None or not Path(root).is_dir():
+    if root is None or not (Path(root).is_dir() or Path(root).is_file()):
         return get_profile(DEFAULT_BENCHMARK)
+    zip_paths = _zip_paths(Path(root)) if Path(root).is_file() else None
     found = [p for p in (get_profile(n) for n in available_benchmarks())
-             if p.markers and all((Path(root) / m).exists() for m in p.markers)]
+             if p.markers and all(_holds(Path(root), m, zip_paths) for m in p.markers)]
     if len(found) > 1:
         raise VpsError(root, "holds the files of several benchmarks ("
                        + ", ".join(p.name for p in found) + "): give --benchmark")

@@ -7,7 +7,8 @@ the VPQ windows of a shown frame are those of the whole video. The id maps of th
 are then read once more, shrunk to the picture's scale and kept with their RGB frame (memory:
 the shown frames at that scale).
 
-RGB frames: KITTI-STEP ``ROOT/images/{split}/{sequence}/{frame}.png``; VIPSeg
+RGB frames: KITTI-STEP ``ROOT/images/{split}/{sequence}/{frame}.png`` (in a zip ROOT, beside its
+``panoptic_maps/``); VIPSeg
 ``ROOT/images/{video}/{frame}.jpg`` (a prepared VIPSeg_720P folder).
 """
 
@@ -52,14 +53,23 @@ def chosen(count: int, frames: Sequence[int] | None, default: Sequence[int]) -> 
     return sorted(set(frames))
 
 
+NO_FRAME = "frame not found (the pictures need the dataset's RGB frames)"
+
+
 def read_rgb(path: Path, size: tuple[int, int]) -> np.ndarray:
     """An RGB frame (PNG or JPEG) of ``size`` (width, height); ``VpsError`` naming the file otherwise."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
-        raise VpsError(path, "frame not found (the pictures need the dataset's RGB frames)") from None
+        raise VpsError(path, NO_FRAME) from None
     except OSError as exc:
         raise VpsError(path, f"cannot read it ({exc.strerror or exc})") from None
+    return decode_rgb(data, path, size)
+
+
+def decode_rgb(data: bytes, path: object, size: tuple[int, int]) -> np.ndarray:
+    """The RGB frame (PNG or JPEG) ``data`` of ``size`` (width, height); ``VpsError`` naming
+    ``path`` otherwise."""
     try:
         with Image.open(io.BytesIO(data)) as img:
             rgb = np.asarray(img.convert("RGB"))
@@ -105,19 +115,17 @@ def _kitti(bench: Benchmark, video: str | int, pred: str | os.PathLike | None, s
 
     assert bench.root is not None
     gt = open_maps_ground_truth(bench.root, bench.split, bench.profile)
-    source = None
+    source = images = None
     try:
         seq = _as_video_option(select_sequences, gt, video)[0]
         names = gt.videos[seq]
         source = prediction_source(pred, gt) if pred is not None else None
         tables = read_sequence_tables(gt, seq, source) if source is not None else None
         show = chosen(len(names), frames, spread(len(names)) if default == "spread" else range(len(names)))
-        images = Path(bench.root) / "images" / bench.split / seq
-        if Path(bench.root).is_file():
-            raise VpsError(bench.root, "a zip: the pictures need the RGB frames of a KITTI-STEP folder "
-                           "(images/{split}/{sequence}/)")
-        if not images.is_dir():
-            raise VpsError(images, "not a folder: the pictures need the KITTI-STEP RGB frames (images/{split}/{sequence}/)")
+        folder = Path(bench.root) / "images" / bench.split / seq
+        if not gt.source.is_zip and not folder.is_dir():
+            raise VpsError(folder, "not a folder: the pictures need the KITTI-STEP RGB frames (images/{split}/{sequence}/)")
+        images = gt.images()
         gt_segments = [t.gt for t in tables] if tables is not None else []
         pictures, size, full = [], (0, 0), (0, 0)
         for pos, name in enumerate(names):
@@ -134,15 +142,17 @@ def _kitti(bench: Benchmark, video: str | int, pred: str | os.PathLike | None, s
             if source is not None:
                 pred_ids, _ = read_segment_map(source, f"{seq}/{name}", gt, full, is_gt=False,
                                                missing="missing: no prediction PNG for this frame")
-            rgb = read_rgb(images / name, full)
+            rel = f"{seq}/{name}"
+            rgb = decode_rgb(images.read(rel, missing=NO_FRAME), images.describe(rel), full)
             pictures.append(_picture(PurePosixPath(name).stem, pos, rgb, ids, pred_ids, size))
         cats = gt.categories
         predicted = ([t.pred for t in tables], tables) if tables is not None else None
         return assemble(seq, pictures, (size, full), cats, category_styles(bench.category_records, cats),
                         gt_segments, predicted, Closing(), [PurePosixPath(n).stem for n in names], window_sizes(bench))
     finally:
-        if source is not None:
-            source.close()
+        for opened in (source, images):
+            if opened is not None:
+                opened.close()
         gt.source.close()
 
 
