@@ -4,7 +4,7 @@
 ``OUT/panoptic_maps/{split}/{sequence:04d}/{frame:06d}.png`` (train and val): 8-bit RGB,
 R = category (Cityscapes train id 0-18, 255 void), G*256 + B = instance. Person and car objects
 carry an instance id >= 1, the same in every frame of a sequence; their crowd regions, every
-other category and void have instance 0. The scenes are those of :mod:`vpskit.synth` (moving
+other category and void have instance 0. The scenes are those of :mod:`vpskit.synth.scene` (moving
 objects entering, leaving and occluding each other, crowd regions, void).
 """
 
@@ -23,16 +23,8 @@ from ..errors import VpsError
 from ..formats.kitti_step import encode
 from ..parallel import map_videos
 from ..profiles.kitti_step import IMAGES_DIR, LABELLED_SPLITS, MAPS_DIR, SPLITS, TRACKED
-from . import (
-    FRAME_COMPRESS_LEVEL,
-    _build_scene,
-    _clear_previous,
-    _Context,
-    _frame_polygons,
-    _parse_size,
-    _rasterize,
-    _write_json,
-)
+from .output import FRAME_COMPRESS_LEVEL, Context, clear_previous, parse_size, write_json
+from .scene import build_scene, frame_polygons, rasterize
 
 DEFAULT_SIZE = (1242, 375)
 """The KITTI frame size."""
@@ -108,15 +100,15 @@ def frame_labels(keys: list, keymap: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return category[keymap], instance[keymap]
 
 
-def _make_sequence(ctx: _Context, plan: SequencePlan) -> int:
+def _make_sequence(ctx: Context, plan: SequencePlan) -> int:
     root = Path(ctx.root)
     rng = np.random.default_rng([ctx.seed, plan.scene])
-    scene = _build_scene(ctx.width, ctx.height, rng, plan.scene)
+    scene = build_scene(ctx.width, ctx.height, rng, plan.scene)
     reps = (-(-ctx.height // scene.texture.shape[0]), -(-ctx.width // scene.texture.shape[1]), 1)
     texture = np.tile(scene.texture, reps)[:ctx.height, :ctx.width]
     files = 0
     for t in range(plan.frames):
-        keymap = _rasterize(scene, _frame_polygons(scene, t))
+        keymap = rasterize(scene, frame_polygons(scene, t))
         rel = Path(plan.split) / plan.name / f"{t:06d}.png"
         frame = scene.appearance[keymap]
         frame += texture
@@ -147,14 +139,14 @@ def synthesize_kitti_step(out: str | os.PathLike, splits: Mapping[str, int] | No
         raise VpsError("--frames", f"must be between 1 and 1000, got {frames}")
     if not isinstance(seed, int) or seed < 0:
         raise VpsError("seed", f"must be a non-negative integer, got {seed!r}")
-    width, height = _parse_size(size)
+    width, height = parse_size(size)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise VpsError(out, "exists and is not a folder")
     plans = plan_sequences(counts, frames)
-    _clear_previous(out, _OUTPUT_NAMES, MARKER)
-    _write_json(out / MARKER, {"splits": counts, "frames": frames, "size": [width, height], "seed": seed})
-    written = map_videos(_make_sequence, plans, context=_Context(str(out), width, height, seed), jobs=jobs,
+    clear_previous(out, _OUTPUT_NAMES, MARKER)
+    write_json(out / MARKER, {"splits": counts, "frames": frames, "size": [width, height], "seed": seed})
+    written = map_videos(_make_sequence, plans, context=Context(str(out), width, height, seed), jobs=jobs,
                          desc="synth", progress=progress)
     del written
     return KittiSynthResult(out, (width, height), {s: [p.name for p in plans if p.split == s] for s in SPLITS},

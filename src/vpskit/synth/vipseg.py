@@ -29,7 +29,7 @@ from PIL import Image
 from .. import pngio
 from ..errors import VpsError
 from ..profiles.vipseg import CATEGORY_TABLE, RAW_THING_DIVISOR, categories_json, label_numbers
-from . import _clear_previous
+from .output import clear_previous
 
 __all__ = ["INVALID_VALUES", "PREDICTION_KINDS", "VipsegVideo", "categories_json_bytes", "plan_videos",
            "synthesize_vipseg", "write_predictions"]
@@ -138,7 +138,7 @@ def synthesize_vipseg(root: str | Path, videos: int = 4, frames: int = 6, test_v
     holding such files not written by this function is refused."""
     root = Path(root)
     plan = plan_videos(videos, frames, test_videos, seed, val)
-    _clear_previous(root, OUTPUT_NAMES, MARKER)
+    clear_previous(root, OUTPUT_NAMES, MARKER)
     root.mkdir(parents=True, exist_ok=True)
     pngio.atomic_write_bytes(root / MARKER, json.dumps({"videos": videos, "frames": frames, "test_videos": test_videos,
                                                         "seed": seed, "invalid": invalid, "val": val}).encode())

@@ -28,7 +28,7 @@ from ..parallel import map_videos
 from ..preparation.vipseg_run import VipsegDownload
 from ..profiles.vipseg import SPLITS, categories_json
 from ..text import plural
-from . import VerifyReport
+from .report import VerifyReport
 from .vipseg_video import VideoUnit, check_video
 
 __all__ = ["verify_vipseg"]
