@@ -17,3 +17,9 @@ class VpsError(Exception):
 
     def __reduce__(self):  # keep the two-argument form across process boundaries
         return (type(self), (self.where, self.problem))
+
+
+class VpsWarning(UserWarning):
+    """Something a user should know about a result that is nonetheless computed as documented
+    (e.g. a VPQ window longer than every video). The command line prints it as one line
+    ``vpskit: warning: …`` on stderr."""

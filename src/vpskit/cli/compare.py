@@ -11,6 +11,7 @@ from .options import (
     add_videos_and_stq_void,
     add_vipseg_conventions,
     name_list,
+    warnings_printed,
 )
 
 DESCRIPTION = """\
@@ -70,11 +71,12 @@ def run(args: argparse.Namespace) -> int:
     """Evaluate every prediction, compare, write the JSON and print the tables."""
     from ..comparison import compare, compare_path, format_comparison
 
-    result = compare(args.preds, root=args.root, split=args.split, gt_json=args.gt_json, gt_dir=args.gt_dir,
-                     names=args.names, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=args.progress,
-                     videos=args.videos, stq_void=args.stq_void, out=args.out, replace=args.replace,
-                     benchmark=args.benchmark, vpq_windows=args.vpq_windows,
-                     stq_gt_instances=args.stq_gt_instances)
+    with warnings_printed():
+        result = compare(args.preds, root=args.root, split=args.split, gt_json=args.gt_json, gt_dir=args.gt_dir,
+                         names=args.names, reps=args.reps, seed=args.seed, jobs=args.jobs, progress=args.progress,
+                         videos=args.videos, stq_void=args.stq_void, out=args.out, replace=args.replace,
+                         benchmark=args.benchmark, vpq_windows=args.vpq_windows,
+                         stq_gt_instances=args.stq_gt_instances)
     print(format_comparison(result, top=max(args.top, 0)))
     print(f"\ncomparison written to {compare_path(args.out)}")
     return 0

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..choices import DEFAULT_VOID_RULE, VOID_RULES
-from .options import add_benchmark, add_jobs_and_progress, add_vipseg_conventions
+from .options import add_benchmark, add_jobs_and_progress, add_vipseg_conventions, warnings_printed
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -26,7 +26,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "VIPSeg (--root the prepared VIPSeg_720P folder, found from its panomasksRGB/): PRED holds pred.json "
         "({'annotations': [{'video_id', 'annotations': [{'segments_info'}, ...]}]}, frames in the ground "
         "truth's order) and pan_pred/{video}/{frame}.png, as DVIS and the VIPSeg scripts write them; VPQ over "
-        "the windows of eval_vpq_vspw.py (vpq-{0,5,15,25,35}.txt) and STQ as eval_stq_vspw.py.",
+        "the windows of eval_vpq_vspw.py (vpq-{0,5,15,25,35}.txt) and STQ as eval_stq_vspw.py. "
+        "A VPQ window longer than every video scored holds no tube: its VPQ is 0 and still counts in the "
+        "final mean, and a warning line on stderr says so.",
     )
     p.add_argument("pred", metavar="PRED", help="prediction folder, zip or submission.zip")
     p.add_argument("--root", help="prepared cityscapes_vps folder, or a zip of it (ground truth of --split); "
@@ -67,11 +69,12 @@ def run(args: argparse.Namespace) -> int:
     from ..evaluation import evaluate
     from ..evaluation.report import format_per_class, format_per_video, format_table
 
-    results = evaluate(args.pred, root=args.root, split=args.split, gt_json=args.gt_json,
-                       gt_dir=args.gt_dir, out=default_out(args.pred, args.out), metrics=args.metrics,
-                       jobs=args.jobs, progress=args.progress, videos=args.videos,
-                       stq_void=args.stq_void, replace=args.replace, benchmark=args.benchmark,
-                       vpq_windows=args.vpq_windows, stq_gt_instances=args.stq_gt_instances)
+    with warnings_printed():
+        results = evaluate(args.pred, root=args.root, split=args.split, gt_json=args.gt_json,
+                           gt_dir=args.gt_dir, out=default_out(args.pred, args.out), metrics=args.metrics,
+                           jobs=args.jobs, progress=args.progress, videos=args.videos,
+                           stq_void=args.stq_void, replace=args.replace, benchmark=args.benchmark,
+                           vpq_windows=args.vpq_windows, stq_gt_instances=args.stq_gt_instances)
     print(format_table(results))
     if args.per_class:
         print()

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import sys
+import warnings
+from collections.abc import Iterator
+
+from ..errors import VpsWarning
 
 
 def add_jobs_and_progress(parser: argparse.ArgumentParser, jobs_help: str = "worker processes (default: all cores)") -> None:
@@ -64,3 +70,23 @@ def add_benchmark(parser: argparse.ArgumentParser, what: str, kitti_step: str) -
                         help=f"the benchmark of {what} (default: found from {what}: a folder holding "
                         f"panoptic_maps/, or a zip holding it at any depth, is kitti-step; one holding "
                         f"panomasksRGB/ is vipseg; else cityscapes-vps). kitti-step: {kitti_step}")
+
+
+@contextlib.contextmanager
+def warnings_printed() -> Iterator[None]:
+    """Print each distinct :class:`~vpskit.errors.VpsWarning` issued in the block once, as one
+    line ``vpskit: warning: …`` on stderr (other warnings as Python shows them)."""
+    shown: set[str] = set()
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", VpsWarning)
+        original = warnings.showwarning
+
+        def show(message, category, filename, lineno, file=None, line=None):  # noqa: ANN001, ANN202
+            if not issubclass(category, VpsWarning):
+                original(message, category, filename, lineno, file, line)
+            elif str(message) not in shown:
+                shown.add(str(message))
+                print(f"vpskit: warning: {message}", file=sys.stderr)
+
+        warnings.showwarning = show
+        yield

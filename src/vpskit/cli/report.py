@@ -11,6 +11,7 @@ from .options import (
     add_videos_and_stq_void,
     add_vipseg_conventions,
     name_list,
+    warnings_printed,
 )
 
 
@@ -60,10 +61,11 @@ def run(args: argparse.Namespace) -> int:
     """Write the page and print its path."""
     from ..visualize.page import report
 
-    path = report(args.preds, root=args.root, split=args.split, out=args.out, names=args.names,
-                  gt_json=args.gt_json, gt_dir=args.gt_dir, jobs=args.jobs, progress=args.progress,
-                  videos=args.videos, stq_void=args.stq_void, worst=args.worst, reps=args.reps,
-                  seed=args.seed, benchmark=args.benchmark, vpq_windows=args.vpq_windows,
-                  stq_gt_instances=args.stq_gt_instances)
+    with warnings_printed():
+        path = report(args.preds, root=args.root, split=args.split, out=args.out, names=args.names,
+                      gt_json=args.gt_json, gt_dir=args.gt_dir, jobs=args.jobs, progress=args.progress,
+                      videos=args.videos, stq_void=args.stq_void, worst=args.worst, reps=args.reps,
+                      seed=args.seed, benchmark=args.benchmark, vpq_windows=args.vpq_windows,
+                      stq_gt_instances=args.stq_gt_instances)
     print(path)
     return 0

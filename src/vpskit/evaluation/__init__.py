@@ -33,6 +33,7 @@ from .metrics.stq import DEFAULT_VOID_RULE, VOID_RULES, STQVideoState
 from .metrics.stq import video_state as stq_video_state
 from .metrics.vpq import WINDOW_FRAMES, VPQVideoState
 from .metrics.vpq import video_state as vpq_video_state
+from .notices import warn_short_windows
 from .report import format_table
 from .tables import crowd_for_stq
 
@@ -142,9 +143,12 @@ def _states(gt: GroundTruth, names: list[str], pred: str | os.PathLike, wanted: 
     try:
         subset = None if names == sorted(gt.videos) else [f for v in names for f in gt.videos[v]]
         preds = match_predictions(gt.frames, source.read_json(), source, subset, checked=True)
-        return video_accumulators(preds, names, VideoContext(gt, source, wanted, tracks), stq_void, jobs, progress)
+        states = video_accumulators(preds, names, VideoContext(gt, source, wanted, tracks), stq_void, jobs, progress)
     finally:
         source.close()
+    if "vpq" in wanted:
+        warn_short_windows(WINDOW_FRAMES, SPANS, (len(gt.videos[v]) for v in names), "annotated frame")
+    return states
 
 
 def video_accumulators(preds: dict[str, PredFrame], names: list[str], ctx: VideoContext, stq_void: str,

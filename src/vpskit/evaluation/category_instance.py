@@ -38,6 +38,7 @@ from .metrics.stq import STQVideoState
 from .metrics.stq import video_state as stq_video_state
 from .metrics.vpq import VPQVideoState
 from .metrics.vpq import video_state as vpq_video_state
+from .notices import warn_short_windows
 from .tables import FrameTable, PairCounter, Segments, _distinct
 
 _SEQUENCE = re.compile(r"\d{4}")
@@ -305,5 +306,8 @@ def sequence_states(gt: MapsGroundTruth, names: list[str], pred: str | os.PathLi
     finally:
         source.close()
         gt.source.close()
-    return accumulators(results, gt.categories, metrics, stq_void, gt.profile.vpq_spans,
-                        gt.profile.vpq_window_frames)
+    states = accumulators(results, gt.categories, metrics, stq_void, gt.profile.vpq_spans,
+                          gt.profile.vpq_window_frames)
+    if "vpq" in metrics:
+        warn_short_windows(gt.profile.vpq_window_frames, gt.profile.vpq_spans, (len(gt.videos[s]) for s in names))
+    return states

@@ -27,6 +27,7 @@ from ..text import plural
 from .loading import GroundTruth, GtFrame, PredFrame, PredictionSource
 from .metrics import STQAccumulator, VPQAccumulator
 from .metrics.categories import CategorySet
+from .notices import warn_short_windows
 from .tables import Segments
 
 STQ_CROWD_RULES = {"from-0": "first-listed", "from-1": "none"}
@@ -232,6 +233,9 @@ def video_json_accumulators(profile: Profile, gt: GroundTruth, names: list[str],
         ctx = VideoContext(gt, source, metrics, tracks=tracks, spans=profile.vpq_spans,
                            window_frames=profile.vpq_window_frames,
                            stq_crowd=STQ_CROWD_RULES.get(stq_gt_instances or "", "iscrowd"), rgb_only=True)
-        return video_accumulators(preds, names, ctx, stq_void, jobs, progress)
+        states = video_accumulators(preds, names, ctx, stq_void, jobs, progress)
     finally:
         source.close()
+    if "vpq" in metrics:
+        warn_short_windows(profile.vpq_window_frames, profile.vpq_spans, (len(gt.videos[v]) for v in names))
+    return states
