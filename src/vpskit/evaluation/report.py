@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..errors import VpsError
 from ..pngio import part_path
 from ..profiles import available_benchmarks, get_profile
+from ..text import plural
 from .metrics.categories import CategorySet
 
 _GROUP_TITLES = (("all", "All"), ("things", "Things"), ("stuff", "Stuff"))
@@ -189,6 +191,40 @@ def class_means(vpq: dict, category: str) -> dict[str, float] | None:
     return {m: sum(c[m] for c in counted) / len(counted) for m in ("pq", "sq", "rq")}
 
 
+def _present(results: dict, category: str) -> bool:
+    """Whether VPQ counts ``category`` at some span or STQ gives it an IoU, in ``results``."""
+    vpq, stq = results.get("vpq"), results.get("stq")
+    return ((vpq is not None and class_means(vpq, category) is not None)
+            or (stq is not None and stq["per_class_iou"].get(category) is not None))
+
+
+def listed_categories(results: Sequence[dict]) -> tuple[list[str], int]:
+    """The categories (ids as results key them, in report order) that per-category tables of
+    ``results`` list, and how many they leave out; ``results``: those of one evaluation, of one
+    prediction or several on the same ground truth.
+
+    Every category when the benchmark's profile ``lists_absent_categories`` (Cityscapes-VPS,
+    KITTI-STEP); else (VIPSeg) those present: counted by VPQ at some span or given an IoU by STQ
+    in one of ``results``, that is, found in the ground truth or a prediction (a predicted
+    category lying on unlabelled pixels only is neither, and is left out too).
+    """
+    first = results[0]
+    vpq = first.get("vpq")
+    ids = list(vpq[result_spans(vpq)[0]]["per_class"]) if vpq is not None else list(first["stq"]["per_class_iou"])
+    if get_profile((first.get("evaluation") or {}).get("benchmark")).lists_absent_categories:
+        return ids, 0
+    shown = [cid for cid in ids if any(_present(r, cid) for r in results)]
+    return shown, len(ids) - len(shown)
+
+
+def left_out_line(left: int, predictions: int = 1) -> str:
+    """The line saying that ``left`` categories absent from the ground truth and the
+    ``predictions`` are not listed."""
+    where = "both the ground truth and the prediction" if predictions == 1 else \
+        "the ground truth and every prediction"
+    return f"{plural(left, 'category', 'categories')} absent from {where} {'is' if left == 1 else 'are'} not listed"
+
+
 def format_per_class(results: dict) -> str:
     """Per category: VPQ (the mean of its PQ over the spans, then its PQ at each k) when VPQ was
     computed, and STQ's IoU of the category when STQ was (percent).
@@ -196,6 +232,8 @@ def format_per_class(results: dict) -> str:
     A category with no TP, FP or FN at a span shows ``-`` there and is left out of its mean; a
     category with no pixel in the GT or prediction has no IoU (``-``). Names and thing/stuff are
     those of the benchmark's profile (``results["evaluation"]["benchmark"]``, default Cityscapes-VPS).
+    The categories are those :func:`listed_categories` lists; a last line says how many it leaves
+    out, if any.
     """
     vpq = results.get("vpq")
     stq = results.get("stq")
@@ -210,7 +248,7 @@ def format_per_class(results: dict) -> str:
         head += f" {'IoU':>6s}"
         titles.append("STQ's IoU")
     lines = [f"Per category (%): {' and '.join(titles)}", head]
-    ids = list(vpq[result_spans(vpq)[0]]["per_class"]) if vpq is not None else list(stq["per_class_iou"])
+    ids, left = listed_categories([results])
     for cid in ids:
         category = by_id.get(int(cid))
         name = category.name if category is not None else ""
@@ -223,6 +261,8 @@ def format_per_class(results: dict) -> str:
         if stq is not None:
             cells += _pct(stq["per_class_iou"].get(cid))
         lines.append(f"{int(cid):3d}  {name:{width}s} {kind:5s}{cells}")
+    if left:
+        lines.append(f"({left_out_line(left)})")
     return "\n".join(lines)
 
 

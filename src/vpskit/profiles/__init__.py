@@ -106,6 +106,11 @@ class Profile:
     stq_gt_instances: dict = field(default_factory=dict)
     """How STQ numbers the ground truth's segments, when the benchmark's reference does it its
     own way (``--stq-gt-instances``): name -> meaning; the first is the default."""
+    lists_absent_categories: bool = True
+    """Whether per-category tables (``eval --per-class``, the report page) list every category,
+    one absent from the ground truth and the predictions as "–"; False: only the categories
+    present, and a line saying how many were left out (for many categories, most of them absent
+    from any one evaluation)."""
 
     def with_windows(self, name: str | None) -> Profile:
         """This profile with the VPQ window set ``name`` (None: the default); ``VpsError`` for a

@@ -252,6 +252,7 @@ PROFILE = Profile(
     gt_png_dir=GT_PNG_DIR,
     vpq_window_sets=WINDOW_SETS,
     stq_gt_instances=GT_INSTANCES,
+    lists_absent_categories=False,
     extra_conventions={
         "label_encoding": "category << 16 | instance, 255 for pixels in no listed segment (void)",
         "things": "the 58 categories with isthing 1",

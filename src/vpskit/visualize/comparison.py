@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..text import plural
 from .html import delta, esc, pct, row, table, text
-from .sections import video_sort
+from .sections import Listed, video_sort
 from .stats import metric_label
 
 FEW_VIDEOS = 10
@@ -38,18 +38,19 @@ def interval_table(pair: dict, j: int) -> str:
                  "more than the luck of which videos the split holds")
 
 
-def class_delta_table(pair: dict, j: int, cats: dict[str, tuple[str, bool]]) -> str:
-    """Per category: VPQ (mean PQ over the spans) and STQ's IoU of A and B, and B − A."""
+def class_delta_table(pair: dict, j: int, cats: dict[str, tuple[str, bool]], shown: Listed) -> str:
+    """Per category of ``shown``: VPQ (mean PQ over the spans) and STQ's IoU of A and B, and B − A."""
     a, b = pair["a"], pair["b"]
     headers = ["category", f"VPQ {a}", f"VPQ {b}", "Δ VPQ", f"IoU {a}", f"IoU {b}", "Δ IoU"]
     rows = []
-    for cid, item in pair["per_class"].items():
+    for cid in shown[0]:
+        item = pair["per_class"][cid]
         pq, iou = item["pq"]["final"], item["iou"]
         cells = [text(cats.get(cid, (item["name"], False))[0]), pct(pq["a"]), pct(pq["b"]), delta(pq["delta"]),
                  pct(iou["a"]), pct(iou["b"]), delta(iou["delta"])]
         rows.append(row(cells, category=cid))
     return table(headers, rows, ident=f"class-deltas-{j}", sortable=True, cls="deltas",
-                 caption="Per category (%); click a header to sort")
+                 caption=f"Per category (%); click a header to sort{shown[1]}")
 
 
 def video_delta_table(pair: dict, j: int) -> str:
@@ -66,8 +67,9 @@ def video_delta_table(pair: dict, j: int) -> str:
                  caption="Per video (%); click a header to sort")
 
 
-def comparison_section(comparison: dict, cats: dict[str, tuple[str, bool]]) -> str:
-    """Every prediction against the first: intervals, per-class and per-video deltas."""
+def comparison_section(comparison: dict, cats: dict[str, tuple[str, bool]], shown: Listed) -> str:
+    """Every prediction against the first: intervals, per-class (of the categories ``shown``)
+    and per-video deltas."""
     c = comparison["comparison"]
     parts = ['<section id="compare"><h2>Comparison with ' + esc(c["baseline"]) + "</h2>",
              f"<p>{esc(c['method'].capitalize())}: {c['reps']} resamples of the {c['videos']} videos "
@@ -80,6 +82,6 @@ def comparison_section(comparison: dict, cats: dict[str, tuple[str, bool]]) -> s
                      "videos, and the intervals are rough.</p>")
     for j, pair in enumerate(comparison["pairs"], start=1):
         parts.append(f"<h3>{esc(pair['b'])} against {esc(pair['a'])}</h3>")
-        parts += [interval_table(pair, j), class_delta_table(pair, j, cats), video_delta_table(pair, j)]
+        parts += [interval_table(pair, j), class_delta_table(pair, j, cats, shown), video_delta_table(pair, j)]
     parts.append("</section>")
     return "".join(parts)

@@ -7,7 +7,13 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from ..evaluation import video_ranges
-from ..evaluation.report import class_means, class_spans, result_spans
+from ..evaluation.report import (
+    class_means,
+    class_spans,
+    left_out_line,
+    listed_categories,
+    result_spans,
+)
 from ..text import plural
 from .charts import GROUP_STYLES, data_uri
 from .html import count, delta, esc, pct, row, table, text
@@ -58,6 +64,19 @@ def _asset(name: str) -> str:
 def _categories(bench: Benchmark) -> dict[str, tuple[str, bool]]:
     return {str(int(r["id"])): (str(r.get("name", r["id"])), bool(int(r.get("isthing", 0))))
             for r in bench.category_records}
+
+
+Listed = tuple[list[str], str]
+"""The categories the per-category tables list, and the note their captions end with (empty
+when none is left out)."""
+
+
+def listed(scored: list[Scored]) -> Listed:
+    """The categories the per-category tables of the page list (the same for every prediction:
+    :func:`~vpskit.evaluation.report.listed_categories` of them all) and the caption note saying
+    how many are left out."""
+    ids, left = listed_categories([s.results for s in scored])
+    return ids, f"; {left_out_line(left, len(scored))}" if left else ""
 
 
 def _ground_truth(ev: dict) -> str:
@@ -134,13 +153,13 @@ def vpq_table(one: Scored, i: int) -> str:
     return table(headers, rows, ident=f"vpq-{i}", head_rows=[top], caption="VPQ (%) per window span")
 
 
-def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
-    """Per category: VPQ, SQ, RQ (means over the spans) with bars, PQ at each k, STQ's IoU."""
+def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]], shown: Listed) -> str:
+    """Per category of ``shown``: VPQ, SQ, RQ (means over the spans) with bars, PQ at each k, STQ's IoU."""
     vpq, ious = one.results["vpq"], one.results["stq"]["per_class_iou"]
     spans = result_spans(vpq)
     headers = ["id", "category", "kind", "VPQ", "SQ", "RQ", *(f"PQ k={k}" for k in spans), "IoU (STQ)"]
     rows = []
-    for cid in vpq[spans[0]]["per_class"]:
+    for cid in shown[0]:
         name, thing = cats.get(cid, (cid, False))
         means = class_means(vpq, cid) or {}
         cells = [count(int(cid)), text(name), text("thing" if thing else "stuff")]
@@ -150,7 +169,7 @@ def class_table(one: Scored, i: int, cats: dict[str, tuple[str, bool]]) -> str:
         rows.append(row(cells, category=cid))
     return table(headers, rows, ident=f"classes-{i}", sortable=True, cls="classes",
                  caption="Per category (%): VPQ, SQ and RQ are means over the spans where the "
-                 "category has a TP, FP or FN; – where it has none")
+                 f"category has a TP, FP or FN; – where it has none{shown[1]}")
 
 
 def video_table(one: Scored, i: int) -> str:
@@ -240,18 +259,18 @@ def error_legend(span: int, every_frame: bool = False) -> str:
             f"window{short}); a predicted track matched to a ground-truth track takes its colour.</p>")
 
 
-def prediction_section(one: Scored, i: int, cats: dict[str, tuple[str, bool]], worst: int,
+def prediction_section(one: Scored, i: int, cats: dict[str, tuple[str, bool]], shown: Listed, worst: int,
                        thumbnails: bool, legend: str) -> str:
-    """Everything about one prediction."""
+    """Everything about one prediction (``shown``: the categories its per-category table lists)."""
     return (f'<section id="pred-{i}" class="prediction"><h2>{esc(one.name)}</h2>'
-            f"{vpq_table(one, i)}{class_table(one, i, cats)}{video_table(one, i)}"
+            f"{vpq_table(one, i)}{class_table(one, i, cats, shown)}{video_table(one, i)}"
             f"{tracking_table(one, i, cats)}{worst_section(one, i, worst, thumbnails, legend)}</section>")
 
 
 def render_page(scored: list[Scored], bench: Benchmark, *, chart: str, comparison: dict | None,
                 thumbnails: bool, worst: int) -> str:
     """The whole HTML page; ``chart``: the VPQ-against-k chart's data URI."""
-    cats = _categories(bench)
+    cats, shown = _categories(bench), listed(scored)
     split = scored[0].results["evaluation"]["split"] or "ground truth"
     title = f"vpskit report: {split}, {' vs '.join(s.name for s in scored)}"
     every_frame = bench.profile.layout != "panoptic-json"
@@ -264,8 +283,8 @@ def render_page(scored: list[Scored], bench: Benchmark, *, chart: str, compariso
     if comparison is not None:
         from .comparison import comparison_section
 
-        body.append(comparison_section(comparison, cats))
-    body += [prediction_section(s, i, cats, worst, thumbnails, legend) for i, s in enumerate(scored)]
+        body.append(comparison_section(comparison, cats, shown))
+    body += [prediction_section(s, i, cats, shown, worst, thumbnails, legend) for i, s in enumerate(scored)]
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<link rel="icon" href="data:,"><title>{esc(title)}</title><style>{_asset("page.css")}</style>'
