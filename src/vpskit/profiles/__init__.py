@@ -184,29 +184,31 @@ def get_profile(name: str | None = None) -> Profile:
     return importlib.import_module(f"{__name__}.{BENCHMARKS[name]}").PROFILE
 
 
-def _zip_paths(path: Path) -> set[tuple[str, ...]]:
-    """Every member of zip ``path`` and every folder above one, as path components (empty when
-    ``path`` is not a readable zip: whoever reads it says what is wrong)."""
+def _zip_names(path: Path) -> tuple[list[str], set[str]] | None:
+    """The member names of zip ``path`` and every folder above one (None when ``path`` is not a
+    readable zip: whoever reads it says what is wrong)."""
     from ..zips import open_zip
 
     try:
         with open_zip(path) as zf:
             names = zf.namelist()
     except VpsError:
-        return set()
-    out: set[tuple[str, ...]] = set()
-    for name in names:
-        parts = tuple(p for p in name.split("/") if p)
-        out.update(parts[:i] for i in range(1, len(parts) + 1))
-    return out
+        return None
+    folders = set()
+    for parent in {name.rstrip("/").rpartition("/")[0] for name in names}:
+        while parent:
+            folders.add(parent)
+            parent = parent.rpartition("/")[0]
+    return names, folders
 
 
-def _holds(root: Path, marker: str, zip_paths: set[tuple[str, ...]] | None) -> bool:
-    """Whether folder ``root`` holds ``marker``; in a zip (``zip_paths``), at any depth."""
-    if zip_paths is None:
+def _holds(root: Path, marker: str, zipped: tuple[list[str], set[str]] | None) -> bool:
+    """Whether folder ``root`` holds ``marker``; zip ``root`` (its ``zipped`` names and folders),
+    at any depth."""
+    if zipped is None:
         return (root / marker).exists()
-    want = tuple(p for p in marker.split("/") if p)
-    return any(path[-len(want):] == want for path in zip_paths)
+    tail = "/" + marker.strip("/")
+    return any(f"/{p.rstrip('/')}".endswith(tail) for group in (zipped[1], zipped[0]) for p in group)
 
 
 def detect_benchmark(root: str | os.PathLike | None, given: str | None = None) -> Profile:
@@ -220,9 +222,9 @@ def detect_benchmark(root: str | os.PathLike | None, given: str | None = None) -
         return get_profile(given)
     if root is None or not (Path(root).is_dir() or Path(root).is_file()):
         return get_profile(DEFAULT_BENCHMARK)
-    zip_paths = _zip_paths(Path(root)) if Path(root).is_file() else None
+    zipped = (_zip_names(Path(root)) or ([], set())) if Path(root).is_file() else None
     found = [p for p in (get_profile(n) for n in available_benchmarks())
-             if p.markers and all(_holds(Path(root), m, zip_paths) for m in p.markers)]
+             if p.markers and all(_holds(Path(root), m, zipped) for m in p.markers)]
     if len(found) > 1:
         raise VpsError(root, "holds the files of several benchmarks ("
                        + ", ".join(p.name for p in found) + "): give --benchmark")
