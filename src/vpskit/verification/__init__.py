@@ -4,7 +4,7 @@
 The modules: :mod:`~vpskit.verification.cityscapes` (a Cityscapes-VPS folder: its JSON files and
 folders) and :mod:`~vpskit.verification.cityscapes_video` (each of its videos, on the pool);
 :mod:`~vpskit.verification.vipseg` and :mod:`~vpskit.verification.vipseg_video` likewise for
-VIPSeg; :mod:`vpskit.verification_kitti` for KITTI-STEP; :mod:`~vpskit.verification.report` (the
+VIPSeg; :mod:`~vpskit.verification.kitti` for KITTI-STEP; :mod:`~vpskit.verification.report` (the
 report every benchmark returns).
 """
 
@@ -33,7 +33,7 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
     Holds ROOT's lock shared: it refuses (``VpsError``) to check a folder a run is preparing,
     and a run started meanwhile refuses to change it. ``benchmark`` (None: found from ``root``,
     see :func:`vpskit.profiles.detect_benchmark`): a KITTI-STEP folder or zip is checked by
-    :func:`vpskit.verification_kitti.verify_category_instance`, a VIPSeg folder by
+    :func:`vpskit.verification.kitti.verify_category_instance`, a VIPSeg folder by
     :func:`vpskit.verification.vipseg.verify_vipseg` (``download``: the VIPSeg download to
     compare with; only for VIPSeg), a Cityscapes-VPS folder by
     :func:`vpskit.verification.cityscapes.verify_cityscapes_vps`.
@@ -49,7 +49,7 @@ def verify(root: str | os.PathLike, splits: str | Sequence[str] = SPLITS, *, job
     if download is not None:
         raise VpsError("--download", f"only for VIPSeg (this is {profile.title})")
     if profile.layout == "category-instance":
-        from ..verification_kitti import verify_category_instance
+        from .kitti import verify_category_instance
 
         return verify_category_instance(root, profile, splits, jobs=jobs, progress=progress)
     return verify_cityscapes_vps(root, splits, jobs=jobs, progress=progress)

@@ -21,15 +21,15 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import VpsError
-from .parallel import map_videos
-from .pngio import decode_png, png_header, read_file
-from .profiles import Profile
-from .profiles.kitti_step import IMAGES_DIR, LABELLED_SPLITS, MAPS_DIR, SPLITS
-from .sources import Source
-from .text import plural
-from .verification import VerifyReport
-from .zips import one_place, open_zip
+from ..errors import VpsError
+from ..parallel import map_videos
+from ..pngio import decode_png, png_header, read_file
+from ..profiles import Profile
+from ..profiles.kitti_step import IMAGES_DIR, LABELLED_SPLITS, MAPS_DIR, SPLITS
+from ..sources import Source
+from ..text import plural
+from ..zips import one_place, open_zip
+from .report import VerifyReport
 
 COLUMNS = ("sequences", "images", "maps", "tracks", "problems")
 _SEQUENCE = re.compile(r"\d{4}")
