@@ -232,13 +232,14 @@ def format_per_class(results: dict) -> str:
     A category with no TP, FP or FN at a span shows ``-`` there and is left out of its mean; a
     category with no pixel in the GT or prediction has no IoU (``-``). Names and thing/stuff are
     those of the benchmark's profile (``results["evaluation"]["benchmark"]``, default Cityscapes-VPS).
-    The categories are those :func:`listed_categories` lists; a last line says how many it leaves
-    out, if any.
+    The categories are those :func:`listed_categories` lists (the name column as wide as their
+    longest name); a last line says how many it leaves out, if any.
     """
     vpq = results.get("vpq")
     stq = results.get("stq")
     by_id = {c.id: c for c in get_profile(results.get("evaluation", {}).get("benchmark")).categories}
-    width = max([14, *(len(c.name) for c in by_id.values())])
+    ids, left = listed_categories([results])
+    width = max([14, *(len(by_id[int(c)].name) for c in ids if int(c) in by_id)])
     head = f"{'id':>3s}  {'category':{width}s} {'':5s}"
     titles = []
     if vpq is not None:
@@ -248,7 +249,6 @@ def format_per_class(results: dict) -> str:
         head += f" {'IoU':>6s}"
         titles.append("STQ's IoU")
     lines = [f"Per category (%): {' and '.join(titles)}", head]
-    ids, left = listed_categories([results])
     for cid in ids:
         category = by_id.get(int(cid))
         name = category.name if category is not None else ""
