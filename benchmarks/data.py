@@ -34,7 +34,7 @@ from PIL import Image
 
 from vpskit import naming, pngio
 from vpskit.data import VideoPanopticDataset
-from vpskit.evaluation.loading import decode_ids
+from vpskit.pngio import decode_ids
 
 SPLIT = "train"
 

@@ -9,8 +9,10 @@ of each kept:
 - the floors, on one process (with the allocator settings of :mod:`vpskit.memory`, as vpskit
   runs), reading every GT and prediction PNG of the N videos once and:
   inflating its pixel data (zlib-ng: the inflate-only floor); decoding it to segment ids with
-  vpskit's reader (``pngio.decode_ids``); with pyspng (``format="RGBA"`` viewed as uint32, the
-  ids with their top byte unmasked, if pyspng is installed); with Pillow (``load()`` only);
+  vpskit's reader (``pngio.decode_ids``), also on 2 processes taking alternate videos (what a
+  second process gains on this machine for the work evaluation is made of); with pyspng
+  (``format="RGBA"`` viewed as uint32, the ids with their top byte unmasked, if pyspng is
+  installed); with Pillow (``load()`` only);
 - ``evaluate`` (VPQ + STQ) with each ``--jobs``;
 - with ``--before DIR`` (a checkout with its own ``.venv``, e.g. ``git worktree add DIR 05ea5a9``
   and ``uv sync`` there), the same evaluation by that code.
@@ -72,6 +74,23 @@ t0, c0 = time.perf_counter(), time.process_time()
 for path in paths:
     pngio.decode_ids(path.read_bytes(), path, reuse=True)
 done(time.perf_counter() - t0, cpu=time.process_time() - c0)
+""",
+    "vpskit decode, 2 processes": _PNGS + r"""
+import multiprocessing, os
+from vpskit import pngio
+def half(part):
+    for path in part:
+        pngio.decode_ids(path.read_bytes(), path, reuse=True)
+videos = sorted({p.name[:4] for p in paths})
+parts = [[p for p in paths if videos.index(p.name[:4]) % 2 == k] for k in (0, 1)]
+t0, c0 = time.perf_counter(), time.process_time()
+procs = [multiprocessing.get_context("fork").Process(target=half, args=(part,)) for part in parts]
+for proc in procs:
+    proc.start()
+for proc in procs:
+    proc.join()
+t = os.times()
+done(time.perf_counter() - t0, cpu=time.process_time() - c0 + t.children_user + t.children_system)
 """,
     "pyspng decode": _PNGS + r"""
 import pyspng
@@ -153,7 +172,7 @@ def main() -> None:
                             run_fresh(before, _EVAL, *common, j, cwd=args.before))
         print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        head = (f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x fastest decoder':>18} {'CPU s':>6} "
+        head = (f"{'videos':>6}  {'measure':<26} {'seconds':>8} {'x fastest decoder':>18} {'CPU s':>6} "
                 f"{'CPU x decoder':>13} {'peak RSS MB':>12}  note")
         print(head)
         print("-" * len(head))
@@ -168,13 +187,15 @@ def main() -> None:
                     note = "the fastest decoder floor"
                 elif name.startswith("eval --jobs") and name != f"eval --jobs {jobs[0]}":
                     note = f"{best[f'eval --jobs {jobs[0]}']['seconds'] / r['seconds']:.2f}x faster than --jobs {jobs[0]}"
+                elif name == "vpskit decode, 2 processes":
+                    note = f"{best['vpskit decode']['seconds'] / r['seconds']:.2f}x faster than 1 process"
                 if name.startswith("eval"):
                     note += f"{'; ' if note else ''}VPQ {100 * r['vpq']:.2f}, STQ {100 * r['stq']:.2f}"
                     old = best.get(name.replace("eval", "before"))
                     if old is not None:
                         note += f"; {old['seconds'] / r['seconds']:.2f}x faster than before"
                 cpu = min(x["cpu"] for x in runs[n, name])  # the least CPU of any round
-                print(f"{n:>6}  {name:<17} {r['seconds']:>8.2f} {r['seconds'] / best[fastest]['seconds']:>18.2f} "
+                print(f"{n:>6}  {name:<26} {r['seconds']:>8.2f} {r['seconds'] / best[fastest]['seconds']:>18.2f} "
                       f"{cpu:>6.2f} {cpu / cpu_fastest:>13.2f} {r['rss_kb'] / 1024:>12.0f}  {note}")
 
 

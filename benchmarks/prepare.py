@@ -18,7 +18,10 @@ on the machine hits all alike (the best of each kept):
   - Pillow: the same with Pillow (``load()``; ``save`` at compression level 6, as vpskit wrote
     before it had its own writer);
   - zlib: inflating every input's pixel data once and deflating (and writing) every output's
-    (as vpskit writes it) once, with zlib-ng at vpskit's level: no filtering, no conversion.
+    (as vpskit writes it) once, with zlib-ng at vpskit's level: no filtering, no conversion;
+- for each ``--jobs`` above 1, the codec floor on that many processes side by side, each taking
+  alternate videos (the slowest one's time): what more processes gain on this machine for the
+  work ``prepare`` is made of.
 
 Prints, per N: seconds, the ratio to the codec floor, the CPU seconds (of every process:
 ``--jobs 2`` adds its workers') and their ratio to the floor's (steadier than the clock on a
@@ -65,6 +68,7 @@ keep_freed_blocks()  # the floors run with the allocator settings vpskit runs wi
 from vpskit import pngio
 from zlib_ng import zlib_ng
 down, root, scratch, kind = Path(sys.argv[1]), Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[4]
+processes = int(sys.argv[5]) if len(sys.argv) > 5 else 1
 split = root / "train"
 # release (JSON files, cls, inst), fetch (img) and merge (the 20th frames' cls, inst) place a copy each
 copies = sorted(p for p in [*root.glob("*.json"), *(split / "img").iterdir(), *(split / "cls").iterdir(),
@@ -91,35 +95,50 @@ def pillow_decode(data):
     with Image.open(io.BytesIO(data)) as img:
         img.load()
 
-scratch.mkdir(parents=True, exist_ok=True)
-seconds = cpu = 0.0
-for i, path in enumerate(copies):
-    t, c = time.perf_counter(), time.process_time()
-    pngio.atomic_write_bytes(scratch / f"{i % 64}", pngio.read_file(path))
-    seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
-for path in inputs:
-    t, c = time.perf_counter(), time.process_time()
-    data = pngio.read_file(path)
-    if kind == "codec":
-        pngio.decode_png(data, path)
-    elif kind == "Pillow":
-        pillow_decode(data)
-    else:
-        zlib_ng.decompress(idat(data))
-    seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
-for i, path in enumerate(outputs):
-    data = path.read_bytes()
-    arr = pngio.decode_png(data, path) if kind != "zlib" else zlib_ng.decompress(idat(data))
-    t, c = time.perf_counter(), time.process_time()
-    if kind == "codec":
-        data = pngio.encode_png(arr)
-    elif kind == "Pillow":
-        data = pillow_encode(arr)
-    else:
-        data = zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
-    pngio.atomic_write_bytes(scratch / f"out{i % 64}", data)
-    seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
-shutil.rmtree(scratch)
+def floor(copies, inputs, outputs, scratch):
+    scratch.mkdir(parents=True, exist_ok=True)
+    seconds = cpu = 0.0
+    for i, path in enumerate(copies):
+        t, c = time.perf_counter(), time.process_time()
+        pngio.atomic_write_bytes(scratch / f"{i % 64}", pngio.read_file(path))
+        seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
+    for path in inputs:
+        t, c = time.perf_counter(), time.process_time()
+        data = pngio.read_file(path)
+        if kind == "codec":
+            pngio.decode_png(data, path)
+        elif kind == "Pillow":
+            pillow_decode(data)
+        else:
+            zlib_ng.decompress(idat(data))
+        seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
+    for i, path in enumerate(outputs):
+        data = path.read_bytes()
+        arr = pngio.decode_png(data, path) if kind != "zlib" else zlib_ng.decompress(idat(data))
+        t, c = time.perf_counter(), time.process_time()
+        if kind == "codec":
+            data = pngio.encode_png(arr)
+        elif kind == "Pillow":
+            data = pillow_encode(arr)
+        else:
+            data = zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
+        pngio.atomic_write_bytes(scratch / f"out{i % 64}", data)
+        seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
+    shutil.rmtree(scratch)
+    return seconds, cpu
+
+if processes == 1:
+    seconds, cpu = floor(copies, inputs, outputs, scratch)
+else:
+    # alternate videos on each process, run side by side; the floor is the slower one's time
+    import multiprocessing
+    videos = sorted({p.name[:4] for p in inputs})
+    def part(paths, k):
+        return [p for p in paths if (videos.index(p.name[:4]) if p.name[:4] in videos else 0) % processes == k]
+    with multiprocessing.get_context("fork").Pool(processes) as pool:
+        got = pool.starmap(floor, [(part(copies, k), part(inputs, k), part(outputs, k), scratch / str(k))
+                                   for k in range(processes)])
+    seconds, cpu = max(g[0] for g in got), sum(g[1] for g in got)
 done(seconds, cpu=cpu)
 """
 
@@ -169,9 +188,13 @@ def main() -> None:
                 for kind in FLOORS:  # on the last prepare's output
                     runs.setdefault((n, f"{kind} floor"), []).append(
                         run_fresh(sys.executable, _FLOOR, downs[n], root, work / "scratch", kind))
+                for j in jobs:
+                    if j > 1:
+                        runs.setdefault((n, f"codec floor, {j} processes"), []).append(
+                            run_fresh(sys.executable, _FLOOR, downs[n], root, work / "scratch", "codec", j))
         print(f"best of {max(1, args.repeat)} interleaved rounds; load average at end "
               f"{' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-        head = (f"{'videos':>6}  {'measure':<17} {'seconds':>8} {'x codec floor':>14} {'CPU s':>6} "
+        head = (f"{'videos':>6}  {'measure':<26} {'seconds':>8} {'x codec floor':>14} {'CPU s':>6} "
                 f"{'CPU x floor':>11} {'peak RSS MB':>12}  note")
         print(head)
         print("-" * len(head))
@@ -187,10 +210,12 @@ def main() -> None:
                 old = best.get(name.replace("prepare", "before")) if name.startswith("prepare") else None
                 if old is not None:
                     notes.append(f"{old['seconds'] / r['seconds']:.2f}x faster than before")
+                if name.startswith("codec floor, "):
+                    notes.append(f"{floor / r['seconds']:.2f}x faster than 1 process")
                 if "stages" in r:
                     notes.append(" ".join(f"{s} {sec:.2f}" for s, sec in r["stages"].items()))
                 cpu = min(x["cpu"] for x in runs[n, name])  # the least CPU of any round
-                print(f"{n:>6}  {name:<17} {r['seconds']:>8.2f} {r['seconds'] / floor:>14.2f} {cpu:>6.2f} "
+                print(f"{n:>6}  {name:<26} {r['seconds']:>8.2f} {r['seconds'] / floor:>14.2f} {cpu:>6.2f} "
                       f"{cpu / cpu_floor:>11.2f} {r['rss_kb'] / 1024:>12.0f}  {'; '.join(notes)}")
 
 

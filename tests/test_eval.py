@@ -432,14 +432,17 @@ def test_decoded_ids_equal_rgb2id(reader, tmp_path, monkeypatch):
         ids = rng.integers(0, 2**24, size=(h, w)).astype(np.uint32)
         rgb = pngio.id2rgb(ids)
         data = pngio.encode_png(rgb)
-        np.testing.assert_array_equal(loading.decode_ids(data, "x"), ids)
-        np.testing.assert_array_equal(loading.decode_ids_raw(data, "x") & 0xFFFFFF, ids)
+        np.testing.assert_array_equal(pngio.decode_ids(data, "x"), ids)
+        strips = [strip.copy() for strip in loading.decode_ids_raw(data, "x")]
+        np.testing.assert_array_equal(np.concatenate(strips) & 0xFFFFFF, ids)
         rgba = np.concatenate([rgb, rng.integers(0, 256, size=(h, w, 1), dtype=np.uint8)], axis=2)
-        np.testing.assert_array_equal(loading.decode_ids(pngio.encode_png(rgba), "x"), ids)
+        np.testing.assert_array_equal(pngio.decode_ids(pngio.encode_png(rgba), "x"), ids)
     with pytest.raises(Exception, match="expected an RGB panoptic PNG"):
-        loading.decode_ids(pngio.encode_png(np.zeros((2, 2), np.uint8)), "gray.png")
+        pngio.decode_ids(pngio.encode_png(np.zeros((2, 2), np.uint8)), "gray.png")
     with pytest.raises(Exception, match="corrupt or truncated"):
-        loading.decode_ids(data[: len(data) // 2], "cut.png")
+        pngio.decode_ids(data[: len(data) // 2], "cut.png")
+    with pytest.raises(Exception, match="corrupt or truncated"):
+        list(loading.decode_ids_raw(data[: len(data) // 2], "cut.png"))
 
 
 def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refused():
@@ -454,7 +457,9 @@ def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refus
     img.putpalette(colours.ravel().tolist())
     buf = io.BytesIO()
     img.save(buf, "PNG")
-    np.testing.assert_array_equal(loading.decode_ids(buf.getvalue(), "p.png"), pngio.rgb2id(colours[index]))
+    np.testing.assert_array_equal(pngio.decode_ids(buf.getvalue(), "p.png"), pngio.rgb2id(colours[index]))
+    strips = [strip.copy() for strip in loading.decode_ids_raw(buf.getvalue(), "p.png")]
+    np.testing.assert_array_equal(np.concatenate(strips) & 0xFFFFFF, pngio.rgb2id(colours[index]))
     # a 16-bit-per-channel RGB PNG (Pillow would silently keep the high bytes)
     h, w = 2, 3
     rows = b"".join(b"\0" + np.full(3 * w, 0x1234, ">u2").tobytes() for _ in range(h))
@@ -464,7 +469,9 @@ def test_palette_panoptic_pngs_decode_to_their_colours_and_16_bit_ones_are_refus
         for kind, body in ((b"IHDR", ihdr), (b"IDAT", zlib.compress(rows)), (b"IEND", b"")))
     assert Image.open(io.BytesIO(png)).mode == "RGB"
     with pytest.raises(VpsError, match="deep.png: 16 bits per channel"):
-        loading.decode_ids(png, "deep.png")
+        pngio.decode_ids(png, "deep.png")
+    with pytest.raises(VpsError, match="deep.png: 16 bits per channel"):
+        loading.decode_ids_raw(png, "deep.png")
 
 
 def test_vpskit_evaluate_is_the_function_after_the_package_is_imported(split, tmp_path):

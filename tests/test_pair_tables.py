@@ -136,3 +136,37 @@ def test_inexact_ids_have_the_exact_low_24_bits(reader, channels, monkeypatch):
     decode_ids(encode_png(id2rgb(ids[:, ::-1].copy())), "z.png", reuse="b", exact=False)
     np.testing.assert_array_equal(held & np.uint32(0xFFFFFF), ids)
     assert other is not held
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 6), st.integers(1, 5), st.booleans())
+def test_maps_taken_a_strip_at_a_time_equal_the_obvious_count(seed, h, w, rows, rgba):
+    """GT and prediction decoded from PNGs a strip of ``rows`` rows at a time, as the evaluation
+    reads them (each strip overwritten by the next, runs cut where strips end): the same table
+    as the obvious count, and the unknown ids named as with whole maps."""
+    rng = np.random.default_rng(seed)
+    a, b, gt_segs, pred_segs = _draw_frame(rng, h, w, False)
+
+    def png(ids):
+        rgb = id2rgb(ids)
+        if rgba:
+            rgb = np.concatenate((rgb, rng.integers(0, 256, size=(*ids.shape, 1), dtype=np.uint8)), axis=2)
+        return encode_png(rgb)
+
+    ga, pb = png(a), png(b)
+    counter = PairCounter()
+    for _ in range(2):
+        table = frame_table(counter, pngcodec.decode_id_strips(pb, "p", buffer="p", rows=rows), gt_segs, pred_segs,
+                            gt_ids=pngcodec.decode_id_strips(ga, "g", buffer="g", rows=rows))
+        for x, y in zip((table.pair_gt, table.pair_pred, table.pair_count), pair_counts_slow(a, b), strict=True):
+            np.testing.assert_array_equal(x, y)
+    if b.any():
+        first = int(b.flat[np.flatnonzero(b)[0]])
+        with pytest.raises(VpsError, match=f"segment id {first} .* in the PNG but not in"):
+            frame_table(counter, pngcodec.decode_id_strips(pb, "p", buffer="p", rows=rows), gt_segs,
+                        segs(*[(int(i), CAR) for i in np.unique(b) if i and i != first]),
+                        gt_ids=pngcodec.decode_id_strips(ga, "g", buffer="g", rows=rows))
+    # strips of both maps in one buffer would overwrite each other: refused
+    with pytest.raises(ValueError, match="share"):
+        frame_table(counter, pngcodec.decode_id_strips(pb, "p", rows=rows), gt_segs, pred_segs,
+                    gt_ids=pngcodec.decode_id_strips(ga, "g", rows=rows))

@@ -369,3 +369,69 @@ def test_up_rows_are_undone_as_a_running_sum_restarted_by_none_rows(h, none_rows
     got = np.ascontiguousarray(np.pad(filtered, ((0, 0), (1, 0))))[:, 1:]  # rows strided as in a PNG
     pngcodec._undo_up(got, up)
     np.testing.assert_array_equal(got, want)
+
+
+# --------------------------------------------------------------------------- ids a strip at a time
+
+
+def strips_of(png: bytes, rows: int, where: str = "x") -> np.ndarray:
+    """The strips of :func:`pngcodec.decode_id_strips` stacked, masked to their 24-bit ids."""
+    taken = pngcodec.decode_id_strips(png, where, rows=rows)
+    parts = []
+    for strip in taken:
+        assert strip.dtype == np.uint32 and strip.shape[1] == taken.shape[1] and 0 < strip.shape[0] <= rows
+        parts.append(strip.copy())  # each strip is overwritten by the next
+    return np.concatenate(parts) & 0xFFFFFF
+
+
+@pytest.mark.filterwarnings("ignore:Palette images with Transparency")
+@pytest.mark.parametrize("rows", [1, 2, 7, 64])
+def test_id_strips_give_the_ids_of_every_colour_png(rows):
+    for name, png, _ in COLOUR:
+        want = pngio.decode_ids(png, name)
+        got = strips_of(png, rows, name)
+        assert got.shape == want.shape, name
+        np.testing.assert_array_equal(got, want, err_msg=name)
+
+
+@pytest.mark.parametrize("later", [1, 3, 4])
+@pytest.mark.parametrize("rows", [1, 4, 5, 64])
+def test_id_strips_hand_a_png_to_the_other_readers_at_its_first_row_of_another_filter(later, rows):
+    """Rows filtered with None and Up, then one with Sub, Average or Paeth after a few strips:
+    the strips read so far stand, the rest come from the other readers."""
+    rng = np.random.default_rng(later + rows)
+    arr = rng.integers(0, 4, size=(23, 9, 3), dtype=np.uint8) * 60
+    arr[5:12] = arr[4]  # runs down the rows, as in label images
+    kinds = [0, 2, 2, 0, 2, 2, 2, 2, 2, 2, 2, later, 2, 0, 2, 2, 2, 2, 2, 2, 2, 2, 2]
+    ihdr = struct.pack(">IIBBBBB", 9, 23, 8, 2, 0, 0, 0)
+    png = (pngio.PNG_SIGNATURE + chunk(b"IHDR", ihdr)
+           + chunk(b"IDAT", zlib.compress(filter_rows(pack_rows(arr, 8), 3, kinds)))
+           + chunk(b"IEND", b""))
+    np.testing.assert_array_equal(strips_of(png, rows), pngio.rgb2id(arr))
+
+
+@pytest.mark.parametrize("damage", ["short stream", "long stream", "bad zlib", "bad CRC", "no IEND"])
+@pytest.mark.parametrize("rows", [1, 7, 30])
+def test_a_damaged_png_gives_the_same_one_error_a_strip_at_a_time(damage, rows):
+    arr = np.random.default_rng(1).integers(0, 256, size=(30, 20, 3), dtype=np.uint8)
+    packed = filter_rows(pack_rows(arr, 8), 3, [2] * 30)
+    png = {
+        "short stream": lambda: handmade_raw(packed[: len(packed) // 2]),
+        "long stream": lambda: handmade_raw(packed + packed[:61]),
+        "bad zlib": lambda: handmade_raw(packed, stream=zlib.compress(packed)[:-9] + b"\xff" * 9),
+        "bad CRC": lambda: (lambda p: p[:40] + bytes([p[40] ^ 1]) + p[41:])(handmade_raw(packed)),
+        "no IEND": lambda: handmade_raw(packed)[:-12],
+    }[damage]()
+    with pytest.raises(VpsError) as whole:
+        pngio.decode_ids(png, "bad.png")
+    with pytest.raises(VpsError) as strips:
+        strips_of(png, rows, "bad.png")
+    assert str(strips.value) == str(whole.value)
+    assert str(whole.value).startswith("bad.png: corrupt or truncated PNG")
+
+
+def test_id_strips_check_the_size_before_decoding():
+    png = pngio.encode_png(pngio.id2rgb(np.arange(12, dtype=np.uint32).reshape(3, 4)))
+    with pytest.raises(VpsError, match="^p.png: size 4x3 differs from the expected 5x3"):
+        pngcodec.decode_id_strips(png, "p.png", size=(5, 3))
+    assert pngcodec.decode_id_strips(png, "p.png", size=(4, 3)).shape == (3, 4)

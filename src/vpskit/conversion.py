@@ -25,7 +25,6 @@ import numpy as np
 from . import formats, naming
 from .conversion_targets import Target, TargetFrame, open_target
 from .errors import VpsError
-from .evaluation.loading import decode_ids
 from .formats.base import FormatOptions
 from .formats.coco_panoptic import CocoVideo
 from .formats.coco_panoptic import segments as coco_segments
@@ -33,7 +32,16 @@ from .formats.rules import DEFAULT_THING_ZERO, CategoryTable, LabelRules
 from .formats.tracks import VideoTracks
 from .jsonfields import JSON_LIMIT, need_list, need_object, parse_json
 from .parallel import map_videos
-from .pngio import ANY_FILE, Limit, atomic_write_bytes, decode_png, open_png, png_header, png_limit
+from .pngio import (
+    ANY_FILE,
+    Limit,
+    atomic_write_bytes,
+    decode_ids,
+    decode_png,
+    open_png,
+    png_header,
+    png_limit,
+)
 from .profiles import detect_benchmark
 from .sources import Source
 

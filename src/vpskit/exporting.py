@@ -24,13 +24,13 @@ from . import formats, naming
 from .categories import CATEGORY_BY_ID, IS_THING_LUT, NUM_CATEGORIES
 from .coco_instances import export_instances
 from .errors import VpsError
-from .evaluation.loading import GroundTruth, GtFrame, decode_ids, open_ground_truth
+from .evaluation.loading import GroundTruth, GtFrame, open_ground_truth
 from .formats.base import FormatOptions
 from .formats.coco_panoptic import encode as coco_encode
 from .formats.rules import DEFAULT_THING_ZERO, VOID, LabelRules
 from .formats.tracks import Runs, find_sorted
 from .parallel import map_videos
-from .pngio import atomic_write_bytes, encode_png
+from .pngio import atomic_write_bytes, decode_ids, encode_png
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,15 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .errors import VpsError
-from .pngformat import ZLIB_ERRORS, PngHeader, check_png_size, inflate, png_header, work_buffer
+from .pngformat import (
+    ZLIB_ERRORS,
+    PixelStream,
+    PngHeader,
+    check_png_size,
+    inflate,
+    png_header,
+    work_buffer,
+)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -235,6 +243,82 @@ def decode_ids(data: bytes, where: object, size: tuple[int, int] | None = None,
     (cheaper, for code that masks the values it keeps).
     """
     return _decode(data, where, size, of, ids=True, reuse=reuse, exact=exact)
+
+
+STRIP_BYTES = 3 << 19
+"""About how many bytes of ids :func:`decode_id_strips` gives at a time: strips this small stay
+in the processor's caches while they are decoded and used, whole images do not."""
+
+
+class IdStrips:
+    """The segment ids of a panoptic PNG a strip of rows at a time (see :func:`decode_id_strips`)."""
+
+    def __init__(self, data: bytes, header: PngHeader, where: object, rows: int, buffer: str) -> None:
+        self.data, self.header, self.where, self.rows, self.buffer = data, header, where, rows, buffer
+        self.shape = (header.height, header.width)
+        """``(height, width)`` of the image."""
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        header = self.header
+        h, w = self.shape
+        step = _PLAIN_BYTES.get((header.bit_depth, header.color_type))
+        if header.color_type not in (2, 6) or step is None or header.interlace or not h * w:
+            yield from self._decoded(0)
+            return
+        length = 1 + w * step
+        stream = PixelStream(self.data, self.where, h * length)
+        # row 0: the row above the strip (zeros above the image); a spare byte after the last row
+        # for the word read at its last pixel
+        raw = work_buffer((self.rows + 1) * length + 1, self.buffer + " rows")
+        raw[:length] = 0
+        raw[-1] = 0
+        ids = work_buffer(4 * self.rows * w, self.buffer).view(np.uint32)
+        for y in range(0, h, self.rows):
+            n = min(self.rows, h - y)
+            block = raw[:(n + 1) * length].reshape(n + 1, length)
+            stream.read_into(raw[length:(n + 1) * length])
+            if not _none_or_up(block[1:, 0].tobytes()):
+                # a row filtered otherwise: the other readers decode the image, from this strip on
+                yield from self._decoded(y)
+                return
+            up = block[:, 0] == 2
+            up[0] = False
+            _undo_up(block[:, 1:], up)
+            words = np.ndarray((n, w), dtype="<u4", buffer=raw, offset=length + 1, strides=(length, step))
+            out = ids[:n * w].reshape(n, w)
+            np.copyto(out, words)
+            yield out
+            raw[:length] = block[n]
+        stream.finish()
+
+    def _decoded(self, start: int) -> Iterator[np.ndarray]:
+        """Strips of the image as the other readers decode it whole, from row ``start`` on."""
+        for reader in READERS[1:]:
+            arr = reader(self.data, self.header, self.where, True, None, False)
+            if arr is not None:
+                break
+        for y in range(start, self.shape[0], self.rows):
+            yield arr[y:y + self.rows]
+
+
+def decode_id_strips(data: bytes, where: object, size: tuple[int, int] | None = None, of: str = "the expected",
+                     buffer: str = "ids", rows: int | None = None) -> IdStrips:
+    """The segment ids of a panoptic PNG (see :func:`decode_ids`) as strips of ``rows`` rows
+    (by default about :data:`STRIP_BYTES` of ids), top to bottom: (n, W) uint32 arrays whose
+    low 24 bits are the ids (the top byte may be anything), each overwritten by the next.
+
+    The header and ``size`` are checked now; the pixels are decoded as the strips are taken, so
+    a damaged pixel stream raises ``VpsError`` naming ``where`` only then. The strips go to
+    buffers of this thread named after ``buffer``: strips of two images of different ``buffer``
+    can be taken in step.
+    """
+    header = png_header(data, where)
+    check_png_size(header, where, size, of)
+    if header.bit_depth == 16:
+        raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
+    if rows is None:
+        rows = max(1, STRIP_BYTES // (4 * max(1, header.width)))
+    return IdStrips(data, header, where, rows, buffer)
 
 
 # --------------------------------------------------------------------------- ids <-> RGB

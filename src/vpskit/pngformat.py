@@ -132,8 +132,55 @@ _PIECE = 1 << 18
 """Bytes inflated at a time into the work buffer (small pieces are recycled by the allocator)."""
 
 
+class PixelStream:
+    """The pixel data of PNG bytes, inflated piece by piece into arrays the caller gives: its
+    IDAT chunks (each checked, see :func:`png_chunks`, before anything is inflated) as one zlib
+    stream that must inflate to exactly ``expected`` bytes, else ``VpsError`` naming ``where``."""
+
+    def __init__(self, data: bytes, where: object, expected: int) -> None:
+        self._rest = b"".join(payload for kind, payload in png_chunks(data, where) if kind == b"IDAT")
+        self._inflater = ZLIB.decompressobj()
+        self.where = where
+        self.expected = expected
+        self.pos = 0
+        """Bytes inflated so far."""
+
+    def read_into(self, out: np.ndarray) -> None:
+        """Fill ``out`` (uint8, contiguous) with the next ``out.size`` bytes of pixel data."""
+        got = self._inflate(out, out.size)
+        if got < out.size:
+            self._fail()
+
+    def finish(self) -> None:
+        """Check that the pixel data ends here, after all ``expected`` bytes."""
+        spare = np.zeros(1, dtype=np.uint8)
+        if self.pos != self.expected or self._inflate(spare, 1) or not self._inflater.eof:
+            self._fail()
+
+    def _inflate(self, out: np.ndarray, n: int) -> int:
+        inflater, got = self._inflater, 0
+        try:
+            while got < n:
+                piece = inflater.decompress(self._rest, min(_PIECE, n - got))
+                out[got:got + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
+                got += len(piece)
+                self._rest = inflater.unconsumed_tail
+                if inflater.eof or not (piece or self._rest):
+                    break
+        except ZLIB_ERRORS as exc:
+            raise VpsError(self.where, f"corrupt or truncated PNG (pixel data: {exc})") from None
+        self.pos += got
+        return got
+
+    def _fail(self) -> None:
+        pos, eof = self.pos, self._inflater.eof
+        got = "more" if pos > self.expected else f"{pos:,}" + ("" if eof else " (unfinished)")
+        raise VpsError(self.where, f"corrupt or truncated PNG (pixel data of {got} bytes, the header "
+                       f"promises {self.expected:,})")
+
+
 def inflate(data: bytes, where: object, expected: int, head: int = 0,
-             accept: Callable[[np.ndarray], bool] | None = None) -> np.ndarray | None:
+            accept: Callable[[np.ndarray], bool] | None = None) -> np.ndarray | None:
     """The pixel data of PNG bytes in this thread's work buffer (see :func:`work_buffer`), plus
     one spare byte: its IDAT chunks (each checked, see :func:`png_chunks`) as one zlib stream
     that inflates to exactly ``expected`` bytes, else ``VpsError``.
@@ -141,29 +188,17 @@ def inflate(data: bytes, where: object, expected: int, head: int = 0,
     With ``accept``, the first ``head`` bytes are inflated first and handed to it; None is
     returned at once when it refuses them (the rest is then never inflated).
     """
-    rest = b"".join(payload for kind, payload in png_chunks(data, where) if kind == b"IDAT")
+    stream = PixelStream(data, where, expected)
     out = work_buffer(expected + 1)
     out[-1] = 0
-    inflater = ZLIB.decompressobj()
     pos = 0
-    try:
-        while pos <= expected:
-            piece = inflater.decompress(rest, min(_PIECE, expected + 1 - pos, head or _PIECE))
-            out[pos:pos + len(piece)] = np.frombuffer(piece, dtype=np.uint8)
-            pos += len(piece)
-            if head:
-                head = 0
-                if accept is not None and pos < expected and not accept(out[:pos]):
-                    return None
-            rest = inflater.unconsumed_tail
-            if inflater.eof or not (piece or rest):
-                break
-    except ZLIB_ERRORS as exc:
-        raise VpsError(where, f"corrupt or truncated PNG (pixel data: {exc})") from None
-    if pos != expected or not inflater.eof:
-        got = "more" if pos > expected else f"{pos:,}" + ("" if inflater.eof else " (unfinished)")
-        raise VpsError(where, f"corrupt or truncated PNG (pixel data of {got} bytes, the header "
-                       f"promises {expected:,})")
+    if head and accept is not None and head < expected:
+        stream.read_into(out[:head])
+        if not accept(out[:head]):
+            return None
+        pos = head
+    stream.read_into(out[pos:expected])
+    stream.finish()
     return out
 
 

@@ -17,6 +17,12 @@ def pixel_runs(*maps: np.ndarray, row_width: int | None = None) -> tuple[np.ndar
     """Start (in raster order) and length of each run of pixels along which every one of the
     equally shaped ``maps`` keeps its value; with ``row_width``, a run also ends with each row
     of that many pixels."""
+    starts = run_starts(*maps, row_width=row_width)
+    return starts, np.diff(starts, append=starts.dtype.type(np.asarray(maps[0]).size))
+
+
+def run_starts(*maps: np.ndarray, row_width: int | None = None) -> np.ndarray:
+    """Where the runs of :func:`pixel_runs` start."""
     # equality does not depend on byte order: big-endian maps are compared as stored
     flat = [_native_view(np.asarray(m)).reshape(-1) for m in maps]
     n = flat[0].size
@@ -30,5 +36,4 @@ def pixel_runs(*maps: np.ndarray, row_width: int | None = None) -> tuple[np.ndar
             np.logical_or(change[1:], step, out=change[1:])
         if row_width:
             change[::row_width] = True
-    starts = np.flatnonzero(change)
-    return starts, np.diff(starts, append=n)
+    return np.flatnonzero(change)

@@ -26,14 +26,13 @@ from .evaluation.loading import (
     GtFrame,
     PredFrame,
     PredictionSource,
-    decode_ids,
     match_predictions,
     prediction_segments,
 )
 from .evaluation.metrics.categories import CategorySet
 from .evaluation.tables import PairCounter, Segments, check_gt, frame_table
 from .parallel import map_videos
-from .pngio import encode_png, id2rgb, part_path, write_failed
+from .pngio import decode_ids, encode_png, id2rgb, part_path, write_failed
 from .preparation.common import AnnotatedFrame, annotated_frames
 
 PRED_JSON = "pred.json"

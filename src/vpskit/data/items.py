@@ -6,9 +6,8 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import VpsError
-from ..evaluation.loading import decode_ids
 from ..formats.tracks import Runs, find_sorted
-from ..pngio import decode_png, png_limit
+from ..pngio import decode_ids, decode_png, png_limit
 from ..prepared import PreparedRoot
 from .split import FrameEntry, SegmentTable
 

@@ -20,7 +20,8 @@ import numpy as np
 from .. import naming
 from ..errors import VpsError
 from ..jsonfields import check_gt_json, check_pred_json, label, read_json, read_json_member
-from ..pngio import ANY_FILE, check_png_size, decode_ids, png_header, png_limit
+from ..pngcodec import IdStrips, decode_id_strips
+from ..pngio import ANY_FILE, check_png_size, png_header, png_limit
 from ..sources import Source
 from ..zips import open_nested, open_zip
 from .metrics.categories import CategorySet
@@ -32,11 +33,12 @@ PAN_PRED_ZIP = "pan_pred.zip"
 PANOPTIC_VIDEO_DIR = "panoptic_video"
 
 
-def decode_ids_raw(data: bytes, where: object, buffer: str = "ids") -> np.ndarray:
-    """The segment ids of a panoptic PNG (:func:`vpskit.pngio.decode_ids`) in the low 24 bits of
-    each value (the top byte may be anything), in a buffer called ``buffer`` this thread reuses:
-    valid until its next call with that name (the evaluation is done with each image by then)."""
-    return decode_ids(data, where, reuse=buffer, exact=False)
+def decode_ids_raw(data: bytes, where: object, buffer: str = "ids") -> IdStrips:
+    """The segment ids of a panoptic PNG (:func:`vpskit.pngcodec.decode_id_strips`) in the low
+    24 bits of each value (the top byte may be anything), a strip of rows at a time, in buffers
+    named after ``buffer`` that this thread reuses: the evaluation is done with each strip before
+    it takes the next of the same image."""
+    return decode_id_strips(data, where, buffer=buffer)
 
 
 def _named(members: list[str], name: str) -> list[str]:

@@ -7,15 +7,18 @@ run's pair once; :class:`IdIndex` places ids among the ones a frame's JSON lists
 from __future__ import annotations
 
 import mmap
+from collections.abc import Iterable
 
 import numpy as np
 
-from ..runs import pixel_runs
+from ..runs import run_starts
 
 ID_BITS = 24
 """Segment ids are 24-bit (R + 256 G + 256² B); a pair key is ``gt_id << 24 | pred_id``."""
 ID_MASK = (1 << ID_BITS) - 1
 VOID_ID = 0
+IdMap = np.ndarray | Iterable[np.ndarray]
+"""An id map: a 2-D array, or an iterable of its strips of rows, top to bottom."""
 _SMALL_BITS = 8
 """Bits of a side's position in :meth:`PairCounter.count_both`'s keys for a frame of few ids."""
 
@@ -145,7 +148,7 @@ class PairCounter:
         lengths = np.diff(starts, append=b.size)
         return (*self._tally(gt_index, self._gt_run_pos[gt_run], index, pred_pos, lengths), None)
 
-    def count_both(self, gt_ids: np.ndarray, gt_index: IdIndex, pred_ids: np.ndarray, index: IdIndex
+    def count_both(self, gt_ids: IdMap, gt_index: IdIndex, pred_ids: IdMap, index: IdIndex
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:
         """Pair counts of a GT and a predicted id map held at once: ``(gt, pred, count,
         gt_missing, pred_missing)``, as :meth:`count` gives them after :meth:`set_gt`.
@@ -153,24 +156,20 @@ class PairCounter:
         ``gt_missing`` is the first GT id ``gt_index`` does not know, else ``pred_missing`` the
         first predicted id ``index`` does not know (the counts are then empty), or both None.
         Only the low 24 bits of each value are the id: the top byte may be anything (see
-        ``exact`` in :func:`vpskit.pngio.decode_ids`). The runs of both maps are found in one
-        go, so this costs less than :meth:`set_gt` and :meth:`count`.
+        ``exact`` in :func:`vpskit.pngio.decode_ids`). Either map may also be given a strip of
+        rows at a time (:class:`vpskit.pngcodec.IdStrips`: strips of the same heights, taken in
+        step). The runs of both maps are found in one go, so this costs less than
+        :meth:`set_gt` and :meth:`count`.
         """
         if tuple(pred_ids.shape) != tuple(gt_ids.shape):
             raise ValueError("id maps of different sizes")
-        a = np.ascontiguousarray(gt_ids, dtype=np.uint32).reshape(-1)
-        b = np.ascontiguousarray(pred_ids, dtype=np.uint32).reshape(-1)
         self.shape = tuple(gt_ids.shape)
         self._gt_index = None
         empty = np.zeros(0, dtype=np.uint32)
-        if a.size == 0:
+        starts, gt_values, values = self._runs(gt_ids, pred_ids)
+        if not starts.size:
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), None, None
-        starts, lengths = pixel_runs(a, b)
-        mask = np.uint32(ID_MASK)
-        gt_values = a.take(starts)
-        gt_values &= mask
-        values = b.take(starts)
-        values &= mask
+        lengths = np.diff(starts, append=int(np.prod(self.shape)))
         if self.dense_limit is None and max(len(gt_index), len(index)) < 1 << _SMALL_BITS:
             return self._tally_small(gt_index, gt_values, index, values, lengths)
         gt_pos, gt_missing = gt_index.positions(gt_values)
@@ -178,6 +177,40 @@ class PairCounter:
         if gt_missing is not None or pred_missing is not None:
             return empty, empty.copy(), np.zeros(0, dtype=np.int64), gt_missing, pred_missing
         return (*self._tally(gt_index, gt_pos, index, pred_pos, lengths), None, None)
+
+    @staticmethod
+    def _runs(gt_ids: IdMap, pred_ids: IdMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Where the runs of equal (GT id, predicted id) along the rows start (in raster order;
+        a strip always starts one) and the two ids of each."""
+        mask = np.uint32(ID_MASK)
+        starts, gt_values, values = [], [], []
+        offset = 0
+        gt_strips = (gt_ids,) if isinstance(gt_ids, np.ndarray) else gt_ids
+        pred_strips = (pred_ids,) if isinstance(pred_ids, np.ndarray) else pred_ids
+        strips = gt_strips is gt_ids and pred_strips is pred_ids
+        for a, b in zip(gt_strips, pred_strips, strict=True):
+            if a.shape != b.shape:
+                raise ValueError("id strips of different sizes")
+            if strips and np.may_share_memory(a, b):
+                raise ValueError("the GT and predicted strips share a buffer (give them buffers of different names)")
+            a = np.ascontiguousarray(a, dtype=np.uint32).reshape(-1)
+            b = np.ascontiguousarray(b, dtype=np.uint32).reshape(-1)
+            at = run_starts(a, b)
+            v = a.take(at)
+            v &= mask
+            gt_values.append(v)
+            v = b.take(at)
+            v &= mask
+            values.append(v)
+            if offset:
+                at += offset
+            starts.append(at)
+            offset += a.size
+        if len(starts) == 1:
+            return starts[0], gt_values[0], values[0]
+        if not starts:
+            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
+        return np.concatenate(starts), np.concatenate(gt_values), np.concatenate(values)
 
     def _tally_small(self, gt_index: IdIndex, gt_values: np.ndarray, index: IdIndex, values: np.ndarray,
                      lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:

@@ -32,12 +32,11 @@ from ..evaluation.loading import (
     PAN_PRED_DIR,
     PRED_JSON,
     GroundTruth,
-    decode_ids,
     load_ground_truth,
     open_ground_truth,
 )
 from ..parallel import map_videos
-from ..pngio import PART_SUFFIX, atomic_write_bytes, id2rgb, write_png
+from ..pngio import PART_SUFFIX, atomic_write_bytes, decode_ids, id2rgb, write_png
 from ..text import plural
 from .rules import Errors, Labels, perturb_frame, plan_video, video_segments
 
