@@ -128,8 +128,9 @@ def test_every_command_finds_the_benchmark_in_the_zip(kitti, tmp_path, capsys):
     assert json.loads(results)["evaluation"]["benchmark"] == "kitti-step"
     _same_with_and_without_benchmark(capsys, ["verify", str(zipped), *SPLITS, "--jobs", "1"])
     page = tmp_path / "page.html"
-    _same_with_and_without_benchmark(capsys, ["report", str(pred), "--root", str(zipped), "--out", str(page),
-                                              "--worst", "0", "--jobs", "1"], page)
+    _, html = _same_with_and_without_benchmark(capsys, ["report", str(pred), "--root", str(zipped), "--out", str(page),
+                                                        "--worst", "1", "--jobs", "1"], page)
+    assert html.count(b'class="thumb"') == 6  # the worst sequence's frames, read from the zip
     _, compared = _same_with_and_without_benchmark(
         capsys, ["compare", str(pred), str(root / "panoptic_maps" / "val"), "--root", str(zipped), "--reps", "20",
                  "--out", str(tmp_path / "compare.json"), "--jobs", "1"], tmp_path / "compare.json")
