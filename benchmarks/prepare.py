@@ -95,12 +95,12 @@ def pillow_decode(data):
     with Image.open(io.BytesIO(data)) as img:
         img.load()
 
-def floor(copies, inputs, outputs, scratch):
+def floor(copies, inputs, outputs, scratch, tag=""):
     scratch.mkdir(parents=True, exist_ok=True)
     seconds = cpu = 0.0
     for i, path in enumerate(copies):
         t, c = time.perf_counter(), time.process_time()
-        pngio.atomic_write_bytes(scratch / f"{i % 64}", pngio.read_file(path))
+        pngio.atomic_write_bytes(scratch / f"{tag}{i % 64}", pngio.read_file(path))
         seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
     for path in inputs:
         t, c = time.perf_counter(), time.process_time()
@@ -122,23 +122,24 @@ def floor(copies, inputs, outputs, scratch):
             data = pillow_encode(arr)
         else:
             data = zlib_ng.compress(arr, pngio.PNG_COMPRESS_LEVEL)
-        pngio.atomic_write_bytes(scratch / f"out{i % 64}", data)
+        pngio.atomic_write_bytes(scratch / f"{tag}out{i % 64}", data)
         seconds, cpu = seconds + time.perf_counter() - t, cpu + time.process_time() - c
-    shutil.rmtree(scratch)
     return seconds, cpu
 
 if processes == 1:
     seconds, cpu = floor(copies, inputs, outputs, scratch)
 else:
-    # alternate videos on each process, run side by side; the floor is the slower one's time
+    # alternate videos on each process, run side by side, writing into one folder as prepare's
+    # workers do; the floor is the slower one's time
     import multiprocessing
     videos = sorted({p.name[:4] for p in inputs})
     def part(paths, k):
         return [p for p in paths if (videos.index(p.name[:4]) if p.name[:4] in videos else 0) % processes == k]
     with multiprocessing.get_context("fork").Pool(processes) as pool:
-        got = pool.starmap(floor, [(part(copies, k), part(inputs, k), part(outputs, k), scratch / str(k))
+        got = pool.starmap(floor, [(part(copies, k), part(inputs, k), part(outputs, k), scratch, f"{k}-")
                                    for k in range(processes)])
     seconds, cpu = max(g[0] for g in got), sum(g[1] for g in got)
+shutil.rmtree(scratch)
 done(seconds, cpu=cpu)
 """
 

@@ -279,6 +279,27 @@ def test_16_bit_gray_encodes_alike_from_either_byte_order():
         pngio.encode_png(arr.astype(np.int16))
 
 
+@settings(max_examples=80, deadline=None)
+@given(st.integers(1, 30), st.integers(1, 30), st.integers(0, 2**32 - 1), st.sampled_from(["gray8", "gray16", "ids"]),
+       st.sampled_from([1, 2, 3, 7, None]))
+def test_an_image_of_runs_encodes_as_the_image_itself(w, h, seed, kind, rows):
+    """encode_runs_png, a strip of rows at a time from the runs, gives encode_png's bytes of the
+    whole image; runs may cross rows and strips, and be empty."""
+    rng = np.random.default_rng(seed)
+    n = w * h
+    cuts = np.sort(rng.choice(np.arange(1, n), size=int(rng.integers(0, n)), replace=False)) if n > 1 else []
+    lengths = np.diff(np.concatenate(([0], cuts, [n]))).astype(np.int64)
+    lengths = np.insert(lengths, int(rng.integers(0, lengths.size + 1)), 0)  # an empty run
+    top = {"gray8": 1 << 8, "gray16": 1 << 16, "ids": 1 << 24}[kind]
+    values = rng.integers(0, top, size=lengths.size)
+    img = np.repeat(values, lengths).reshape(h, w)
+    whole = {"gray8": lambda: img.astype(np.uint8), "gray16": lambda: img.astype(np.uint16),
+             "ids": lambda: pngio.id2rgb(img)}[kind]()
+    assert pngio.encode_runs_png(values, lengths, (h, w), kind, rows=rows) == pngio.encode_png(whole)
+    with pytest.raises(ValueError, match="runs of"):
+        pngio.encode_runs_png(values, lengths + 1, (h, w), kind)
+
+
 def test_16_bit_gray_in_stored_order_has_the_same_values():
     arr = np.random.default_rng(10).integers(0, 1 << 16, size=(40, 23)).astype(np.uint16)
     arr[10:] = arr[9]  # Up rows too

@@ -16,7 +16,7 @@ import numpy as np
 
 from .errors import VpsError
 from .pngcodec import decode_ids, decode_png, id2rgb, open_png, rgb2id
-from .pngencode import PNG_COMPRESS_LEVEL, encode_ids_png, encode_png
+from .pngencode import PNG_COMPRESS_LEVEL, encode_ids_png, encode_png, encode_runs_png
 from .pngformat import (
     MAX_PIXELS,
     PNG_SIGNATURE,
@@ -31,7 +31,7 @@ from .pngformat import (
 __all__ = [
     "ANY_FILE", "MAX_PIXELS", "PART_SUFFIX", "PNG_COMPRESS_LEVEL", "PNG_SIGNATURE", "Limit", "PngHeader",
     "atomic_write_bytes", "check_limit", "check_png_pixels", "check_png_size", "decode_ids", "decode_png",
-    "encode_ids_png", "encode_png", "id2rgb", "open_png", "part_path", "png_chunks", "png_header",
+    "encode_ids_png", "encode_png", "encode_runs_png", "id2rgb", "open_png", "part_path", "png_chunks", "png_header",
     "png_limit", "read_file", "read_png", "rgb2id", "work_buffer", "write_failed", "write_png", "writing",
 ]
 

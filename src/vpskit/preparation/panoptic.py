@@ -13,14 +13,15 @@ from ..naming import ImageId, panoptic_im_json
 from ..pngcodec import ID_MASK
 from ..pngio import (
     PngHeader,
+    atomic_write_bytes,
     decode_ids,
     decode_png,
+    encode_runs_png,
     open_png,
     png_header,
     png_limit,
     read_file,
     rgb2id,
-    write_png,
 )
 from ..runs import pixel_runs
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
@@ -271,10 +272,10 @@ def make_frame(root: Path, split: str, task: PanopticTask) -> tuple[list[int], P
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
     if not lab_path.exists():
-        write_png(lab_path, np.repeat(run_sem, lengths).reshape(h, w))
+        atomic_write_bytes(lab_path, encode_runs_png(run_sem, lengths, (h, w), "gray8"))
     if pan_path.exists():
         return things, None
-    write_png(pan_path, np.repeat(run_pan.astype(">u2"), lengths).reshape(h, w))  # as the PNG stores it
+    atomic_write_bytes(pan_path, encode_runs_png(run_pan, lengths, (h, w), "gray16"))
     return things, PanRuns(run_pan, lengths, (h, w))
 
 

@@ -32,7 +32,7 @@ from ..pngio import (
     atomic_write_bytes,
     decode_ids,
     decode_png,
-    encode_ids_png,
+    encode_runs_png,
     id2rgb,
     png_header,
     read_file,
@@ -155,13 +155,12 @@ def _pan_runs(pan: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(pan).reshape(-1)[starts], lengths
 
 
-def _segment_ids(values: np.ndarray, lengths: np.ndarray, shape: tuple[int, ...],
-                 colors: Mapping[int, int]) -> np.ndarray:
-    """The segment id (H, W) of each pixel of the ``pan`` frame whose runs are given."""
+def _run_ids(values: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
+    """The segment id of each run of a ``pan`` frame whose run values are given."""
     lut = np.zeros(1 << 16, dtype=np.uint32)
     for value, sid in colors.items():
         lut[value] = sid
-    return np.repeat(lut[values], lengths).reshape(shape)
+    return lut[values]
 
 
 def _segments(values: np.ndarray, lengths: np.ndarray, colors: Mapping[int, int], where: object) -> list[dict]:
@@ -181,7 +180,8 @@ def _segments(values: np.ndarray, lengths: np.ndarray, colors: Mapping[int, int]
 
 def colorize(pan: np.ndarray, colors: Mapping[int, int]) -> np.ndarray:
     """(H, W, 3) uint8 ``panoptic_video`` image of a ``pan`` frame, given value -> segment id."""
-    return id2rgb(_segment_ids(*_pan_runs(pan), np.shape(pan), colors))
+    values, lengths = _pan_runs(pan)
+    return id2rgb(np.repeat(_run_ids(values, colors), lengths).reshape(np.shape(pan)))
 
 
 def segments_info(pan: np.ndarray, colors: Mapping[int, int], where: object = "pan") -> list[dict]:
@@ -254,9 +254,9 @@ def _write_frame(root: Path, split: str, task: VideoTask, pan: PanRuns, colors: 
     src = output_dir(root, split, "panoptic_inst") / task.pan_name
     info = _segments(pan.values, pan.lengths, colors, src)
     dst = output_dir(root, split, "panoptic_video") / task.pan_name
-    ids = _segment_ids(pan.values, pan.lengths, pan.shape, colors)
-    if not _same_image(dst, ids):
-        atomic_write_bytes(dst, encode_ids_png(ids, checked=True))  # colours are packed RGB
+    run_ids = _run_ids(pan.values, colors)
+    if not (dst.exists() and _same_image(dst, np.repeat(run_ids, pan.lengths).reshape(pan.shape))):
+        atomic_write_bytes(dst, encode_runs_png(run_ids, pan.lengths, pan.shape, "ids"))  # packed RGB colours
     h, w = pan.shape
     return {"image": {"id": task.frame.image_id, "file_name": task.frame.file_name,
                       "width": int(w), "height": int(h)},
