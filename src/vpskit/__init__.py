@@ -16,7 +16,8 @@ Public API:
 - :func:`compare` — is B better than A? Scores side by side with paired-bootstrap intervals.
 - :class:`VideoPanopticDataset` — a prepared split as training data (:mod:`vpskit.data`: also
   detectron2 records and torch batches).
-- :class:`VpsError` — the one exception type for user-facing failures.
+- :class:`VpsError` — the one exception type for user-facing failures; :class:`VpsWarning` —
+  what a result computed as documented still deserves a word about (the command line prints it).
 - :func:`rgb2id`, :func:`id2rgb` — panoptic PNG colours <-> segment ids.
 
 The packages behind them are :mod:`vpskit.preparation`, :mod:`vpskit.evaluation` and
@@ -28,7 +29,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import VpsError
+from .errors import VpsError, VpsWarning
 
 if TYPE_CHECKING:
     from ._version import __version__
@@ -69,6 +70,6 @@ def __getattr__(name: str) -> Any:
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
-__all__ = ["VideoPanopticDataset", "VideoTracks", "VpsError", "__version__", "compare", "convert", "evaluate",
+__all__ = ["VideoPanopticDataset", "VideoTracks", "VpsError", "VpsWarning", "__version__", "compare", "convert", "evaluate",
            "export", "id2rgb", "make_submission", "perturb", "prepare", "report", "rgb2id", "show",
            "synthesize", "verify"]
