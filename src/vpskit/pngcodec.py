@@ -251,10 +251,13 @@ in the processor's caches while they are decoded and used, whole images do not."
 
 
 class IdStrips:
-    """The segment ids of a panoptic PNG a strip of rows at a time (see :func:`decode_id_strips`)."""
+    """The segment ids of a panoptic PNG, or the values of a 16-bit gray PNG, a strip of rows at
+    a time (see :func:`decode_id_strips` and :func:`decode_gray16_strips`)."""
 
-    def __init__(self, data: bytes, header: PngHeader, where: object, rows: int, buffer: str) -> None:
+    def __init__(self, data: bytes, header: PngHeader, where: object, rows: int, buffer: str,
+                 gray16: bool = False) -> None:
         self.data, self.header, self.where, self.rows, self.buffer = data, header, where, rows, buffer
+        self.gray16 = gray16
         self.shape = (header.height, header.width)
         """``(height, width)`` of the image."""
 
@@ -262,7 +265,8 @@ class IdStrips:
         header = self.header
         h, w = self.shape
         step = _PLAIN_BYTES.get((header.bit_depth, header.color_type))
-        if header.color_type not in (2, 6) or step is None or header.interlace or not h * w:
+        kinds = ((16, 0),) if self.gray16 else ((8, 2), (8, 6))
+        if (header.bit_depth, header.color_type) not in kinds or step is None or header.interlace or not h * w:
             yield from self._decoded(0)
             return
         length = 1 + w * step
@@ -272,7 +276,8 @@ class IdStrips:
         raw = work_buffer((self.rows + 1) * length + 1, self.buffer + " rows")
         raw[:length] = 0
         raw[-1] = 0
-        ids = work_buffer(4 * self.rows * w, self.buffer).view(np.uint32)
+        dtype = ">u2" if self.gray16 else "<u4"
+        out_buffer = work_buffer(np.dtype(dtype).itemsize * self.rows * w, self.buffer).view(dtype)
         for y in range(0, h, self.rows):
             n = min(self.rows, h - y)
             block = raw[:(n + 1) * length].reshape(n + 1, length)
@@ -284,21 +289,28 @@ class IdStrips:
             up = block[:, 0] == 2
             up[0] = False
             _undo_up(block[:, 1:], up)
-            words = np.ndarray((n, w), dtype="<u4", buffer=raw, offset=length + 1, strides=(length, step))
-            out = ids[:n * w].reshape(n, w)
-            np.copyto(out, words)
+            values = np.ndarray((n, w), dtype=dtype, buffer=raw, offset=length + 1, strides=(length, step))
+            out = out_buffer[:n * w].reshape(n, w)
+            np.copyto(out, values)
             yield out
             raw[:length] = block[n]
         stream.finish()
 
     def _decoded(self, start: int) -> Iterator[np.ndarray]:
         """Strips of the image as the other readers decode it whole, from row ``start`` on."""
-        for reader in READERS[1:]:
-            arr = reader(self.data, self.header, self.where, True, None, False)
-            if arr is not None:
-                break
+        if self.gray16:
+            arr = decode_png(self.data, self.where, stored_order=True)
+        else:
+            for reader in READERS[1:]:
+                arr = reader(self.data, self.header, self.where, True, None, False)
+                if arr is not None:
+                    break
         for y in range(start, self.shape[0], self.rows):
             yield arr[y:y + self.rows]
+
+
+def _strip_rows(header: PngHeader, rows: int | None) -> int:
+    return rows if rows is not None else max(1, STRIP_BYTES // (4 * max(1, header.width)))
 
 
 def decode_id_strips(data: bytes, where: object, size: tuple[int, int] | None = None, of: str = "the expected",
@@ -316,9 +328,19 @@ def decode_id_strips(data: bytes, where: object, size: tuple[int, int] | None = 
     check_png_size(header, where, size, of)
     if header.bit_depth == 16:
         raise VpsError(where, "16 bits per channel: a panoptic PNG has 8-bit RGB colours")
-    if rows is None:
-        rows = max(1, STRIP_BYTES // (4 * max(1, header.width)))
-    return IdStrips(data, header, where, rows, buffer)
+    return IdStrips(data, header, where, _strip_rows(header, rows), buffer)
+
+
+def decode_gray16_strips(data: bytes, where: object, size: tuple[int, int] | None = None,
+                         of: str = "the expected", buffer: str = "gray16", rows: int | None = None) -> IdStrips:
+    """The values of a 16-bit gray PNG as :func:`decode_id_strips` gives ids: (n, W) arrays of
+    the values in the PNG's byte order (``>u2``), as many rows a strip as ids of that width
+    would take. Only a 16-bit gray PNG is read this way (else ``VpsError``)."""
+    header = png_header(data, where)
+    check_png_size(header, where, size, of)
+    if (header.bit_depth, header.color_type) != (16, 0):
+        raise VpsError(where, "not a 16-bit grayscale PNG")
+    return IdStrips(data, header, where, _strip_rows(header, rows), buffer, gray16=True)
 
 
 # --------------------------------------------------------------------------- ids <-> RGB

@@ -3,6 +3,8 @@ on runs (a few per row) instead of pixels are cheap."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import numpy as np
 
 from .pngformat import work_buffer
@@ -37,3 +39,32 @@ def run_starts(*maps: np.ndarray, row_width: int | None = None) -> np.ndarray:
         if row_width:
             change[::row_width] = True
     return np.flatnonzero(change)
+
+
+def strip_runs(*maps: np.ndarray | Iterable[np.ndarray]) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Where the runs of :func:`run_starts` start in equally shaped maps, each given whole or a
+    strip of rows at a time (an iterable of strips of the same heights, taken in step, each
+    strip possibly overwritten by the next: a strip always starts a run), and each map's value
+    at each start."""
+    given = [(m,) if isinstance(m, np.ndarray) else m for m in maps]
+    whole = all(isinstance(m, np.ndarray) for m in maps)
+    starts: list[np.ndarray] = []
+    values: list[list[np.ndarray]] = [[] for _ in maps]
+    offset = 0
+    for strips in zip(*given, strict=True):
+        if any(s.shape != strips[0].shape for s in strips):
+            raise ValueError("maps or strips of different sizes")
+        if not whole and any(np.may_share_memory(a, b) for i, a in enumerate(strips) for b in strips[i + 1:]):
+            raise ValueError("the strips of two maps share a buffer (give them buffers of different names)")
+        flat = [np.ascontiguousarray(s).reshape(-1) for s in strips]
+        at = run_starts(*flat)
+        for acc, f in zip(values, flat, strict=True):
+            acc.append(f.take(at))
+        starts.append(at + offset if offset else at)
+        offset += flat[0].size
+    if len(starts) == 1:
+        return starts[0], [v[0] for v in values]
+    if not starts:
+        return np.zeros(0, dtype=np.intp), [np.zeros(0, dtype=np.asarray(m).dtype if isinstance(m, np.ndarray)
+                                                     else np.uint32) for m in maps]
+    return np.concatenate(starts), [np.concatenate(v) for v in values]

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from ..runs import run_starts
+from ..runs import strip_runs
 
 ID_BITS = 24
 """Segment ids are 24-bit (R + 256 G + 256² B); a pair key is ``gt_id << 24 | pred_id``."""
@@ -182,35 +182,13 @@ class PairCounter:
     def _runs(gt_ids: IdMap, pred_ids: IdMap) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Where the runs of equal (GT id, predicted id) along the rows start (in raster order;
         a strip always starts one) and the two ids of each."""
+        maps = [np.ascontiguousarray(m, dtype=np.uint32) if isinstance(m, np.ndarray) else m
+                for m in (gt_ids, pred_ids)]
+        starts, (gt_values, values) = strip_runs(*maps)
         mask = np.uint32(ID_MASK)
-        starts, gt_values, values = [], [], []
-        offset = 0
-        gt_strips = (gt_ids,) if isinstance(gt_ids, np.ndarray) else gt_ids
-        pred_strips = (pred_ids,) if isinstance(pred_ids, np.ndarray) else pred_ids
-        strips = gt_strips is gt_ids and pred_strips is pred_ids
-        for a, b in zip(gt_strips, pred_strips, strict=True):
-            if a.shape != b.shape:
-                raise ValueError("id strips of different sizes")
-            if strips and np.may_share_memory(a, b):
-                raise ValueError("the GT and predicted strips share a buffer (give them buffers of different names)")
-            a = np.ascontiguousarray(a, dtype=np.uint32).reshape(-1)
-            b = np.ascontiguousarray(b, dtype=np.uint32).reshape(-1)
-            at = run_starts(a, b)
-            v = a.take(at)
-            v &= mask
-            gt_values.append(v)
-            v = b.take(at)
-            v &= mask
-            values.append(v)
-            if offset:
-                at += offset
-            starts.append(at)
-            offset += a.size
-        if len(starts) == 1:
-            return starts[0], gt_values[0], values[0]
-        if not starts:
-            return np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.uint32), np.zeros(0, dtype=np.uint32)
-        return np.concatenate(starts), np.concatenate(gt_values), np.concatenate(values)
+        gt_values &= mask
+        values &= mask
+        return starts, gt_values, values
 
     def _tally_small(self, gt_index: IdIndex, gt_values: np.ndarray, index: IdIndex, values: np.ndarray,
                      lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, int | None, int | None]:

@@ -10,7 +10,7 @@ import numpy as np
 from ..categories import IS_STUFF_LUT, IS_THING_LUT, PACKED_COLOR_TO_CATEGORY, VOID
 from ..errors import VpsError
 from ..naming import ImageId, panoptic_im_json
-from ..pngcodec import ID_MASK
+from ..pngcodec import ID_MASK, IdStrips, decode_gray16_strips, decode_id_strips
 from ..pngio import (
     PngHeader,
     atomic_write_bytes,
@@ -23,7 +23,7 @@ from ..pngio import (
     read_file,
     rgb2id,
 )
-from ..runs import pixel_runs
+from ..runs import pixel_runs, strip_runs
 from .common import AnnotatedFrame, annotated_frames, files_by_image_id, group_by_video, output_dir
 
 _STUFF_PAN = np.where(IS_STUFF_LUT, np.arange(256), VOID).astype(np.uint16)
@@ -124,16 +124,20 @@ def panoptic_from_packed(packed: np.ndarray, inst: np.ndarray) -> tuple[np.ndarr
             np.repeat(run_pan, lengths).reshape(packed.shape), things)
 
 
-def _panoptic_runs(packed: np.ndarray, inst: np.ndarray, where: object = None
+def _panoptic_runs(packed: np.ndarray | IdStrips, inst: np.ndarray | IdStrips, where: object = None
                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
     """The stage-3 rule on the runs of equal (colour, instance) pixels: each run's ``labelmap``
     and ``pan`` values, its length, and the sorted thing values. With ``where``, an instance
     value that is no instance id raises ``VpsError`` naming it (see :func:`decode_inst`). Only
-    the low 24 bits of ``packed`` are read as colours."""
-    starts, lengths = pixel_runs(packed, inst)
-    colors, values = packed.reshape(-1)[starts] & ID_MASK, inst.reshape(-1)[starts].astype(np.uint16)
+    the low 24 bits of ``packed`` are read as colours. Either map may be given a strip of rows
+    at a time (:func:`vpskit.pngcodec.decode_id_strips`, ``decode_gray16_strips``)."""
+    h, w = packed.shape
+    starts, (colors, values) = strip_runs(packed, inst)
+    colors &= ID_MASK
+    values = values.astype(np.uint16)
+    lengths = np.diff(starts, append=starts.dtype.type(h * w))
     if where is not None:
-        _check_instance_ids(inst, starts, values, where)
+        _check_instance_ids((h, w), starts, values, where)
     run_sem = categories_of(colors)
     run_pan = _STUFF_PAN[run_sem]
     obj = values >= 1000
@@ -210,16 +214,17 @@ def decode_inst(data: bytes, where: object, size: tuple[int, int] | None = None,
         raise VpsError(where, "not a single-channel 16-bit instance-id image")
     if check:
         starts, _ = pixel_runs(arr)
-        _check_instance_ids(arr, starts, arr.reshape(-1)[starts].astype(np.uint16), where)
+        _check_instance_ids(arr.shape, starts, arr.reshape(-1)[starts].astype(np.uint16), where)
     return arr
 
 
-def _check_instance_ids(inst: np.ndarray, starts: np.ndarray, values: np.ndarray, where: object) -> None:
+def _check_instance_ids(shape: tuple[int, ...], starts: np.ndarray, values: np.ndarray, where: object) -> None:
     """Refuse the first run (starting at ``starts``, of ``values``) holding no instance id."""
     bad = ~INSTANCE_ID_OK[values]
     if bad.any():
-        y, x = np.unravel_index(int(starts[int(np.argmax(bad))]), inst.shape)
-        raise VpsError(where, f"value {int(inst[y, x])} at x={x}, y={y} is not an instance id "
+        i = int(np.argmax(bad))
+        y, x = np.unravel_index(int(starts[i]), shape)
+        raise VpsError(where, f"value {int(values[i])} at x={x}, y={y} is not an instance id "
                        "(a label id 0…33, or labelId*1000+k)")
 
 
@@ -258,16 +263,20 @@ def make_frame(root: Path, split: str, task: PanopticTask) -> tuple[list[int], P
     cls_path = output_dir(root, split, "cls") / task.cls_name
     inst_path = output_dir(root, split, "inst") / task.inst_name
     size = (task.width, task.height) if task.width and task.height else None
-    packed = decode_cls_packed(read_file(cls_path, limit=png_limit(task.width, task.height)), cls_path,
-                               size, "the JSON's", exact=False)
+    cls_data = read_file(cls_path, limit=png_limit(task.width, task.height))
+    header = png_header(cls_data, cls_path)
+    if header.bit_depth == 8 and header.color_type in (2, 3, 6):  # colours a strip of rows at a time
+        packed: np.ndarray | IdStrips = decode_id_strips(cls_data, cls_path, size, "the JSON's", buffer="cls")
+    else:
+        packed = decode_cls_packed(cls_data, cls_path, size, "the JSON's", exact=False)
     h, w = packed.shape
     inst_data = read_file(inst_path, limit=png_limit(w, h))
     header = png_header(inst_data, inst_path)
     if (header.width, header.height) != (w, h):
         raise VpsError(inst_path, f"size {header.width}x{header.height} differs from its cls "
                        f"label {cls_path.name} ({w}x{h})")
-    inst = decode_inst(inst_data, inst_path, (w, h), check=False, stored_order=True)
-    del inst_data
+    check_inst_header(header, inst_path)
+    inst = decode_gray16_strips(inst_data, inst_path, (w, h), buffer="inst")
     run_sem, run_pan, lengths, things = _panoptic_runs(packed, inst, inst_path)
     lab_path = output_dir(root, split, "labelmap") / task.cls_name
     pan_path = output_dir(root, split, "panoptic_inst") / task.cls_name
