@@ -456,3 +456,18 @@ def test_id_strips_check_the_size_before_decoding():
     with pytest.raises(VpsError, match="^p.png: size 4x3 differs from the expected 5x3"):
         pngcodec.decode_id_strips(png, "p.png", size=(5, 3))
     assert pngcodec.decode_id_strips(png, "p.png", size=(4, 3)).shape == (3, 4)
+
+
+GRAY16 = [c for c in CORPUS if pngio.png_header(c[1], "x")[2:4] == (16, 0)]
+
+
+@pytest.mark.parametrize("rows", [1, 3, 64])
+def test_gray16_strips_give_the_values_of_every_16_bit_gray_png(rows):
+    assert len(GRAY16) > 20
+    for name, png, _ in GRAY16:
+        taken = pngcodec.decode_gray16_strips(png, name, rows=rows)
+        parts = [strip.copy() for strip in taken]
+        assert all(p.dtype == np.dtype(">u2") for p in parts), name
+        np.testing.assert_array_equal(np.concatenate(parts).astype(np.uint16), pngio.decode_png(png, name), name)
+    with pytest.raises(VpsError, match="^rgb.png: not a 16-bit grayscale PNG"):
+        pngcodec.decode_gray16_strips(pngio.encode_png(np.zeros((2, 2, 3), np.uint8)), "rgb.png")

@@ -299,7 +299,7 @@ class IdStrips:
     def _decoded(self, start: int) -> Iterator[np.ndarray]:
         """Strips of the image as the other readers decode it whole, from row ``start`` on."""
         if self.gray16:
-            arr = decode_png(self.data, self.where, stored_order=True)
+            arr = decode_png(self.data, self.where, stored_order=True).astype(">u2", copy=False)
         else:
             for reader in READERS[1:]:
                 arr = reader(self.data, self.header, self.where, True, None, False)
