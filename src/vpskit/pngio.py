@@ -15,7 +15,16 @@ from pathlib import Path
 import numpy as np
 
 from .errors import VpsError
-from .pngcodec import decode_ids, decode_png, id2rgb, open_png, rgb2id
+from .pngcodec import (
+    IdStrips,
+    decode_gray16_strips,
+    decode_id_strips,
+    decode_ids,
+    decode_png,
+    id2rgb,
+    open_png,
+    rgb2id,
+)
 from .pngencode import PNG_COMPRESS_LEVEL, encode_ids_png, encode_png, encode_runs_png
 from .pngformat import (
     MAX_PIXELS,
@@ -29,8 +38,9 @@ from .pngformat import (
 )
 
 __all__ = [
-    "ANY_FILE", "MAX_PIXELS", "PART_SUFFIX", "PNG_COMPRESS_LEVEL", "PNG_SIGNATURE", "Limit", "PngHeader",
-    "atomic_write_bytes", "check_limit", "check_png_pixels", "check_png_size", "decode_ids", "decode_png",
+    "ANY_FILE", "MAX_PIXELS", "PART_SUFFIX", "PNG_COMPRESS_LEVEL", "PNG_SIGNATURE", "IdStrips", "Limit", "PngHeader",
+    "atomic_write_bytes", "check_limit", "check_png_pixels", "check_png_size", "decode_gray16_strips",
+    "decode_id_strips", "decode_ids", "decode_png",
     "encode_ids_png", "encode_png", "encode_runs_png", "id2rgb", "open_png", "part_path", "png_chunks", "png_header",
     "png_limit", "read_file", "read_png", "rgb2id", "work_buffer", "write_failed", "write_png", "writing",
 ]
