@@ -62,3 +62,12 @@ def run_fresh(python: str, code: str, *args: object, cwd: Path | None = None) ->
     if proc.returncode != 0:
         raise SystemExit(proc.stderr)
     return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def round_ratios(slow: list[dict], fast: list[dict]) -> str:
+    """``slow``'s seconds over ``fast``'s, round by round (the runs of one round ran one after the
+    other, so a change of load between rounds cancels out): their median and range."""
+    ratios = sorted(a["seconds"] / b["seconds"] for a, b in zip(slow, fast, strict=True))
+    mid = len(ratios) // 2
+    median = ratios[mid] if len(ratios) % 2 else (ratios[mid - 1] + ratios[mid]) / 2
+    return f"round by round {median:.2f}x (median; {ratios[0]:.2f}-{ratios[-1]:.2f}x)"

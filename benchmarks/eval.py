@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import HEIGHT, PEAK, WIDTH, prepared_split, run_fresh, work_folder
+from common import HEIGHT, PEAK, WIDTH, prepared_split, round_ratios, run_fresh, work_folder
 
 from vpskit import naming
 
@@ -186,9 +186,11 @@ def main() -> None:
                 if name == fastest:
                     note = "the fastest decoder floor"
                 elif name.startswith("eval --jobs") and name != f"eval --jobs {jobs[0]}":
-                    note = f"{best[f'eval --jobs {jobs[0]}']['seconds'] / r['seconds']:.2f}x faster than --jobs {jobs[0]}"
+                    note = (f"{best[f'eval --jobs {jobs[0]}']['seconds'] / r['seconds']:.2f}x faster than --jobs "
+                            f"{jobs[0]} ({round_ratios(runs[n, f'eval --jobs {jobs[0]}'], runs[n, name])})")
                 elif name == "vpskit decode, 2 processes":
-                    note = f"{best['vpskit decode']['seconds'] / r['seconds']:.2f}x faster than 1 process"
+                    note = (f"{best['vpskit decode']['seconds'] / r['seconds']:.2f}x faster than 1 process "
+                            f"({round_ratios(runs[n, 'vpskit decode'], runs[n, name])})")
                 if name.startswith("eval"):
                     note += f"{'; ' if note else ''}VPQ {100 * r['vpq']:.2f}, STQ {100 * r['stq']:.2f}"
                     old = best.get(name.replace("eval", "before"))

@@ -40,7 +40,7 @@ import sys
 import time
 from pathlib import Path
 
-from common import HEIGHT, PEAK, WIDTH, run_fresh, work_folder
+from common import HEIGHT, PEAK, WIDTH, round_ratios, run_fresh, work_folder
 
 SPLIT = "train"
 
@@ -207,12 +207,13 @@ def main() -> None:
                 notes = []
                 if name.startswith("prepare --jobs") and name != f"prepare --jobs {jobs[0]}":
                     notes.append(f"{best[f'prepare --jobs {jobs[0]}']['seconds'] / r['seconds']:.2f}x faster "
-                                 f"than --jobs {jobs[0]}")
+                                 f"than --jobs {jobs[0]} ({round_ratios(runs[n, f'prepare --jobs {jobs[0]}'], runs[n, name])})")
                 old = best.get(name.replace("prepare", "before")) if name.startswith("prepare") else None
                 if old is not None:
                     notes.append(f"{old['seconds'] / r['seconds']:.2f}x faster than before")
                 if name.startswith("codec floor, "):
-                    notes.append(f"{floor / r['seconds']:.2f}x faster than 1 process")
+                    notes.append(f"{floor / r['seconds']:.2f}x faster than 1 process "
+                                 f"({round_ratios(runs[n, 'codec floor'], runs[n, name])})")
                 if "stages" in r:
                     notes.append(" ".join(f"{s} {sec:.2f}" for s, sec in r["stages"].items()))
                 cpu = min(x["cpu"] for x in runs[n, name])  # the least CPU of any round
