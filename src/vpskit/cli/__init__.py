@@ -89,4 +89,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def entry() -> None:
     """Console-script entry point."""
-    sys.exit(main())
+    code = main()
+    if code == 130:
+        # Interrupted, and said so: a Ctrl-C still pending (blocked while workers started, or
+        # sent again) must not kill the exiting interpreter, whose handlers are then the default
+        # ones, and turn exit status 130 into death by SIGINT.
+        import signal
+
+        with contextlib.suppress(ValueError, OSError):
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+    sys.exit(code)
