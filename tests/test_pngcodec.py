@@ -329,17 +329,25 @@ def test_label_images_are_no_larger_than_pillows():
         assert len(pngio.encode_png(arr)) <= 1.1 * len(buf.getvalue()), mode
 
 
-@pytest.mark.parametrize("damage", ["short stream", "long stream", "bad zlib", "bad CRC", "no IEND"])
-def test_a_damaged_png_of_the_plain_kind_is_one_error_naming_it(damage):
+DAMAGES = ["short stream", "long stream", "bad zlib", "bad CRC", "no IEND"]
+
+
+def damaged_png(damage: str) -> bytes:
+    """A 20x30 RGB PNG of the plain kind (every row Up) with one of :data:`DAMAGES`."""
     arr = np.random.default_rng(1).integers(0, 256, size=(30, 20, 3), dtype=np.uint8)
     rows = filter_rows(pack_rows(arr, 8), 3, [2] * 30)
-    png = {
+    return {
         "short stream": lambda: handmade_raw(rows[: len(rows) // 2]),
         "long stream": lambda: handmade_raw(rows + rows[:61]),
         "bad zlib": lambda: handmade_raw(rows, stream=zlib.compress(rows)[:-9] + b"\xff" * 9),
         "bad CRC": lambda: (lambda p: p[:40] + bytes([p[40] ^ 1]) + p[41:])(handmade_raw(rows)),
         "no IEND": lambda: handmade_raw(rows)[:-12],
     }[damage]()
+
+
+@pytest.mark.parametrize("damage", DAMAGES)
+def test_a_damaged_png_of_the_plain_kind_is_one_error_naming_it(damage):
+    png = damaged_png(damage)
     for decode in (pngio.decode_png, pngio.decode_ids):
         with pytest.raises(VpsError, match="^bad.png: corrupt or truncated PNG"):
             decode(png, "bad.png")
@@ -431,18 +439,10 @@ def test_id_strips_hand_a_png_to_the_other_readers_at_its_first_row_of_another_f
     np.testing.assert_array_equal(strips_of(png, rows), pngio.rgb2id(arr))
 
 
-@pytest.mark.parametrize("damage", ["short stream", "long stream", "bad zlib", "bad CRC", "no IEND"])
+@pytest.mark.parametrize("damage", DAMAGES)
 @pytest.mark.parametrize("rows", [1, 7, 30])
 def test_a_damaged_png_gives_the_same_one_error_a_strip_at_a_time(damage, rows):
-    arr = np.random.default_rng(1).integers(0, 256, size=(30, 20, 3), dtype=np.uint8)
-    packed = filter_rows(pack_rows(arr, 8), 3, [2] * 30)
-    png = {
-        "short stream": lambda: handmade_raw(packed[: len(packed) // 2]),
-        "long stream": lambda: handmade_raw(packed + packed[:61]),
-        "bad zlib": lambda: handmade_raw(packed, stream=zlib.compress(packed)[:-9] + b"\xff" * 9),
-        "bad CRC": lambda: (lambda p: p[:40] + bytes([p[40] ^ 1]) + p[41:])(handmade_raw(packed)),
-        "no IEND": lambda: handmade_raw(packed)[:-12],
-    }[damage]()
+    png = damaged_png(damage)
     with pytest.raises(VpsError) as whole:
         pngio.decode_ids(png, "bad.png")
     with pytest.raises(VpsError) as strips:
